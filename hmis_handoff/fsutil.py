@@ -1,0 +1,105 @@
+"""Crash-safe file operations: temp + fsync + rename, moves that never replace, private modes.
+
+Contract: after any of these returns, the result is durable (file and directory fsynced).
+A crash in the middle leaves either the old state or the new one, never a partial file under
+a final name. Temp files are named ``.tmp-<random>-<name>`` in the target directory so
+start-up recovery can remove them (see :func:`remove_stale_temps`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+TEMP_PREFIX = ".tmp-"
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or unlink inside ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) with mode 0700 and tighten it if it already exists."""
+    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    if path.stat().st_mode & 0o077:
+        path.chmod(DIR_MODE)
+    return path
+
+
+def temp_path_for(final: Path) -> Path:
+    """A unique temp name beside ``final`` (same directory, so the rename is atomic)."""
+    return final.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}-{final.name}")
+
+
+@contextlib.contextmanager
+def atomic_writer(final: Path, *, replace: bool = True) -> Iterator[BinaryIO]:
+    """Yield a binary file; on clean exit it is fsynced and renamed to ``final``.
+
+    With ``replace=False`` an existing ``final`` is never overwritten: the rename is done by
+    ``link`` + ``unlink`` and raises ``FileExistsError`` if ``final`` exists. On any exception
+    the temp file is removed and ``final`` is untouched.
+    """
+    tmp = temp_path_for(final)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        if replace:
+            os.replace(tmp, final)
+        else:
+            os.link(tmp, final)
+            os.unlink(tmp)
+        fsync_dir(final.parent)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(final: Path, data: bytes, *, replace: bool = True) -> None:
+    """Write ``data`` to ``final`` atomically and durably (mode 0600)."""
+    with atomic_writer(final, replace=replace) as handle:
+        handle.write(data)
+
+
+def atomic_write_text(final: Path, text: str, *, replace: bool = True) -> None:
+    """Write UTF-8 ``text`` to ``final`` atomically and durably (mode 0600)."""
+    atomic_write_bytes(final, text.encode("utf-8"), replace=replace)
+
+
+def move_no_replace(src: Path, dst: Path) -> None:
+    """Move ``src`` to ``dst`` on the same filesystem; never replaces an existing ``dst``.
+
+    Raises ``FileExistsError`` if ``dst`` exists. Both directories are fsynced.
+    """
+    os.link(src, dst, follow_symlinks=False)
+    fsync_dir(dst.parent)
+    os.unlink(src)
+    fsync_dir(src.parent)
+
+
+def remove_stale_temps(directory: Path) -> int:
+    """Delete temp files a crash left in ``directory``; returns how many were removed."""
+    removed = 0
+    if not directory.is_dir():
+        return 0
+    for entry in os.scandir(directory):
+        if entry.name.startswith(TEMP_PREFIX) and entry.is_file(follow_symlinks=False):
+            os.unlink(entry.path)
+            removed += 1
+    if removed:
+        fsync_dir(directory)
+    return removed
