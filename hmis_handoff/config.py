@@ -1,0 +1,261 @@
+"""Settings: one ``handoff.toml`` with ``HANDOFF_`` environment overrides.
+
+Priority, highest first: environment (``HANDOFF_LEDGER__URL`` for ``[ledger] url``), then the
+TOML file. Relative paths in the file are resolved against the file's own directory, so a
+config can be moved together with its data root. Invalid settings raise
+:class:`~hmis_handoff.errors.ConfigError` naming the field.
+
+The config never holds private keys: partner entries carry age *recipients* only, and a
+recipient list that contains ``AGE-SECRET-KEY-`` material is refused at load time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from hmis_handoff.errors import ConfigError
+
+CONFIG_ENV = "HANDOFF_CONFIG"
+DEFAULT_CONFIG_NAME = "handoff.toml"
+_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
+_AGE_RECIPIENT = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LedgerSettings(_Section):
+    url: str = Field("", description="SQLAlchemy URL; empty means SQLite at state/ledger.db")
+
+
+class PrefectSettings(_Section):
+    host: str = Field("127.0.0.1", description="address the embedded Prefect server binds")
+    port: int = Field(4200, ge=1, le=65535, description="port of the embedded Prefect server")
+    api_url: str = Field("", description="use an existing Prefect API instead of starting one")
+
+
+class IntakeSettings(_Section):
+    max_bytes: int = Field(50 * 2**20, gt=0, description="largest accepted intake file")
+    max_rows: int = Field(200_000, gt=0, description="most data rows in one intake file")
+    stable_seconds: float = Field(2.0, ge=0, description="size+mtime must hold this long")
+    sweep_interval_seconds: float = Field(30.0, gt=0, description="watcher safety-net sweep")
+    force_polling: bool | None = Field(
+        None, description="true: poll (network shares); false: events; unset: auto-detect"
+    )
+    error_policy: Literal["send_valid_rows", "reject_file"] = Field(
+        "send_valid_rows", description="default for agencies that do not set their own"
+    )
+
+
+class CalendarSettings(_Section):
+    calendar: Literal["us-mo", "us-federal"] = "us-mo"
+    business_days: int = Field(3, ge=1, le=30, description="days allowed for HMIS entry")
+    due_soon_within: int = Field(1, ge=0, description="flag due_soon this many days ahead")
+    cutoff: time = Field(time(17, 0), description="work received later counts from next day")
+    clock_start: Literal["intake_date", "received"] = "intake_date"
+    extra_closures: tuple[date, ...] = ()
+    open_overrides: tuple[date, ...] = ()
+
+
+class RetentionSettings(_Section):
+    archive_days: int = Field(30, ge=0, description="purge encrypted originals after N days")
+    rejected_days: int = Field(30, ge=0, description="purge encrypted rejected files after N days")
+
+
+class EmailSettings(_Section):
+    host: str = ""
+    port: int = 25
+    sender: str = "hmis-handoff@localhost"
+    to: tuple[str, ...] = ()
+    starttls: bool = False
+    username: str = ""
+    password: str = ""
+
+
+class NotificationSettings(_Section):
+    email: EmailSettings = EmailSettings()
+    webhook_url: str = ""
+
+
+class AgencyConfig(_Section):
+    id: str = Field(pattern=_ID_PATTERN)
+    name: str = Field(min_length=1, max_length=120)
+    partner: str = Field(pattern=_ID_PATTERN, description="data partner under the MOA")
+    victim_service_provider: bool = False
+    error_policy: Literal["send_valid_rows", "reject_file"] | None = None
+
+
+class PartnerConfig(_Section):
+    id: str = Field(pattern=_ID_PATTERN)
+    name: str = Field(min_length=1, max_length=120)
+    recipients: tuple[str, ...] = Field(min_length=1, description="age X25519 recipients")
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients_are_public(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for recipient in value:
+            if "SECRET-KEY" in recipient.upper():
+                raise ValueError(
+                    "a private age identity was given; partners keep their identity and "
+                    "send only the public recipient (age1...)"
+                )
+            if not _AGE_RECIPIENT.match(recipient):
+                raise ValueError("not an age X25519 recipient (expected age1... , 62 chars)")
+        return value
+
+
+class Settings(BaseSettings):
+    """The whole configuration; build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HANDOFF_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    config_path: Path = Field(Path(DEFAULT_CONFIG_NAME), exclude=True)
+    data_root: Path = Field(Path("."), description="runtime tree; relative to the config file")
+    timezone: str = "America/Chicago"
+    coc_code: str = Field("MO-606", pattern=r"^[A-Z]{2}-[0-9]{3}$")
+    archive_recipient: str = Field("", description="CoC archive key (age1...), never a secret")
+    ledger: LedgerSettings = LedgerSettings()
+    prefect: PrefectSettings = PrefectSettings()
+    intake: IntakeSettings = IntakeSettings()
+    calendar: CalendarSettings = CalendarSettings()
+    retention: RetentionSettings = RetentionSettings()
+    notifications: NotificationSettings = NotificationSettings()
+    agencies: tuple[AgencyConfig, ...] = ()
+    partners: tuple[PartnerConfig, ...] = ()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if settings_cls.model_config.get("toml_file"):
+            sources.append(TomlConfigSettingsSource(settings_cls))
+        return tuple(sources)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown IANA time zone") from exc
+        return value
+
+    @field_validator("archive_recipient")
+    @classmethod
+    def _archive_is_public(cls, value: str) -> str:
+        if value and not _AGE_RECIPIENT.match(value):
+            raise ValueError("not an age X25519 recipient (expected age1... , 62 chars)")
+        return value
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Settings:
+        partner_ids = [p.id for p in self.partners]
+        agency_ids = [a.id for a in self.agencies]
+        for label, ids in (("partners", partner_ids), ("agencies", agency_ids)):
+            seen: set[str] = set()
+            for ident in ids:
+                if ident in seen:
+                    raise ValueError(f"{label}: id {ident!r} is listed twice")
+                seen.add(ident)
+        for agency in self.agencies:
+            if agency.partner not in partner_ids:
+                raise ValueError(
+                    f"agencies.{agency.id}.partner: no partner with id {agency.partner!r}"
+                )
+        return self
+
+    # Derived paths ------------------------------------------------------------------
+
+    @property
+    def root(self) -> Path:
+        """The data root, absolute."""
+        base = self.config_path.parent
+        return (base / self.data_root).resolve() if not self.data_root.is_absolute() else (
+            self.data_root
+        )
+
+    @property
+    def ledger_url(self) -> str:
+        """The ledger's SQLAlchemy URL (SQLite under ``state/`` unless configured)."""
+        return self.ledger.url or f"sqlite:///{self.root / 'state' / 'ledger.db'}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def agency(self, agency_id: str) -> AgencyConfig:
+        """The agency with this id; raises ConfigError if unknown."""
+        for agency in self.agencies:
+            if agency.id == agency_id:
+                return agency
+        raise ConfigError(f"agencies: no agency with id {agency_id!r}")
+
+    def partner(self, partner_id: str) -> PartnerConfig:
+        """The partner with this id; raises ConfigError if unknown."""
+        for partner in self.partners:
+            if partner.id == partner_id:
+                return partner
+        raise ConfigError(f"partners: no partner with id {partner_id!r}")
+
+    def error_policy_for(self, agency_id: str) -> str:
+        return self.agency(agency_id).error_policy or self.intake.error_policy
+
+
+def resolve_config_path(explicit: Path | str | None = None) -> Path:
+    """``explicit``, else ``$HANDOFF_CONFIG``, else ``./handoff.toml`` (absolute)."""
+    raw = explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME
+    return Path(raw).expanduser().resolve()
+
+
+def load_settings(config: Path | str | None = None, **overrides: Any) -> Settings:
+    """Load and validate settings; raise ConfigError naming the offending field."""
+    path = resolve_config_path(config)
+    if not path.is_file():
+        raise ConfigError(
+            f"config file not found: {path} (create one with `handoff init DIR`, "
+            f"or pass --config / set {CONFIG_ENV})"
+        )
+    # pydantic-settings reads the TOML path from the class config, so each load gets its own
+    # subclass; concurrent loads of different files cannot mix.
+    loaded = type(
+        "LoadedSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}}
+    )
+    try:
+        return loaded(config_path=path, **overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+    except ValueError as exc:  # TOML syntax errors surface as ValueError subclasses
+        raise ConfigError(f"{path}: cannot parse TOML ({type(exc).__name__})") from None
+
+
+def _describe(exc: ValidationError, path: Path) -> str:
+    lines = [f"invalid configuration in {path}:"]
+    for error in exc.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in error["loc"]) or "(file)"
+        lines.append(f"  {field}: {error['msg']}")
+    return "\n".join(lines)

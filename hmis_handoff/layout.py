@@ -1,0 +1,88 @@
+"""The runtime tree under the data root (DESIGN.md "Runtime layout").
+
+::
+
+    agencies/<agency>/drop/            agency drops files here (the watched folder)
+    agencies/<agency>/reports/         receipts and rejection reports for that agency
+    partners/<partner>/outbox/         <package>.age + <package>.manifest.json + .sig
+    partners/<partner>/confirmations/  partner drops confirmation CSVs / HMIS exports
+    work/  quarantine/  archive/       claimed files in flight; encrypted originals
+    state/                             ledger.db, signing key, HMAC key, Prefect home
+
+Directories are 0700; every file we create is 0600.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hmis_handoff.fsutil import ensure_private_dir
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Paths of the runtime tree; pure path arithmetic except :meth:`create`."""
+
+    root: Path
+
+    @property
+    def agencies(self) -> Path:
+        return self.root / "agencies"
+
+    def agency_drop(self, agency_id: str) -> Path:
+        return self.agencies / agency_id / "drop"
+
+    def agency_reports(self, agency_id: str) -> Path:
+        return self.agencies / agency_id / "reports"
+
+    def partner_outbox(self, partner_id: str) -> Path:
+        return self.root / "partners" / partner_id / "outbox"
+
+    def partner_confirmations(self, partner_id: str) -> Path:
+        return self.root / "partners" / partner_id / "confirmations"
+
+    @property
+    def work(self) -> Path:
+        return self.root / "work"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def archive(self) -> Path:
+        return self.root / "archive"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.state / "prefect"
+
+    @property
+    def signing_key(self) -> Path:
+        return self.state / "signing.key"
+
+    @property
+    def signing_public_key(self) -> Path:
+        return self.state / "signing.pub"
+
+    @property
+    def hmac_key(self) -> Path:
+        return self.state / "record-hmac.key"
+
+    def create(self, agency_ids: Iterable[str], partner_ids: Iterable[str]) -> None:
+        """Create every directory (0700), tightening modes of existing ones."""
+        ensure_private_dir(self.root)
+        for directory in (self.work, self.quarantine, self.archive, self.state, self.prefect_home):
+            ensure_private_dir(directory)
+        for agency_id in agency_ids:
+            ensure_private_dir(self.agency_drop(agency_id))
+            ensure_private_dir(self.agency_reports(agency_id))
+        for partner_id in partner_ids:
+            ensure_private_dir(self.partner_outbox(partner_id))
+            ensure_private_dir(self.partner_confirmations(partner_id))

@@ -1,0 +1,160 @@
+"""Ledger tables: ids, keyed hashes, dates and states. Never names, SSNs, DOBs or file names.
+
+File states: ``received → validated → delivered`` or ``→ rejected`` or ``→ duplicate``.
+Record states: ``delivered → entered``, or ``not_transmittable`` (no release of information,
+or a victim-service provider). Timeliness flags (pending, due_soon, overdue, …) are not
+stored: they are computed from ``due_date``, ``entered_on`` and an as-of date.
+
+A schema test rejects columns whose names suggest PII; keep it that way.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class FileState(StrEnum):
+    RECEIVED = "received"
+    VALIDATED = "validated"
+    DELIVERED = "delivered"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+TERMINAL_FILE_STATES = frozenset({FileState.DELIVERED, FileState.REJECTED, FileState.DUPLICATE})
+
+
+class RecordState(StrEnum):
+    DELIVERED = "delivered"
+    ENTERED = "entered"
+    NOT_TRANSMITTABLE = "not_transmittable"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class IntakeFile(Base):
+    """One dropped file (one claim). ``sha256`` is the idempotency key of its content."""
+
+    __tablename__ = "intake_file"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[str] = mapped_column(String(40), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    agency_id: Mapped[str] = mapped_column(String(32), index=True)
+    partner_id: Mapped[str] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source_format: Mapped[str | None] = mapped_column(String(8))
+    spec_version: Mapped[str | None] = mapped_column(String(8))
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_sent: Mapped[int] = mapped_column(Integer, default=0)
+    rows_held: Mapped[int] = mapped_column(Integer, default=0)
+    rows_not_transmittable: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[int] = mapped_column(Integer, default=0)
+    reject_rule: Mapped[str | None] = mapped_column(String(40))
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("intake_file.id"))
+    package_id: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        # The same bytes are accepted once: only one non-duplicate row per content hash.
+        Index(
+            "uq_intake_file_sha256_live",
+            "sha256",
+            unique=True,
+            sqlite_where=text("state != 'duplicate'"),
+            postgresql_where=text("state != 'duplicate'"),
+        ),
+    )
+
+    @property
+    def ref(self) -> str:
+        """The short reference shown to agencies and operators."""
+        return self.sha256[:12]
+
+
+class Package(Base):
+    """One encrypted package in a partner's outbox (one per delivered file)."""
+
+    __tablename__ = "package"
+
+    package_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("intake_file.id"), unique=True)
+    partner_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    record_count: Mapped[int] = mapped_column(Integer)
+    ciphertext_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class IntakeRecord(Base):
+    """One client row accepted from a file (delivered, or held as not transmittable)."""
+
+    __tablename__ = "intake_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("intake_file.id"), index=True)
+    agency_id: Mapped[str] = mapped_column(String(32))
+    partner_id: Mapped[str] = mapped_column(String(32), index=True)
+    intake_id: Mapped[str] = mapped_column(String(32))
+    row_number: Mapped[int] = mapped_column(Integer)
+    person_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    match_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    reason_rule: Mapped[str | None] = mapped_column(String(40))
+    package_id: Mapped[str | None] = mapped_column(String(64))
+    intake_date: Mapped[date] = mapped_column(Date)
+    received_on: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    submitted_late: Mapped[bool] = mapped_column(Boolean, default=False)
+    entered_on: Mapped[date | None] = mapped_column(Date)
+    entered_source: Mapped[str | None] = mapped_column(String(16))
+    hmis_personal_id: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (
+        Index("ix_intake_record_agency_intake", "agency_id", "intake_id"),
+        # An intake is delivered once; a not-transmittable one may be re-sent after consent.
+        Index(
+            "uq_intake_record_sent_once",
+            "agency_id",
+            "intake_id",
+            unique=True,
+            sqlite_where=text("state != 'not_transmittable'"),
+            postgresql_where=text("state != 'not_transmittable'"),
+        ),
+    )
+
+
+class Transition(Base):
+    """Append-only audit of file state changes (who/what/when, no content)."""
+
+    __tablename__ = "transition"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("intake_file.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    rule_id: Mapped[str | None] = mapped_column(String(40))
