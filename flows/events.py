@@ -1,0 +1,84 @@
+"""Prefect events for the handoff, with PII-free resources and payloads.
+
+Resources: ``handoff.agency.<id>``, ``handoff.partner.<id>``, ``handoff.file.<hash12>``.
+Payloads carry counts, rule ids and record ids; never names, values or file names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect.events import emit_event
+
+from hmis_handoff.pipeline import FileOutcome
+
+
+def agency_resource(agency_id: str) -> dict[str, str]:
+    return {"prefect.resource.id": f"handoff.agency.{agency_id}", "prefect.resource.role": "agency"}
+
+
+def partner_resource(partner_id: str) -> dict[str, str]:
+    return {
+        "prefect.resource.id": f"handoff.partner.{partner_id}",
+        "prefect.resource.role": "partner",
+    }
+
+
+def emit_file_detected(agency_id: str, fingerprint: str, *, dispatch: str) -> None:
+    """A settled file was seen. ``dispatch``: "inline" (this process runs it) or "deployment"."""
+    emit_event(
+        event="handoff.file.detected",
+        resource={
+            "prefect.resource.id": f"handoff.agency.{agency_id}",
+            "handoff.agency": agency_id,
+            "handoff.dispatch": dispatch,
+        },
+        payload={"fingerprint": fingerprint},
+    )
+
+
+def emit_file_outcome(outcome: FileOutcome) -> None:
+    """``handoff.file.delivered`` / ``.rejected`` / ``.duplicate`` for one file."""
+    name = {
+        "delivered": "handoff.file.delivered",
+        "rejected": "handoff.file.rejected",
+        "duplicate": "handoff.file.duplicate",
+    }.get(outcome.state)
+    if name is None:
+        return
+    payload: dict[str, Any] = {
+        "rows_total": outcome.rows_total,
+        "rows_sent": outcome.rows_sent,
+        "rows_held": outcome.rows_held,
+        "rows_not_transmittable": outcome.rows_not_transmittable,
+        "warnings": outcome.warnings,
+        "reject_rule": outcome.reject_rule,
+        "package_id": outcome.package_id,
+        "duplicate_of": outcome.duplicate_of_ref,
+    }
+    emit_event(
+        event=name,
+        resource={
+            "prefect.resource.id": f"handoff.file.{outcome.file_ref}",
+            "handoff.agency": outcome.agency_id,
+            "handoff.partner": outcome.partner_id,
+        },
+        related=[agency_resource(outcome.agency_id), partner_resource(outcome.partner_id)],
+        payload=payload,
+    )
+
+
+def emit_record_flags(
+    event: str, agency_id: str, partner_id: str, intake_ids: list[str], as_of: str
+) -> None:
+    """``handoff.record.due-soon`` / ``.overdue`` / ``.entered`` for one agency-partner pair."""
+    emit_event(
+        event=event,
+        resource={
+            "prefect.resource.id": f"handoff.partner.{partner_id}",
+            "handoff.agency": agency_id,
+            "handoff.partner": partner_id,
+        },
+        related=[agency_resource(agency_id), partner_resource(partner_id)],
+        payload={"count": len(intake_ids), "intake_ids": intake_ids[:500], "as_of": as_of},
+    )

@@ -1,0 +1,31 @@
+"""Per-process access to the configured pipeline for flows and tasks.
+
+Flows receive no configuration as parameters (parameters are stored by the Prefect API);
+the config path comes from ``HANDOFF_CONFIG``, which the CLI sets before any flow runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+from hmis_handoff.config import Settings, load_settings
+from hmis_handoff.pipeline import Pipeline
+
+_lock = threading.Lock()
+
+
+@functools.cache
+def _pipeline_for(config_path: str) -> Pipeline:
+    return Pipeline(load_settings(config_path))
+
+
+def pipeline() -> Pipeline:
+    """The pipeline for the current ``HANDOFF_CONFIG`` (one per process and config)."""
+    settings = load_settings()
+    with _lock:
+        return _pipeline_for(str(settings.config_path))
+
+
+def settings() -> Settings:
+    return pipeline().settings

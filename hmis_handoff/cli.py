@@ -1,0 +1,230 @@
+"""The ``handoff`` command line (the contract in DESIGN.md).
+
+Prefect is imported only inside the commands that run flows, after the Prefect
+environment for the chosen configuration has been exported.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hmis_handoff.errors import HandoffError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="HMIS Handoff: Coordinated Entry intakes from non-HMIS agencies to their data partner.",
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="handoff.toml (default: ./handoff.toml or $HANDOFF_CONFIG)"),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _emit_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, default=str))
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="data root to create")],
+    demo: Annotated[bool, typer.Option("--demo", help="add a demo agency, partner and sample")] = False,
+    port: Annotated[int, typer.Option(help="port for the embedded Prefect server")] = 4200,
+) -> None:
+    """Create a data root with handoff.toml, the CoC signing key and the archive key."""
+    from hmis_handoff.setup import initialise
+
+    try:
+        report = initialise(directory, demo=demo, port=port)
+    except HandoffError as exc:
+        raise _fail(str(exc)) from None
+    for line in report:
+        typer.echo(line)
+
+
+@app.command()
+def up(config: ConfigOption = None) -> None:
+    """Run the embedded stack: Prefect server + UI, the deployments, the drop-folder watcher."""
+    settings = _settings(config)
+    from hmis_handoff import prefect_env
+
+    prefect_env.apply(settings, with_api_url=True)
+    from flows.stack import run_stack
+
+    raise typer.Exit(run_stack(settings))
+
+
+@app.command()
+def process(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """One sweep over all drop folders, then exit (0 = ran, whatever files were rejected)."""
+    settings = _settings(config)
+    from hmis_handoff import prefect_env
+
+    reachable = _api_reachable(prefect_env.api_url(settings))
+    prefect_env.apply(settings, with_api_url=reachable)
+    from flows.ingest import ingest
+
+    summary = ingest()
+    if as_json:
+        _emit_json(summary)
+        return
+    states = ", ".join(f"{n} {s}" for s, n in sorted(summary["by_state"].items())) or "no files"
+    typer.echo(f"{summary['files']} file(s): {states}; {summary['rows_sent']} row(s) sent")
+    for outcome in summary["outcomes"]:
+        typer.echo(
+            f"  {outcome['file_ref']}  {outcome['agency_id']:<20} {outcome['state']:<10}"
+            f" sent {outcome['rows_sent']:>5}  held {outcome['rows_held']:>5}"
+            f"  {outcome['reject_rule'] or outcome['package_id'] or ''}"
+        )
+
+
+@app.command()
+def keygen(
+    out: Annotated[Path, typer.Argument(help="file to write the identity to (mode 0600)")],
+) -> None:
+    """Create an age X25519 identity (for a partner) and print its recipient."""
+    from hmis_handoff.crypto.age import X25519Identity, write_identity_file
+
+    if out.exists():
+        raise _fail(f"{out} exists; refusing to overwrite a key")
+    identity = X25519Identity.generate()
+    write_identity_file(out, identity)
+    typer.echo(f"Public key (give this to the CoC): {identity.recipient}")
+
+
+@app.command()
+def encrypt(
+    source: Annotated[Path, typer.Argument(help="file to encrypt")],
+    recipient: Annotated[list[str], typer.Option("-r", "--recipient", help="age1... (repeatable)")],
+    out: Annotated[Path, typer.Option("-o", "--output", help="the .age file to write")],
+) -> None:
+    """Encrypt any file to age recipients (ad hoc; same format as packages)."""
+    from hmis_handoff.crypto.age import encrypt_file, parse_recipient
+
+    try:
+        recipients = [parse_recipient(r) for r in recipient]
+        stats = encrypt_file(source, out, recipients)
+    except (HandoffError, ValueError) as exc:
+        raise _fail(f"cannot encrypt: {exc}") from None
+    typer.echo(f"wrote {out} ({stats.ciphertext_size} bytes, sha256 {stats.ciphertext_sha256})")
+
+
+@app.command()
+def decrypt(
+    package: Annotated[Path, typer.Argument(help="<package>.age (manifest and .sig beside it)")],
+    identity: Annotated[Path, typer.Option("-i", "--identity", help="your age identity file")],
+    out: Annotated[Path, typer.Option("-o", "--output", help="plaintext CSV to write")],
+    signer: Annotated[
+        list[str] | None,
+        typer.Option("--signer", help="trusted CoC signing key (ed25519:..., or a .pub file)"),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Verify a package's signed manifest and hashes, then decrypt it (for partners)."""
+    from hmis_handoff.partner import decrypt_package
+
+    try:
+        lines = decrypt_package(package, identity=identity, out=out, signers=signer, config=config)
+    except HandoffError as exc:
+        raise _fail(f"NOT decrypted: {exc}") from None
+    for line in lines:
+        typer.echo(line)
+
+
+@app.command()
+def deadlines(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: today, America/Chicago)")
+    ] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Pending, due-soon and overdue records (ids and dates only)."""
+    from hmis_handoff.deadlines import deadline_report
+
+    settings = _settings(config)
+    try:
+        when = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise _fail("--as-of must be a date like 2026-11-24") from None
+    rows = deadline_report(settings, as_of=when)
+    if as_json:
+        _emit_json([row.as_dict() for row in rows])
+        return
+    if not rows:
+        typer.echo("no records")
+    for row in rows:
+        typer.echo(
+            f"{row.intake_id:<24} {row.agency:<16} {row.partner:<16} "
+            f"intake {row.intake_date}  due {row.due}  {row.state}"
+        )
+
+
+@app.command()
+def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Ledger counts by state, per agency and partner."""
+    from hmis_handoff.status import status_report
+
+    report = status_report(_settings(config))
+    if as_json:
+        _emit_json(report)
+        return
+    typer.echo("files:")
+    for row in report["files"]:
+        typer.echo(f"  {row['agency']:<16} -> {row['partner']:<16} {row['state']:<10} {row['count']}")
+    typer.echo("records:")
+    for row in report["records"]:
+        typer.echo(f"  {row['agency']:<16} -> {row['partner']:<16} {row['state']:<18} {row['count']}")
+
+
+@app.command()
+def template(
+    out: Annotated[Path, typer.Argument(help="file to write (.csv, or .xlsx with --xlsx)")],
+    xlsx: Annotated[bool, typer.Option("--xlsx", help="Excel template with dropdowns")] = False,
+    fy2024: Annotated[bool, typer.Option("--fy2024", help="FY2024 columns (Gender)")] = False,
+) -> None:
+    """Write an empty intake template with the current columns."""
+    from hmis_handoff.intake_template import write_template
+
+    write_template(out, xlsx=xlsx, spec_version="FY2024" if fy2024 else "FY2026")
+    typer.echo(f"wrote {out}")
+
+
+def _settings(config: Path | None) -> Any:
+    from hmis_handoff.config import load_settings
+
+    try:
+        return load_settings(config)
+    except HandoffError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _api_reachable(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    try:
+        app()
+    except HandoffError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        sys.exit(2)

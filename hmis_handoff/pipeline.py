@@ -1,0 +1,432 @@
+"""The handoff of one claimed file, as plain functions: read, validate, package, report, record.
+
+Contract (see DESIGN.md, non-negotiables 1-4):
+
+* Every step is idempotent and keyed by the claim id and the file's content hash, so a
+  crash anywhere is completed by running :meth:`Pipeline.process_claim` again.
+* Order: make each artifact durable first (package, report, encrypted original), then
+  commit the ledger state, then clean up the work area. If the ledger says a thing
+  exists, it exists.
+* Nothing returned from here carries a cell value or an agency's file name: results are
+  ids, hashes, counts and rule ids, safe for Prefect parameters, results, logs and events.
+* One process at a time works on a claim: a ``flock`` on ``work/<claim>.lock`` guards it
+  (released by the kernel if the process dies, so recovery never waits on a dead owner).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import fcntl
+import hashlib
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from connectors.dropfolder import ClaimedFile, pending_claims
+from connectors.reader import ReadLimits, read_intake
+from hmis_handoff.business_days import BusinessCalendar, CalendarPolicy
+from hmis_handoff.config import Settings
+from hmis_handoff.crypto.age import encrypt_file, parse_recipient
+from hmis_handoff.crypto.package import write_package
+from hmis_handoff.crypto.signing import SigningKey
+from hmis_handoff.errors import FileRejected, IntegrityError
+from hmis_handoff.fsutil import atomic_writer, remove_stale_temps
+from hmis_handoff.hashing import RecordKeyer
+from hmis_handoff.layout import Layout
+from hmis_handoff.ledger import FileCounts, FileState, FileView, Ledger, NewRecord, PackageInfo
+from hmis_handoff.ledger.models import TERMINAL_FILE_STATES, RecordState
+from hmis_handoff.reports import ReportProblem, ReportSummary, write_agency_report
+from hmis_handoff.reports import write_duplicate_notice
+from hmis_handoff.timeliness import submitted_late
+from schemas.columns import canonical_header
+from schemas.rules import RULES
+from schemas.validate import ValidationContext, ValidationOutcome, validate_intake
+
+HASH_CHUNK = 1 << 20
+SCHEMA_FORMAT = "hmis-intake-csv"
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one file: ids, counts and rule ids only (no PII)."""
+
+    claim_id: str
+    file_ref: str
+    agency_id: str
+    partner_id: str
+    state: str
+    rows_total: int = 0
+    rows_sent: int = 0
+    rows_held: int = 0
+    rows_not_transmittable: int = 0
+    warnings: int = 0
+    reject_rule: str | None = None
+    package_id: str | None = None
+    duplicate_of_ref: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sha256_file(path: Path) -> str:
+    """Streaming SHA-256 of a file (never follows a symlink)."""
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_or_create_secret(path: Path, size: int = 32) -> bytes:
+    """A random secret kept in a 0600 file (created on first use)."""
+    if path.exists():
+        return path.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with atomic_writer(path, replace=False) as handle:
+        handle.write(secrets.token_bytes(size))
+    return path.read_bytes()
+
+
+@contextlib.contextmanager
+def claim_lock(work_dir: Path, claim_id: str) -> Iterator[bool]:
+    """Yield True if this process now owns the claim, False if another process does."""
+    lock_path = work_dir / f"{claim_id}.lock"
+    fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+class Pipeline:
+    """The handoff for one configuration: holds the ledger, calendar, keys and layout."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        ledger: Ledger | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.layout = Layout(settings.root)
+        self.ledger = ledger or Ledger(settings.ledger_url)
+        self.clock = clock
+        cal = settings.calendar
+        self.calendar = BusinessCalendar(
+            CalendarPolicy(
+                calendar=cal.calendar,
+                extra_closures=frozenset(cal.extra_closures),
+                open_overrides=frozenset(cal.open_overrides),
+                cutoff=cal.cutoff,
+                timezone=settings.timezone,
+            )
+        )
+        self.keyer = RecordKeyer(load_or_create_secret(self.layout.hmac_key))
+        self._signing_key: SigningKey | None = None
+
+    @property
+    def signing_key(self) -> SigningKey:
+        if self._signing_key is None:
+            if not self.layout.signing_key.exists():
+                raise IntegrityError(
+                    "the CoC signing key is missing (state/signing.key); run `handoff init`"
+                )
+            self._signing_key = SigningKey.load(self.layout.signing_key)
+        return self._signing_key
+
+    def today(self) -> date:
+        return self.clock().astimezone(self.settings.tz).date()
+
+    # Recovery -------------------------------------------------------------------------
+
+    def recover(self) -> list[ClaimedFile]:
+        """Remove temp files a crash left behind; return claims still in the work area."""
+        directories = [self.layout.work, self.layout.quarantine, self.layout.archive]
+        for agency in self.settings.agencies:
+            directories.append(self.layout.agency_reports(agency.id))
+        for partner in self.settings.partners:
+            directories.append(self.layout.partner_outbox(partner.id))
+        for directory in directories:
+            remove_stale_temps(directory)
+        return pending_claims(self.layout.work)
+
+    # One file -------------------------------------------------------------------------
+
+    def process_claim(self, claimed: ClaimedFile) -> FileOutcome | None:
+        """Carry one claimed file to its terminal place. None if another process owns it."""
+        with claim_lock(self.layout.work, claimed.claim_id) as owned:
+            if not owned:
+                return None
+            return self._process_owned(claimed)
+
+    def _process_owned(self, claimed: ClaimedFile) -> FileOutcome:
+        view = self.ledger.file_by_claim(claimed.claim_id)
+        if view is not None and view.state in TERMINAL_FILE_STATES:
+            self._cleanup(claimed)
+            return self._outcome(claimed, view)
+        if not claimed.path.exists():
+            raise IntegrityError(f"claim {claimed.claim_id}: work file missing, no terminal state")
+        agency = self.settings.agency(claimed.agency_id)
+        view = self.ledger.register_claim(
+            claim_id=claimed.claim_id,
+            sha256=sha256_file(claimed.path),
+            agency_id=agency.id,
+            partner_id=agency.partner,
+            received_at=claimed.claimed_at,
+        )
+        if view.state == FileState.DUPLICATE:
+            original = self.ledger.file(view.duplicate_of) if view.duplicate_of else None
+            write_duplicate_notice(
+                self.layout.agency_reports(agency.id),
+                file_ref=view.ref,
+                received_at=claimed.claimed_at.astimezone(self.settings.tz),
+                original_ref=original.ref if original else "",
+                original_received_at=(
+                    original.received_at.astimezone(self.settings.tz) if original else None
+                ),
+            )
+            self._cleanup(claimed)
+            return self._outcome(claimed, view)
+        try:
+            return self._handoff(claimed, view)
+        except FileRejected as rejection:
+            return self._reject(claimed, view, rejection.rule_id, FileCounts(0, 0, 0, 0, 0), [])
+
+    def _handoff(self, claimed: ClaimedFile, view: FileView) -> FileOutcome:
+        agency = self.settings.agency(view.agency_id)
+        intake = self.settings.intake
+        read = read_intake(
+            claimed.path,
+            header_map=canonical_header,
+            limits=ReadLimits(max_bytes=intake.max_bytes, max_rows=intake.max_rows),
+        )
+        context = ValidationContext(
+            agency_id=agency.id,
+            today=self.today(),
+            is_victim_service_provider=agency.victim_service_provider,
+            expected_coc=self.settings.coc_code,
+            previously_sent=self.ledger.previously_sent(agency.id),
+        )
+        outcome = validate_intake(read.frame, context)
+        problems = outcome.problems
+        error_rows = {p.row for p in problems if p.severity == "error"}
+        counts = FileCounts(
+            rows_total=len(read.frame),
+            rows_sent=int(outcome.sendable.sum()),
+            rows_held=len(error_rows),
+            rows_not_transmittable=len(outcome.not_transmittable),
+            warnings=sum(1 for p in problems if p.severity == "warning"),
+            spec_version=outcome.spec_version,
+            source_format=read.source_format,
+        )
+        rule = self._file_level_rule(agency.id, outcome, counts, error_rows)
+        if rule is not None:
+            held = FileCounts(
+                counts.rows_total, 0, counts.rows_total, 0, counts.warnings,
+                counts.spec_version, counts.source_format,
+            )
+            return self._reject(claimed, view, rule, held, problems)
+        self.ledger.mark_validated(view.id, counts)
+
+        package: PackageInfo | None = None
+        if counts.rows_sent:
+            package = self._package(claimed, view, outcome)
+        records = self._records(claimed, outcome)
+        self._report(claimed, view, counts, problems, package_id=package.package_id if package else None)
+        self._archive(claimed, view, self.layout.archive)
+        self.ledger.mark_delivered(view.id, counts=counts, package=package, records=records)
+        self._cleanup(claimed)
+        return self._outcome(claimed, self.ledger.file(view.id))
+
+    def _file_level_rule(
+        self, agency_id: str, outcome: ValidationOutcome, counts: FileCounts, error_rows: set[int]
+    ) -> str | None:
+        """A rule id when the whole file must be turned back, else None."""
+        mismatched = {p.row for p in outcome.problems if p.rule_id == "AGENCY-MISMATCH"}
+        if counts.rows_total and len(mismatched) == counts.rows_total:
+            return "FILE-WRONG-AGENCY"
+        policy = self.settings.error_policy_for(agency_id)
+        if error_rows and policy == "reject_file":
+            return "FILE-HAS-ERRORS"
+        if counts.rows_sent == 0 and counts.rows_not_transmittable == 0:
+            return "FILE-NO-VALID-ROWS"
+        return None
+
+    def _package(
+        self, claimed: ClaimedFile, view: FileView, outcome: ValidationOutcome
+    ) -> PackageInfo:
+        partner = self.settings.partner(view.partner_id)
+        sendable = outcome.sendable_frame()
+        package_id = f"{view.received_at.astimezone(self.settings.tz):%Y%m%d}-{view.ref}"
+        plain = self.layout.work / f"{claimed.claim_id}.send.csv"
+        try:
+            with atomic_writer(plain) as handle:
+                write_csv(sendable, handle)
+            paths = write_package(
+                plain,
+                self.layout.partner_outbox(partner.id),
+                package_id=package_id,
+                agency_id=view.agency_id,
+                partner_id=partner.id,
+                record_count=len(sendable),
+                schema_version=f"{SCHEMA_FORMAT}/{outcome.spec_version}",
+                recipients=[parse_recipient(r) for r in partner.recipients],
+                signing_key=self.signing_key,
+                created_at=self.clock(),
+            )
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                plain.unlink()
+        return PackageInfo(
+            package_id=package_id,
+            created_at=self.clock(),
+            record_count=len(sendable),
+            ciphertext_sha256=paths.manifest.ciphertext_sha256,
+        )
+
+    def _records(self, claimed: ClaimedFile, outcome: ValidationOutcome) -> list[NewRecord]:
+        frame = outcome.frame
+        received_local = claimed.claimed_at.astimezone(self.settings.tz)
+        received_on = received_local.date()
+        clock_from_receipt = self.settings.calendar.clock_start == "received"
+        receipt_start = self.calendar.clock_start(received_local)
+        days = self.settings.calendar.business_days
+        keep = outcome.sendable | frame.index.isin(list(outcome.not_transmittable))
+        records: list[NewRecord] = []
+        for index in frame.index[keep]:
+            row = frame.loc[index]
+            intake_date = date.fromisoformat(str(row["IntakeDate"]))
+            start = receipt_start if clock_from_receipt else intake_date
+            due = self.calendar.due_date(start, days)
+            reason = outcome.not_transmittable.get(int(index))
+            records.append(
+                NewRecord(
+                    intake_id=str(row["IntakeID"]),
+                    row_number=int(index) + 2,
+                    state=RecordState.NOT_TRANSMITTABLE if reason else RecordState.DELIVERED,
+                    reason_rule=reason,
+                    intake_date=intake_date,
+                    received_on=received_on,
+                    due_date=due,
+                    submitted_late=submitted_late(
+                        intake_date=intake_date, received_on=received_on, due=due
+                    ),
+                    person_key=self.keyer.person_key(
+                        str(row.get("FirstName", "")),
+                        str(row.get("LastName", "")),
+                        str(row.get("DOB", "")),
+                        str(row.get("SSN", "")),
+                    ),
+                )
+            )
+        return records
+
+    def _report(
+        self,
+        claimed: ClaimedFile,
+        view: FileView,
+        counts: FileCounts,
+        problems: list[Any],
+        *,
+        package_id: str | None,
+        reject_rule: str | None = None,
+    ) -> None:
+        write_agency_report(
+            self.layout.agency_reports(view.agency_id),
+            file_ref=view.ref,
+            received_at=claimed.claimed_at.astimezone(self.settings.tz),
+            outcome_summary=ReportSummary(
+                rows_received=counts.rows_total,
+                rows_sent=counts.rows_sent,
+                rows_held_back=counts.rows_held,
+                rows_not_transmittable=counts.rows_not_transmittable,
+                warnings=counts.warnings,
+                rejected_rule=reject_rule,
+                package_ref=package_id,
+            ),
+            problems=[
+                ReportProblem(row=p.row, column=p.column, rule_id=p.rule_id, severity=p.severity)
+                for p in problems
+            ],
+            rules=RULES,
+        )
+
+    def _reject(
+        self,
+        claimed: ClaimedFile,
+        view: FileView,
+        rule_id: str,
+        counts: FileCounts,
+        problems: list[Any],
+    ) -> FileOutcome:
+        self._report(claimed, view, counts, problems, package_id=None, reject_rule=rule_id)
+        self._archive(claimed, view, self.layout.quarantine)
+        self.ledger.mark_rejected(view.id, rule_id, counts)
+        self._cleanup(claimed)
+        return self._outcome(claimed, self.ledger.file(view.id))
+
+    def _archive(self, claimed: ClaimedFile, view: FileView, directory: Path) -> None:
+        """Keep the original only encrypted to the CoC archive key (or not at all)."""
+        recipient = self.settings.archive_recipient
+        if not recipient:
+            return
+        target = directory / f"{view.received_at:%Y%m%d}-{view.ref}{claimed.suffix}.age"
+        encrypt_file(claimed.path, target, [parse_recipient(recipient)])
+
+    def _cleanup(self, claimed: ClaimedFile) -> None:
+        """Remove the plaintext original and its claim files from the work area."""
+        for path in (
+            claimed.path,
+            self.layout.work / f"{claimed.claim_id}.send.csv",
+            self.layout.work / f"{claimed.claim_id}.claim.json",
+        ):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            (self.layout.work / f"{claimed.claim_id}.lock").unlink()
+
+    def _outcome(self, claimed: ClaimedFile, view: FileView) -> FileOutcome:
+        duplicate_ref = None
+        if view.duplicate_of is not None:
+            duplicate_ref = self.ledger.file(view.duplicate_of).ref
+        return FileOutcome(
+            claim_id=claimed.claim_id,
+            file_ref=view.ref,
+            agency_id=view.agency_id,
+            partner_id=view.partner_id,
+            state=view.state,
+            rows_total=view.rows_total,
+            rows_sent=view.rows_sent,
+            rows_held=view.rows_held,
+            rows_not_transmittable=view.rows_not_transmittable,
+            warnings=view.warnings,
+            reject_rule=view.reject_rule,
+            package_id=view.package_id,
+            duplicate_of_ref=duplicate_ref,
+        )
+
+
+def write_csv(frame: pd.DataFrame, handle: Any) -> None:
+    """Write ``frame`` as RFC 4180 UTF-8 CSV, values exactly as received."""
+    import io
+
+    text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(list(frame.columns))
+    writer.writerows(frame.itertuples(index=False, name=None))
+    text.flush()
+    text.detach()
