@@ -73,12 +73,17 @@ def _normalise_ssn(value: str | None) -> str:
 
 
 def _normalise_dob(value: date | str | None) -> str:
+    """ISO ``YYYY-MM-DD`` for a date or an ISO string; any other string as normalised text."""
     if value is None:
         return ""
     if isinstance(value, date):
         return value.isoformat()
-    text = value.strip()
-    return date.fromisoformat(text).isoformat() if text else ""
+    text = _normalise_text(value)
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        # Validation owns the DOB format; a key must still come out for every row.
+        return text
 
 
 class RecordKeyer:
@@ -106,10 +111,8 @@ class RecordKeyer:
         Names are NFKC-normalised, casefolded, stripped and whitespace-folded, so
         "  JOSÉ " and "josé" give the same key; the SSN keeps only digits and ``x``
         ("123-45-6789" equals "123456789"); ``dob`` is a date or an ISO ``YYYY-MM-DD``
-        string. Missing parts (None or blank) are allowed and hash as empty.
-
-        Raises:
-            ValueError: if ``dob`` is a string that is not an ISO date.
+        string (any other string is used as normalised text: validation owns the format).
+        Missing parts (None or blank) are allowed and hash as empty. Never raises.
         """
         return self._mac(
             [

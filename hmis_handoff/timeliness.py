@@ -97,17 +97,12 @@ def flag_for(
 def submitted_late(*, intake_date: date, received_on: date, due: date) -> bool:
     """True if the agency's file arrived after the record was already due.
 
-    Such lateness is the agency's, not the partner's: reports show it apart.
-
-    Raises:
-        ValueError: if ``due`` or ``received_on`` is before ``intake_date`` (a due date
-            computed from something else, or an intake dated after its own file arrived).
+    Such lateness is the agency's, not the partner's: reports show it apart. A file
+    "received" before its own intake date (a mistyped, future-dated intake) is a data
+    problem for validation to report, not lateness, so it gives False. Never raises: one
+    bad row must not stop a file.
     """
-    if due < intake_date:
-        raise ValueError("due date is before the intake date")
-    if received_on < intake_date:
-        raise ValueError("file received before its intake date")
-    return received_on > due
+    return received_on > due and received_on >= intake_date
 
 
 def _as_days(values: npt.ArrayLike) -> DateArray:
