@@ -1,0 +1,157 @@
+"""``handoff up``: the embedded stack in one process tree.
+
+* a local Prefect server (SQLite under ``state/prefect``, 127.0.0.1) with its UI;
+* the deployments of ``prefect.yaml``, served from this process (schedules and triggers
+  exactly as declared there);
+* the drop-folder watcher, which runs the ingest flow *in this process* for each settled
+  file (a tracked flow run in the UI, with no subprocess start: measured event-triggered
+  runs start 1.5-2.5 s late, see reference/prefect.md §1.3).
+
+Stops cleanly on Ctrl-C or SIGTERM: watcher first, then the runner, then the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hmis_handoff.config import Settings
+from hmis_handoff.layout import Layout
+from hmis_handoff.prefect_env import api_url
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SERVER_START_TIMEOUT = 180.0
+
+
+class StackStopped(Exception):
+    """Raised in the main thread when a stop signal arrives."""
+
+
+def start_server(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+    """Start ``prefect server start`` bound to 127.0.0.1 (its own process group)."""
+    log = log_path.open("ab")
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "prefect", "server", "start",
+            "--host", settings.prefect.host, "--port", str(settings.prefect.port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=os.environ.copy(),
+        start_new_session=True,
+    )
+
+
+def wait_healthy(url: str, server: subprocess.Popen[bytes] | None, timeout: float) -> None:
+    """Block until ``GET {url}/health`` answers 200; raise if the server dies or times out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server is not None and server.poll() is not None:
+            raise RuntimeError(f"Prefect server exited with code {server.returncode}")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        time.sleep(0.5)
+    raise TimeoutError("Prefect server did not become healthy in time")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group, then SIGKILL if it lingers."""
+    if server.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+
+
+def load_deployments(yaml_path: Path) -> list[Any]:
+    """Runner deployments built from ``prefect.yaml`` (schedules, triggers, parameters)."""
+    from prefect.events import DeploymentEventTrigger
+    from prefect.schedules import Cron, Interval
+
+    spec = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
+    deployments = []
+    for item in spec["deployments"]:
+        module_path, flow_name = item["entrypoint"].split(":")
+        module = importlib.import_module(module_path.removesuffix(".py").replace("/", "."))
+        flow_obj = getattr(module, flow_name)
+        schedules = []
+        for sched in item.get("schedules") or []:
+            if "cron" in sched:
+                schedules.append(Cron(sched["cron"], timezone=sched.get("timezone")))
+            elif "interval" in sched:
+                schedules.append(Interval(sched["interval"], timezone=sched.get("timezone")))
+        triggers = [
+            DeploymentEventTrigger(**{k: v for k, v in trig.items() if k != "type"})
+            for trig in item.get("triggers") or []
+        ]
+        deployments.append(
+            flow_obj.to_deployment(
+                name=item["name"],
+                description=item.get("description"),
+                tags=item.get("tags"),
+                parameters=item.get("parameters") or {},
+                schedules=schedules,
+                triggers=triggers,
+            )
+        )
+    return deployments
+
+
+def run_stack(settings: Settings) -> int:
+    """Run until stopped; returns the process exit code."""
+    from prefect import serve
+
+    from flows.watch import start_watcher
+
+    layout = Layout(settings.root)
+    layout.create([a.id for a in settings.agencies], [p.id for p in settings.partners])
+    url = api_url(settings)
+    server = None
+    if not settings.prefect.api_url:
+        server = start_server(settings, layout.state / "prefect-server.log")
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+        raise StackStopped(signum)
+
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    watcher: threading.Thread | None = None
+    try:
+        wait_healthy(url, server, SERVER_START_TIMEOUT)
+        deployments = load_deployments(PROJECT_ROOT / "prefect.yaml")
+        watcher = start_watcher(settings, stop)
+        ui = url.removesuffix("/api")
+        print(f"HMIS Handoff is up. Prefect UI: {ui}", flush=True)
+        serve(*deployments, limit=4, print_starting_message=False)
+        return 0
+    except (StackStopped, KeyboardInterrupt):
+        return 0
+    finally:
+        stop.set()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if watcher is not None:
+            watcher.join(timeout=15)
+        if server is not None:
+            stop_server(server)
+        print("HMIS Handoff stopped.", flush=True)
