@@ -9,11 +9,13 @@ start-up recovery can remove them (see :func:`remove_stale_temps`).
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 TEMP_PREFIX = ".tmp-"
 DIR_MODE = 0o700
@@ -103,3 +105,46 @@ def remove_stale_temps(directory: Path) -> int:
     if removed:
         fsync_dir(directory)
     return removed
+
+
+class _RenameAt2(Protocol):
+    def __call__(
+        self, olddirfd: int, old: bytes, newdirfd: int, new: bytes, flags: int, /
+    ) -> int: ...
+
+
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+
+
+def _load_renameat2() -> _RenameAt2 | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        function: _RenameAt2 = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    return function
+
+
+_renameat2 = _load_renameat2()
+
+
+def rename_no_replace(src: Path, dst: Path) -> None:
+    """Atomically rename ``src`` to ``dst``; raises ``FileExistsError`` if ``dst`` exists.
+
+    One atomic step (Linux ``renameat2(RENAME_NOREPLACE)``), unlike :func:`move_no_replace`:
+    there is never a moment with two names (a concurrent scanner never sees ``st_nlink == 2``),
+    and it moves any object (symlink, FIFO, directory) without opening it. Both directories
+    are fsynced. Raises ``NotImplementedError`` where the platform or filesystem lacks the
+    flag, so the caller chooses its own fallback. Errors carry no path (paths may be PII).
+    """
+    if _renameat2 is None:
+        raise NotImplementedError("renameat2 is not available")
+    if _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE):
+        code = ctypes.get_errno()
+        if code in (errno.ENOSYS, errno.EINVAL):
+            raise NotImplementedError("RENAME_NOREPLACE is not supported here")
+        raise OSError(code, os.strerror(code))
+    fsync_dir(dst.parent)
+    if src.parent != dst.parent:
+        fsync_dir(src.parent)

@@ -1,0 +1,714 @@
+"""Agency drop folders: find settled files, refuse hostile objects, claim by atomic rename.
+
+Layout (DESIGN.md): ``<agencies_root>/<agency>/drop/`` is watched; claimed files live in
+``work/`` as ``<claim_id><suffix>`` beside a ``<claim_id>.claim.json`` sidecar; hostile
+objects go to ``quarantine/`` as ``<id>.quarantined`` beside ``<id>.refusal.json``.
+
+Settle rule (the scanner's own observations, never mtime age, which Windows copies keep):
+a regular file is *settled* once its identity (inode, size, mtime_ns, ctime_ns) has been
+unchanged for ``stable_seconds`` since the scan that last saw it change, or at once when a
+``<name>.done`` marker at least as new as the file (by ctime) stands beside it. ctime is in
+the identity because no writer can set it back: a copy tool that sets the final length first
+and restores an old mtime after each chunk still moves ctime. A writer that publishes by
+temp name + rename needs no marker: the temp name is ignored and the renamed file settles
+after one window. We cannot tell a rename from a slow write, so no shortcut exists for it.
+
+Privacy: the agency's file name is used only to address the file in its drop folder (lstat,
+rename). It is never logged, returned in a message, stored, or used to build another path.
+Files are known by claim id and by :func:`name_fingerprint`. Errors raised here carry fixed
+text and ids only (``OSError`` messages would carry the path, so none escape).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fnmatch
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import stat
+import time
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hmis_handoff.errors import ConfigError, RetriableError
+from hmis_handoff.fsutil import (
+    FILE_MODE,
+    atomic_write_text,
+    ensure_private_dir,
+    fsync_dir,
+    move_no_replace,
+    rename_no_replace,
+)
+
+logger = logging.getLogger(__name__)
+
+RULE_NOT_REGULAR = "FILE-NOT-REGULAR"
+RULE_UNREADABLE = "FILE-UNREADABLE"
+RULE_BAD_NAME = "FILE-BAD-NAME"
+
+DEFAULT_IGNORES: tuple[str, ...] = (
+    "~$*",  # Office owner/lock file
+    ".~lock.*#",  # LibreOffice lock
+    "*.filepart",  # WinSCP upload in progress
+    "*.part",
+    "*.partial",
+    "*.tmp",
+    "*.crdownload",
+    "._*",  # macOS resource fork
+    ".*",  # hidden
+    "Thumbs.db",
+    "desktop.ini",
+    ".DS_Store",
+)
+
+CLAIM_SIDECAR_SUFFIX = ".claim.json"
+REFUSAL_SIDECAR_SUFFIX = ".refusal.json"
+QUARANTINE_SUFFIX = ".quarantined"
+FINGERPRINT_CHARS = 12
+
+_ID_RE = re.compile(r"[0-9a-f]{32}")
+_SUFFIX_RE = re.compile(r"\.[a-z0-9]{1,10}")
+_AGENCY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# Characters that reorder or split what a person (or a log line) shows: bidi controls and
+# the Unicode line/paragraph separators. C0/C1 controls are caught by category "Cc".
+_DISPLAY_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2028\u2029")
+_DISPLAY_CONTROLS |= frozenset("\u2066\u2067\u2068\u2069")
+_SIDECAR_MAX_BYTES = 64 * 1024
+_CHANGED = "changed-under-us"  # internal verdict of the readability probe, never reported
+
+
+@dataclass(frozen=True)
+class SettlePolicy:
+    """When a dropped file counts as complete, and which names are never candidates.
+
+    Globs match case-insensitively (agencies use Windows). Only names ending in one of
+    ``allowed_suffixes`` (also case-insensitive) can be claimed; anything else is counted as
+    ignored, which is why Excel's extension-less temp saves never reach the pipeline.
+    """
+
+    stable_seconds: float = 2.0
+    done_marker_suffix: str = ".done"
+    ignore_globs: tuple[str, ...] = DEFAULT_IGNORES
+    allowed_suffixes: tuple[str, ...] = (".csv", ".xlsx", ".txt", ".tsv")
+    max_name_bytes: int = 255
+
+    def __post_init__(self) -> None:
+        if not self.stable_seconds >= 0:
+            raise ConfigError("intake.stable_seconds must be >= 0")
+        if self.max_name_bytes <= 0:
+            raise ConfigError("intake.max_name_bytes must be > 0")
+        for suffix in self.allowed_suffixes:
+            if not _SUFFIX_RE.fullmatch(suffix.lower()):
+                raise ConfigError("intake.allowed_suffixes: each must look like '.csv'")
+        marker = self.done_marker_suffix.lower()
+        if not marker.startswith(".") or marker in self._suffixes():
+            raise ConfigError("intake.done_marker_suffix must start with '.' and not be allowed")
+
+    def _suffixes(self) -> frozenset[str]:
+        return frozenset(s.lower() for s in self.allowed_suffixes)
+
+
+@dataclass(frozen=True)
+class DropCandidate:
+    """A settled regular file in an agency's drop folder, as last observed.
+
+    ``first_seen`` is on the scanner's clock (monotonic). ``done_marker`` is the marker that
+    settled it early, removed by :func:`claim` once the file is claimed.
+    """
+
+    agency_id: str
+    path: Path
+    size: int
+    mtime_ns: int
+    inode: int
+    first_seen: float
+    done_marker: Path | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An object in a drop folder that will not be read, reported once per object.
+
+    ``fingerprint`` is :func:`name_fingerprint` of the name, for messages that must not
+    quote the name. ``kind`` says what was found (``symlink``, ``fifo``, ``hard-link``,
+    ``directory``, ``file`` ...). ``inode`` lets :func:`quarantine_refusal` check it still
+    has the object that was refused.
+    """
+
+    agency_id: str
+    path: Path
+    reason_rule_id: str
+    fingerprint: str
+    kind: str = "file"
+    inode: int | None = None
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """One scan over every agency drop folder.
+
+    ``pending``: regular files still settling. ``next_due``: seconds until the earliest of
+    them could settle (None if none is settling): sleep that long, not a full interval.
+    """
+
+    settled: list[DropCandidate]
+    pending: int
+    refused: list[Refusal]
+    ignored: int
+    next_due: float | None = None
+
+
+@dataclass(frozen=True)
+class ClaimedFile:
+    """A file owned by this pipeline: in ``work/`` under its claim id, with a sidecar.
+
+    ``suffix`` is lower-case with its dot (``.csv``); ``claimed_at`` is UTC.
+    """
+
+    claim_id: str
+    agency_id: str
+    path: Path
+    suffix: str
+    claimed_at: datetime
+    name_fingerprint: str
+
+
+def name_fingerprint(name: str | bytes) -> str:
+    """A short stable reference for a file name that does not reveal it in passing.
+
+    SHA-256 of the name's bytes, truncated. Unkeyed: someone who can guess the exact name
+    can confirm the guess, so keep it to receipts and internal records, like a hash12.
+    """
+    raw = name if isinstance(name, bytes) else os.fsencode(name)
+    return hashlib.sha256(raw).hexdigest()[:FINGERPRINT_CHARS]
+
+
+def name_is_hostile(name: str, max_name_bytes: int = 255) -> bool:
+    """True for names we refuse to handle: too long, not UTF-8, or with control/bidi chars.
+
+    ``name`` is as ``os.scandir`` gives it (undecodable bytes as surrogate escapes).
+    """
+    raw = os.fsencode(name)
+    if len(raw) > max_name_bytes:
+        return True
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return any(ch in _DISPLAY_CONTROLS or unicodedata.category(ch) == "Cc" for ch in name)
+
+
+def new_claim_id() -> str:
+    """32 hex chars: 48-bit milliseconds then 80 random bits, so ids sort by time."""
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+
+
+def _kind(st: os.stat_result) -> str:
+    mode = st.st_mode
+    kinds = (
+        (stat.S_ISLNK, "symlink"),
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISFIFO, "fifo"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "char-device"),
+        (stat.S_ISBLK, "block-device"),
+    )
+    for test, name in kinds:
+        if test(mode):
+            return name
+    return "hard-link" if st.st_nlink != 1 else "file"
+
+
+def _is_plain_file(st: os.stat_result) -> bool:
+    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1
+
+
+@dataclass
+class _Seen:
+    first_seen: float
+    changed_at: float
+    identity: tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns
+
+
+@dataclass
+class _AgencyScan:
+    """What one drop-folder listing produced, before it is merged into the scanner state."""
+
+    seen: dict[Path, _Seen] = field(default_factory=dict)
+    refused: dict[Path, tuple[str, int, int]] = field(default_factory=dict)
+
+
+class DropFolderScanner:
+    """Level-triggered: remembers first-seen (monotonic clock) and last (size, mtime_ns, inode,
+    ctime_ns) per path, in memory. Decides settled-ness from its own observations, never from
+    mtime age (Windows copies keep old mtimes).
+
+    Each :meth:`scan` lists every drop folder without following symlinks and never opens
+    anything but a regular file (non-blocking, no-follow, only to prove it is readable).
+    State is kept only for what is present, so a name dropped again after a claim is a new
+    file that must settle again. A refusal is reported once per (path, object); an
+    unreadable file is retried on every scan and flows once its permissions are fixed.
+    A drop folder that does not exist yet is skipped; one that cannot be listed is logged
+    (agency id only) when it starts failing.
+    """
+
+    def __init__(
+        self,
+        agencies_root: Path,
+        agency_ids: Iterable[str],
+        policy: SettlePolicy,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._root = agencies_root
+        self._agency_ids = tuple(dict.fromkeys(agency_ids))
+        for agency_id in self._agency_ids:
+            if not _AGENCY_RE.fullmatch(agency_id):
+                raise ConfigError("agencies: an agency id is not a safe folder name")
+        self._policy = policy
+        self._clock = clock
+        self._ignore = re.compile(
+            "|".join(fnmatch.translate(glob) for glob in policy.ignore_globs) or "(?!)",
+            re.IGNORECASE,
+        )
+        self._suffixes = policy._suffixes()
+        self._marker = policy.done_marker_suffix.lower()
+        self._state: dict[str, _AgencyScan] = {}
+        self._unlistable: set[str] = set()
+
+    def forget(self, path: Path) -> None:
+        """Drop everything remembered about ``path`` (e.g. after it was claimed)."""
+        for state in self._state.values():
+            state.seen.pop(path, None)
+            state.refused.pop(path, None)
+
+    def scan(self) -> ScanResult:
+        """List every drop folder once; see the class docstring for the rules."""
+        now = self._clock()
+        settled: list[DropCandidate] = []
+        refused: list[Refusal] = []
+        pending = ignored = 0
+        waits: list[float] = []
+        for agency_id in self._agency_ids:
+            drop = self._root / agency_id / "drop"
+            listing = self._list(agency_id, drop)
+            if listing is None:
+                continue
+            previous = self._state.get(agency_id, _AgencyScan())
+            current = _AgencyScan()
+            markers: dict[str, tuple[str, int]] = {}
+            entries: list[tuple[str, os.stat_result]] = []
+            for name, st in listing:
+                if self._ignore.match(name):
+                    ignored += 1
+                elif name.lower().endswith(self._marker):
+                    if stat.S_ISREG(st.st_mode):
+                        markers[name[: -len(self._marker)]] = (name, st.st_ctime_ns)
+                else:
+                    entries.append((name, st))
+            for name, st in entries:
+                path = drop / name
+                rule = self._refusal_rule(name, st)
+                if rule is None:
+                    if stat.S_ISDIR(st.st_mode):
+                        continue  # a subdirectory without a file-like name: not ours to judge
+                    if self._suffix(name) is None:
+                        ignored += 1
+                        continue
+                    seen = _observe(previous.seen.get(path), st, now)
+                    marker = markers.get(name)
+                    # Only a marker written after the file's last change counts: an orphan
+                    # from an earlier claim, or one written before the data, is older.
+                    if marker is not None and (st.st_size == 0 or marker[1] < st.st_ctime_ns):
+                        marker = None
+                    wait = 0.0 if marker else self._policy.stable_seconds - (now - seen.changed_at)
+                    if wait <= 0:
+                        rule = self._readable_rule(path, st)
+                        if rule is _CHANGED:
+                            seen = _Seen(seen.first_seen, now, seen.identity)
+                            wait = self._policy.stable_seconds
+                    current.seen[path] = seen
+                    if wait > 0:
+                        pending += 1
+                        waits.append(wait)
+                        continue
+                    if rule is None:
+                        settled.append(
+                            DropCandidate(
+                                agency_id=agency_id,
+                                path=path,
+                                size=st.st_size,
+                                mtime_ns=st.st_mtime_ns,
+                                inode=st.st_ino,
+                                first_seen=seen.first_seen,
+                                done_marker=drop / marker[0] if marker else None,
+                            )
+                        )
+                        continue
+                key = (rule, st.st_ino, stat.S_IFMT(st.st_mode))
+                current.refused[path] = key
+                if previous.refused.get(path) != key:
+                    refused.append(
+                        Refusal(
+                            agency_id=agency_id,
+                            path=path,
+                            reason_rule_id=rule,
+                            fingerprint=name_fingerprint(name),
+                            kind=_kind(st),
+                            inode=st.st_ino,
+                        )
+                    )
+            self._state[agency_id] = current
+        next_due = max(0.0, min(waits)) if waits else None
+        return ScanResult(settled, pending, refused, ignored, next_due)
+
+    def _list(self, agency_id: str, drop: Path) -> list[tuple[str, os.stat_result]] | None:
+        """(name, lstat) for each entry, or None if the folder cannot be listed."""
+        try:
+            with os.scandir(drop) as iterator:
+                names = [entry.name for entry in iterator]
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if agency_id not in self._unlistable:
+                self._unlistable.add(agency_id)
+                logger.warning(
+                    "drop folder of agency %s cannot be listed: %s", agency_id, type(exc).__name__
+                )
+            return None
+        if agency_id in self._unlistable:
+            self._unlistable.discard(agency_id)
+            logger.info("drop folder of agency %s can be listed again", agency_id)
+        listing = []
+        for name in names:
+            try:
+                listing.append((name, os.lstat(drop / name)))
+            except OSError:
+                continue  # vanished (or became unreachable) since the listing; next scan decides
+        return listing
+
+    def _suffix(self, name: str) -> str | None:
+        suffix = os.path.splitext(name)[1].lower()
+        return suffix if suffix in self._suffixes else None
+
+    def _refusal_rule(self, name: str, st: os.stat_result) -> str | None:
+        """The rule a listed object breaks by its name or type, or None if it may be tracked."""
+        if stat.S_ISDIR(st.st_mode):
+            return RULE_NOT_REGULAR if self._suffix(name) is not None else None
+        if name_is_hostile(name, self._policy.max_name_bytes):
+            return RULE_BAD_NAME
+        if self._suffix(name) is not None and not _is_plain_file(st):
+            return RULE_NOT_REGULAR
+        return None
+
+    @staticmethod
+    def _readable_rule(path: Path, st: os.stat_result) -> str | None:
+        """None if we can read it, ``FILE-UNREADABLE``, or ``_CHANGED`` if it moved under us.
+
+        Opened without following a link and without blocking (a FIFO swapped in after the
+        lstat must not hang the scan), then fstat'ed to prove it is still the same file.
+        """
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+        try:
+            fd = os.open(path, flags)
+        except PermissionError:
+            return RULE_UNREADABLE
+        except OSError:
+            return _CHANGED  # gone, or now a symlink (ELOOP): the next lstat classifies it
+        try:
+            opened = os.fstat(fd)
+        finally:
+            os.close(fd)
+        if not _is_plain_file(opened) or opened.st_ino != st.st_ino:
+            return _CHANGED
+        return None
+
+
+def _observe(previous: _Seen | None, st: os.stat_result, now: float) -> _Seen:
+    identity = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if previous is None:
+        return _Seen(first_seen=now, changed_at=now, identity=identity)
+    if previous.identity != identity:
+        return _Seen(first_seen=previous.first_seen, changed_at=now, identity=identity)
+    return previous
+
+
+# Claim ---------------------------------------------------------------------------------------
+
+
+def _matches(path: Path, candidate: DropCandidate) -> bool:
+    """Is ``path`` still the single-linked regular file the scanner settled on?"""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return _is_plain_file(st) and (st.st_ino, st.st_size, st.st_mtime_ns) == (
+        candidate.inode,
+        candidate.size,
+        candidate.mtime_ns,
+    )
+
+
+def _atomic_rename(src: Path, dst: Path) -> None:
+    """Rename as a mutex: exactly one caller moves ``src``; ``dst`` is never replaced.
+
+    The fallback is a plain rename, not link + unlink: two workers could both link the same
+    source, so only rename decides a race. ``dst`` names are unique (random claim ids).
+    """
+    try:
+        rename_no_replace(src, dst)
+    except NotImplementedError:
+        os.rename(src, dst)
+        fsync_dir(dst.parent)
+        fsync_dir(src.parent)
+
+
+def _write_sidecar(path: Path, payload: dict[str, Any]) -> None:
+    try:
+        atomic_write_text(path, json.dumps(payload, sort_keys=True) + "\n", replace=False)
+    except OSError as exc:
+        raise RetriableError(f"sidecar write failed: {type(exc).__name__}") from None
+
+
+def _discard(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+        fsync_dir(path.parent)
+
+
+def _rename_error(action: str, exc: OSError) -> Exception:
+    if exc.errno == errno.EXDEV:
+        return ConfigError(f"{action}: work and quarantine must be on the drop folders' filesystem")
+    return RetriableError(f"{action} failed: {type(exc).__name__}")
+
+
+def claim(candidate: DropCandidate, work_dir: Path) -> ClaimedFile | None:
+    """Take ownership of a settled file by renaming it to ``work_dir/<claim_id><suffix>``.
+
+    Order: re-check identity (lstat) -> write the sidecar (atomic) -> rename (the mutex) ->
+    re-check identity on the claimed name -> remove the ``.done`` marker -> fsync. Because
+    the sidecar is durable before the rename, a claimed file always knows its agency; a
+    sidecar without its file means the claim never happened (see :func:`pending_claims`).
+
+    Returns None when the file vanished (another worker won, or the agency removed it) or
+    no longer matches the candidate. If it changed *after* our rename, the writer still
+    holds it: it goes back to the drop folder under its own name if that name is free, else
+    under the neutral name ``<claim_id><suffix>``, and settles again from scratch. Nothing
+    stays in ``work/`` unless it is a complete claim, so recovery has one case to handle.
+
+    Raises ``RetriableError`` (folder not writable, I/O) or ``ConfigError`` (``work_dir`` on
+    another filesystem); the file is then untouched in the drop folder.
+    """
+    suffix = os.path.splitext(candidate.path.name)[1].lower()
+    if not _SUFFIX_RE.fullmatch(suffix):
+        raise ValueError("candidate has no claimable suffix")
+    if not _matches(candidate.path, candidate):
+        return None
+    ensure_private_dir(work_dir)
+    claim_id = new_claim_id()
+    claimed_at = datetime.now(UTC)
+    fingerprint = name_fingerprint(candidate.path.name)
+    sidecar = work_dir / f"{claim_id}{CLAIM_SIDECAR_SUFFIX}"
+    target = work_dir / f"{claim_id}{suffix}"
+    _write_sidecar(
+        sidecar,
+        {
+            "claim_id": claim_id,
+            "agency_id": candidate.agency_id,
+            "claimed_at": claimed_at.isoformat(),
+            "suffix": suffix,
+            "name_fingerprint": fingerprint,
+        },
+    )
+    try:
+        _atomic_rename(candidate.path, target)
+    except FileNotFoundError:
+        _discard(sidecar)
+        return None
+    except OSError as exc:
+        _discard(sidecar)
+        raise _rename_error("claim", exc) from None
+    if not _matches(target, candidate):
+        if _put_back(target, candidate.path, claim_id):
+            _discard(sidecar)
+        return None
+    with contextlib.suppress(PermissionError):
+        # The copy keeps the agency's mode; work/ is 0700 anyway, so a file we do not own
+        # (chmod refused) is still private.
+        os.chmod(target, FILE_MODE)
+    if candidate.done_marker is not None:
+        _discard(candidate.done_marker)
+    return ClaimedFile(
+        claim_id=claim_id,
+        agency_id=candidate.agency_id,
+        path=target,
+        suffix=suffix,
+        claimed_at=claimed_at,
+        name_fingerprint=fingerprint,
+    )
+
+
+def _put_back(claimed: Path, original: Path, claim_id: str) -> bool:
+    """Return a file that changed under the claim to its drop folder; never replace anything.
+
+    Returns False (and logs the claim id) only if it could not be moved at all; the claim is
+    then left whole, so the file is not lost and recovery hands it to the pipeline.
+    """
+    neutral = original.with_name(f"{claim_id}{claimed.suffix}")
+    for destination in (original, neutral):
+        try:
+            try:
+                rename_no_replace(claimed, destination)
+            except NotImplementedError:
+                move_no_replace(claimed, destination)
+            return True
+        except FileExistsError:
+            continue
+        except OSError:
+            break
+    logger.warning("claim %s changed after the claim and could not be put back", claim_id)
+    return False
+
+
+# Recovery ------------------------------------------------------------------------------------
+
+
+def _read_sidecar(path: Path) -> dict[str, Any] | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        raw = handle.read(_SIDECAR_MAX_BYTES + 1)
+    try:
+        payload = json.loads(raw) if len(raw) <= _SIDECAR_MAX_BYTES else None
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _claim_from_sidecar(work_dir: Path, claim_id: str, payload: dict[str, Any]) -> ClaimedFile:
+    agency_id, suffix = payload.get("agency_id"), payload.get("suffix")
+    fingerprint, stamp = payload.get("name_fingerprint"), payload.get("claimed_at")
+    if not (
+        payload.get("claim_id") == claim_id
+        and isinstance(agency_id, str)
+        and _AGENCY_RE.fullmatch(agency_id)
+        and isinstance(suffix, str)
+        and _SUFFIX_RE.fullmatch(suffix)
+        and isinstance(fingerprint, str)
+        and isinstance(stamp, str)
+    ):
+        raise ValueError("sidecar fields")
+    claimed_at = datetime.fromisoformat(stamp)
+    if claimed_at.tzinfo is None:
+        raise ValueError("sidecar time without zone")
+    return ClaimedFile(
+        claim_id=claim_id,
+        agency_id=agency_id,
+        path=work_dir / f"{claim_id}{suffix}",
+        suffix=suffix,
+        claimed_at=claimed_at.astimezone(UTC),
+        name_fingerprint=fingerprint,
+    )
+
+
+def pending_claims(work_dir: Path, *, orphan_grace_seconds: float = 300.0) -> list[ClaimedFile]:
+    """Every complete claim in ``work_dir`` (file + sidecar), oldest first, for recovery.
+
+    A sidecar without its file is a claim that never happened (crash between sidecar and
+    rename, or the pipeline finished and crashed mid-cleanup); it is deleted once older than
+    ``orphan_grace_seconds``, which keeps this safe while another worker is between those
+    two steps. A claim-named file without a sidecar cannot occur through :func:`claim`; it
+    is logged by claim id and left alone. Unreadable sidecars are logged and left alone.
+    This only lists: which process works on a claim is the pipeline's business.
+    """
+    try:
+        with os.scandir(work_dir) as iterator:
+            names = {entry.name for entry in iterator}
+    except FileNotFoundError:
+        return []
+    claims: list[ClaimedFile] = []
+    sidecar_ids: set[str] = set()
+    for name in sorted(names):
+        claim_id = name.removesuffix(CLAIM_SIDECAR_SUFFIX)
+        if claim_id == name or not _ID_RE.fullmatch(claim_id):
+            continue
+        sidecar_ids.add(claim_id)
+        payload = _read_sidecar(work_dir / name)
+        try:
+            claimed = _claim_from_sidecar(work_dir, claim_id, payload or {})
+        except ValueError:
+            logger.warning("claim %s has an unreadable sidecar; left in place", claim_id)
+            continue
+        if claimed.path.name in names:
+            claims.append(claimed)
+            continue
+        age = (datetime.now(UTC) - claimed.claimed_at).total_seconds()
+        if age >= orphan_grace_seconds:
+            _discard(work_dir / name)
+    for name in names:
+        stem, suffix = os.path.splitext(name)
+        if _ID_RE.fullmatch(stem) and _SUFFIX_RE.fullmatch(suffix) and stem not in sidecar_ids:
+            logger.warning("claim %s has a file but no sidecar; left in place", stem)
+    return claims
+
+
+# Quarantine ----------------------------------------------------------------------------------
+
+
+def quarantine_refusal(refusal: Refusal, quarantine_dir: Path) -> Path | None:
+    """Move a refused object out of the drop folder into ``quarantine_dir``; never read it.
+
+    A rename moves the object itself, so this is safe for every kind: a symlink moves as a
+    link (its target is untouched), a FIFO, socket or device is never opened, a directory
+    moves whole, and a hard link moves one name (the other names keep the bytes; a second
+    name in another drop folder is refused and quarantined too, because we cannot know
+    which agency the bytes belong to). A sidecar ``<id>.refusal.json`` (agency, rule,
+    fingerprint, kind, time) is written first.
+
+    Returns the quarantined path, or None when nothing was moved: ``FILE-UNREADABLE`` files
+    stay where they are (the scanner retries them once permissions are fixed), and an
+    object that vanished or was replaced since the scan is left to the next scan.
+    Raises ``RetriableError`` / ``ConfigError`` like :func:`claim`.
+    """
+    if refusal.reason_rule_id == RULE_UNREADABLE:
+        return None
+    try:
+        st = os.lstat(refusal.path)
+    except OSError:
+        return None
+    if refusal.inode is not None and st.st_ino != refusal.inode:
+        return None
+    ensure_private_dir(quarantine_dir)
+    quarantine_id = new_claim_id()
+    sidecar = quarantine_dir / f"{quarantine_id}{REFUSAL_SIDECAR_SUFFIX}"
+    target = quarantine_dir / f"{quarantine_id}{QUARANTINE_SUFFIX}"
+    _write_sidecar(
+        sidecar,
+        {
+            "quarantine_id": quarantine_id,
+            "agency_id": refusal.agency_id,
+            "reason_rule_id": refusal.reason_rule_id,
+            "name_fingerprint": refusal.fingerprint,
+            "kind": _kind(st),
+            "quarantined_at": datetime.now(UTC).isoformat(),
+        },
+    )
+    try:
+        _atomic_rename(refusal.path, target)
+    except FileNotFoundError:
+        _discard(sidecar)
+        return None
+    except OSError as exc:
+        _discard(sidecar)
+        raise _rename_error("quarantine", exc) from None
+    return target
