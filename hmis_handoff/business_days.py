@@ -277,5 +277,9 @@ class BusinessCalendar:
             raise ValueError("business_days_between_many needs dates, got NaT")
         cal = self._calendar_for(s, e)
         one = np.timedelta64(1, "D")
-        # busday_count counts [begin, end); shifting both by a day gives (start, end].
-        return np.busday_count(s + one, e + one, busdaycal=cal).astype(np.int64)
+        # busday_count counts [begin, end) forwards, but (end, begin] when reversed, so order
+        # each pair, count (lo, hi] as [lo + 1, hi + 1), and restore the sign.
+        lo, hi = np.minimum(s, e), np.maximum(s, e)
+        count = np.busday_count(lo + one, hi + one, busdaycal=cal).astype(np.int64)
+        signed: npt.NDArray[np.int64] = np.where(e < s, -count, count)
+        return signed
