@@ -151,7 +151,7 @@ def test_due_dates_keeps_series_shape_and_nat() -> None:
     """A Series in gives a Series out with the same index and name; NaT stays NaT."""
     cal = BusinessCalendar()
     starts = pd.Series(
-        pd.to_datetime(["2026-02-11", None, "2026-11-25"]), index=[10, 20, 30], name="intake"
+        pd.to_datetime(["2026-02-11", "NaT", "2026-11-25"]), index=[10, 20, 30], name="intake"
     )
     due = cal.due_dates(starts, 3)
     assert isinstance(due, pd.Series)
