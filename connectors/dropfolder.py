@@ -686,8 +686,8 @@ def quarantine_refusal(refusal: Refusal, quarantine_dir: Path) -> Path | None:
         st = os.lstat(refusal.path)
     except OSError:
         return None
-    if refusal.inode is not None and st.st_ino != refusal.inode:
-        return None
+    if _kind(st) != refusal.kind or refusal.inode not in (None, st.st_ino):
+        return None  # replaced since the scan (inode numbers are reused at once)
     ensure_private_dir(quarantine_dir)
     quarantine_id = new_claim_id()
     sidecar = quarantine_dir / f"{quarantine_id}{REFUSAL_SIDECAR_SUFFIX}"

@@ -110,6 +110,7 @@ class DropWatcher:
         self._mode: Mode = "polling" if force_polling else "events"
         self._notifier: RustNotify | None = None
         self._next_notifier_attempt = 0.0
+        self._watch_failing = False
 
     @property
     def mode(self) -> Mode:
@@ -173,7 +174,10 @@ class DropWatcher:
         if time.monotonic() < self._next_notifier_attempt or not self._roots:
             return None
         self._next_notifier_attempt = time.monotonic() + self._interval
-        for mode in dict.fromkeys((self._mode, "polling")):
+        # Checked here because in events mode watchfiles silently watches nothing when a
+        # root is missing and ignore_permission_denied is on.
+        failure = None if all(root.is_dir() for root in self._roots) else "a root is missing"
+        for mode in dict.fromkeys((self._mode, "polling")) if failure is None else ():
             try:
                 self._notifier = RustNotify(
                     [str(root) for root in self._roots],
@@ -184,12 +188,18 @@ class DropWatcher:
                     True,  # ignore_permission_denied: one odd subfolder must not stop us
                 )
             except Exception as exc:
-                logger.warning("cannot watch in %s mode: %s", mode, type(exc).__name__)
+                failure = type(exc).__name__
                 continue
             if mode != self._mode:
-                logger.warning("watcher fell back to polling")
+                logger.warning("watcher fell back to polling (%s)", failure)
                 self._mode = "polling"
+            if self._watch_failing:
+                logger.info("watching the drop folders again")
+                self._watch_failing = False
             return self._notifier
+        if not self._watch_failing:
+            logger.warning("cannot watch the drop folders (%s); sweeping on the timer", failure)
+            self._watch_failing = True
         return None
 
     def _close_notifier(self) -> None:
