@@ -240,6 +240,17 @@ class _Seen:
 
 
 @dataclass
+class _Tally:
+    """What one scan has found so far, over all agencies."""
+
+    now: float
+    settled: list[DropCandidate] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)  # one per pending file
+    ignored: int = 0
+
+
+@dataclass
 class _AgencyScan:
     """What one drop-folder listing produced, before it is merged into the scanner state."""
 
@@ -292,83 +303,88 @@ class DropFolderScanner:
 
     def scan(self) -> ScanResult:
         """List every drop folder once; see the class docstring for the rules."""
-        now = self._clock()
-        settled: list[DropCandidate] = []
-        refused: list[Refusal] = []
-        pending = ignored = 0
-        waits: list[float] = []
+        tally = _Tally(now=self._clock())
         for agency_id in self._agency_ids:
-            drop = self._root / agency_id / "drop"
-            listing = self._list(agency_id, drop)
-            if listing is None:
-                continue
-            previous = self._state.get(agency_id, _AgencyScan())
-            current = _AgencyScan()
-            markers: dict[str, tuple[str, int]] = {}
-            entries: list[tuple[str, os.stat_result]] = []
-            for name, st in listing:
-                if self._ignore.match(name):
-                    ignored += 1
-                elif name.lower().endswith(self._marker):
-                    if stat.S_ISREG(st.st_mode):
-                        markers[name[: -len(self._marker)]] = (name, st.st_ctime_ns)
-                else:
-                    entries.append((name, st))
-            for name, st in entries:
-                path = drop / name
-                rule = self._refusal_rule(name, st)
+            self._scan_agency(agency_id, tally)
+        next_due = max(0.0, min(tally.waits)) if tally.waits else None
+        return ScanResult(tally.settled, len(tally.waits), tally.refused, tally.ignored, next_due)
+
+    def _scan_agency(self, agency_id: str, tally: _Tally) -> None:
+        drop = self._root / agency_id / "drop"
+        listing = self._list(agency_id, drop)
+        if listing is None:
+            return  # keep what we knew: the folder may be back on the next scan
+        previous = self._state.get(agency_id, _AgencyScan())
+        current = _AgencyScan()
+        markers: dict[str, tuple[str, int]] = {}
+        entries: list[tuple[str, os.stat_result]] = []
+        for name, st in listing:
+            if self._ignore.match(name):
+                tally.ignored += 1
+            elif name.lower().endswith(self._marker):
+                if stat.S_ISREG(st.st_mode):
+                    markers[name[: -len(self._marker)]] = (name, st.st_ctime_ns)
+            else:
+                entries.append((name, st))
+        for name, st in entries:
+            path = drop / name
+            rule = self._refusal_rule(name, st)
+            if rule is None:
+                if stat.S_ISDIR(st.st_mode):
+                    continue  # a subdirectory without a file-like name: not ours to judge
+                if self._suffix(name) is None:
+                    tally.ignored += 1
+                    continue
+                seen = _observe(previous.seen.get(path), st, tally.now)
+                current.seen[path] = seen
+                rule = self._settle(agency_id, path, st, seen, markers.get(name), tally)
                 if rule is None:
-                    if stat.S_ISDIR(st.st_mode):
-                        continue  # a subdirectory without a file-like name: not ours to judge
-                    if self._suffix(name) is None:
-                        ignored += 1
-                        continue
-                    seen = _observe(previous.seen.get(path), st, now)
-                    marker = markers.get(name)
-                    # Only a marker written after the file's last change counts: an orphan
-                    # from an earlier claim, or one written before the data, is older.
-                    if marker is not None and (st.st_size == 0 or marker[1] < st.st_ctime_ns):
-                        marker = None
-                    wait = 0.0 if marker else self._policy.stable_seconds - (now - seen.changed_at)
-                    if wait <= 0:
-                        rule = self._readable_rule(path, st)
-                        if rule is _CHANGED:
-                            seen = _Seen(seen.first_seen, now, seen.identity)
-                            wait = self._policy.stable_seconds
-                    current.seen[path] = seen
-                    if wait > 0:
-                        pending += 1
-                        waits.append(wait)
-                        continue
-                    if rule is None:
-                        settled.append(
-                            DropCandidate(
-                                agency_id=agency_id,
-                                path=path,
-                                size=st.st_size,
-                                mtime_ns=st.st_mtime_ns,
-                                inode=st.st_ino,
-                                first_seen=seen.first_seen,
-                                done_marker=drop / marker[0] if marker else None,
-                            )
-                        )
-                        continue
-                key = (rule, st.st_ino, stat.S_IFMT(st.st_mode))
-                current.refused[path] = key
-                if previous.refused.get(path) != key:
-                    refused.append(
-                        Refusal(
-                            agency_id=agency_id,
-                            path=path,
-                            reason_rule_id=rule,
-                            fingerprint=name_fingerprint(name),
-                            kind=_kind(st),
-                            inode=st.st_ino,
-                        )
-                    )
-            self._state[agency_id] = current
-        next_due = max(0.0, min(waits)) if waits else None
-        return ScanResult(settled, pending, refused, ignored, next_due)
+                    continue
+            key = (rule, st.st_ino, stat.S_IFMT(st.st_mode))
+            current.refused[path] = key
+            if previous.refused.get(path) != key:
+                tally.refused.append(
+                    Refusal(agency_id, path, rule, name_fingerprint(name), _kind(st), st.st_ino)
+                )
+        self._state[agency_id] = current
+
+    def _settle(
+        self,
+        agency_id: str,
+        path: Path,
+        st: os.stat_result,
+        seen: _Seen,
+        marker: tuple[str, int] | None,
+        tally: _Tally,
+    ) -> str | None:
+        """Count a tracked file as settled or pending; return a rule only if it is unreadable."""
+        # Only a marker written after the file's last change counts: an orphan from an
+        # earlier claim, or one written before the data, is older.
+        if marker is not None and (st.st_size == 0 or marker[1] < st.st_ctime_ns):
+            marker = None
+        wait = 0.0 if marker else self._policy.stable_seconds - (tally.now - seen.changed_at)
+        if wait <= 0:
+            rule = self._readable_rule(path, st)
+            if rule is _CHANGED:
+                seen.changed_at = tally.now
+                wait = self._policy.stable_seconds
+            elif rule is not None:
+                return rule
+        if wait > 0:
+            tally.waits.append(wait)
+            return None
+        tally.settled.append(
+            DropCandidate(
+                agency_id=agency_id,
+                path=path,
+                size=st.st_size,
+                mtime_ns=st.st_mtime_ns,
+                inode=st.st_ino,
+                first_seen=seen.first_seen,
+                done_marker=path.with_name(marker[0]) if marker else None,
+            )
+        )
+        return None
 
     def _list(self, agency_id: str, drop: Path) -> list[tuple[str, os.stat_result]] | None:
         """(name, lstat) for each entry, or None if the folder cannot be listed."""
@@ -541,7 +557,7 @@ def claim(candidate: DropCandidate, work_dir: Path) -> ClaimedFile | None:
             _discard(sidecar)
         return None
     with contextlib.suppress(PermissionError):
-        # The copy keeps the agency's mode; work/ is 0700 anyway, so a file we do not own
+        # The file keeps the agency's mode; work/ is 0700 anyway, so a file we do not own
         # (chmod refused) is still private.
         os.chmod(target, FILE_MODE)
     if candidate.done_marker is not None:
