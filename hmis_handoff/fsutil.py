@@ -13,6 +13,7 @@ import ctypes
 import errno
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -93,13 +94,22 @@ def move_no_replace(src: Path, dst: Path) -> None:
     fsync_dir(src.parent)
 
 
-def remove_stale_temps(directory: Path) -> int:
-    """Delete temp files a crash left in ``directory``; returns how many were removed."""
+def remove_stale_temps(directory: Path, *, min_age_seconds: float = 0.0) -> int:
+    """Delete temp files a crash left in ``directory``; returns how many were removed.
+
+    With several workers sharing a directory, pass ``min_age_seconds`` so a temp file that
+    another live worker is still writing is left alone.
+    """
     removed = 0
     if not directory.is_dir():
         return 0
+    now = time.time()
     for entry in os.scandir(directory):
-        if entry.name.startswith(TEMP_PREFIX) and entry.is_file(follow_symlinks=False):
+        if not entry.name.startswith(TEMP_PREFIX) or not entry.is_file(follow_symlinks=False):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            if now - entry.stat(follow_symlinks=False).st_mtime < min_age_seconds:
+                continue
             os.unlink(entry.path)
             removed += 1
     if removed:

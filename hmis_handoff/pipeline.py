@@ -51,6 +51,8 @@ from schemas.validate import ValidationContext, ValidationOutcome, validate_inta
 
 HASH_CHUNK = 1 << 20
 SCHEMA_FORMAT = "hmis-intake-csv"
+# Temp files younger than this may belong to another live worker sharing the tree.
+STALE_TEMP_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ class Pipeline:
         for partner in self.settings.partners:
             directories.append(self.layout.partner_outbox(partner.id))
         for directory in directories:
-            remove_stale_temps(directory)
+            remove_stale_temps(directory, min_age_seconds=STALE_TEMP_SECONDS)
         return pending_claims(self.layout.work)
 
     # One file -------------------------------------------------------------------------
