@@ -37,7 +37,7 @@ from hmis_handoff.crypto.age import encrypt_file, parse_recipient
 from hmis_handoff.crypto.package import write_package
 from hmis_handoff.crypto.signing import SigningKey
 from hmis_handoff.errors import FileRejected, IntegrityError
-from hmis_handoff.fsutil import atomic_writer, remove_stale_temps
+from hmis_handoff.fsutil import TEMP_PREFIX, atomic_writer, remove_stale_temps
 from hmis_handoff.hashing import RecordKeyer
 from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import FileCounts, FileState, FileView, Ledger, NewRecord, PackageInfo
@@ -176,6 +176,7 @@ class Pipeline:
             return self._process_owned(claimed)
 
     def _process_owned(self, claimed: ClaimedFile) -> FileOutcome:
+        self._remove_claim_temps(claimed)
         view = self.ledger.file_by_claim(claimed.claim_id)
         if view is not None and view.state in TERMINAL_FILE_STATES:
             self._cleanup(claimed)
@@ -388,6 +389,12 @@ class Pipeline:
             return
         target = directory / f"{view.received_at:%Y%m%d}-{view.ref}{claimed.suffix}.age"
         encrypt_file(claimed.path, target, [parse_recipient(recipient)])
+
+    def _remove_claim_temps(self, claimed: ClaimedFile) -> None:
+        """Temp files of this claim (we hold its lock, so no one else is writing them)."""
+        for temp in self.layout.work.glob(f"{TEMP_PREFIX}*-{claimed.claim_id}.send.csv"):
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
 
     def _cleanup(self, claimed: ClaimedFile) -> None:
         """Remove the plaintext original and its claim files from the work area."""
