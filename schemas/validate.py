@@ -1,0 +1,357 @@
+"""Validate an intake file: the entry point the pipeline calls.
+
+Input is the reader's all-text frame (every cell a string, ``""`` for blank) with canonical
+column names (see :func:`schemas.columns.canonical_header`). Output is a
+:class:`ValidationOutcome`: which rows may go to the data partner, which valid rows must
+not (no release of information, or a victim service provider), and every problem as
+``(row, column, rule id, severity)``.
+
+Privacy contract: no cell value leaves this module except inside ``outcome.frame`` and
+``outcome.sendable_frame()``. Problems carry row numbers, canonical column names and rule
+ids; exceptions carry rule ids, canonical column names, counts and exception type names.
+Any unexpected failure inside pandas or numpy is re-raised as :class:`IntakeValidationError`
+with no chained exception (the original message may quote a value).
+
+Large files: :class:`ChunkedValidation` takes the file in chunks (each a frame whose integer
+index continues the file's numbering, as ``pandas.read_csv(chunksize=...)`` gives) and
+judges the cross-row rules at :meth:`ChunkedValidation.finish`. :func:`validate_intake` is
+the one-chunk case of the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from hmis_handoff.errors import FileRejected, HandoffError
+from schemas import cells
+from schemas.cells import BoolArray, ColumnCheck, IntArray
+from schemas.columns import (
+    FY2024,
+    FY2026,
+    GENDER_COLUMNS,
+    HISPANIC_FY2024,
+    HISPANIC_FY2026,
+    SpecVersion,
+    check_header,
+    column_names,
+    columns_for,
+    detect_spec_version,
+)
+from schemas.crossrow import CrossRowState
+from schemas.rowrules import Parsed, all_row_rules, consent_gate, people
+from schemas.rules import RULES, Severity
+
+#: Columns compared as text by the row and cross-row rules.
+_TEXT_COLUMNS: Final = (
+    "IntakeID",
+    "SubmittingAgencyID",
+    "HouseholdID",
+    "EnrollmentCoC",
+    "FirstName",
+    "LastName",
+    "DOB",
+    "SSN",
+)
+_FY2026_ONLY: Final = frozenset((HISPANIC_FY2026, "Sex"))
+_FY2024_ONLY: Final = frozenset(
+    (HISPANIC_FY2024, *GENDER_COLUMNS, "GenderNone", "DifferentIdentityText")
+)
+#: Spreadsheet row of data index 0 (row 1 is the header).
+FIRST_DATA_ROW: Final = 2
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    """What the validator needs to know beyond the file.
+
+    ``today`` is the America/Chicago date "not in the future" is judged against.
+    ``previously_sent`` holds the IntakeIDs this agency already delivered.
+    """
+
+    agency_id: str
+    today: date
+    is_victim_service_provider: bool = False
+    expected_coc: str = "MO-606"
+    previously_sent: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: spreadsheet ``row`` (data index 0 is row 2), canonical ``column`` (``""``
+    for a row-level or household rule), catalogue ``rule_id`` and its ``severity``."""
+
+    row: int
+    column: str
+    rule_id: str
+    severity: Severity
+
+
+@dataclass(repr=False)
+class ValidationOutcome:
+    """The verdict on one frame (or one chunk, before :meth:`ChunkedValidation.finish`).
+
+    ``sendable`` (indexed like ``frame``) is True for rows with no error that may be
+    transmitted. ``not_transmittable`` maps the spreadsheet row number of a row that must
+    not be sent although it has no error to its gate rule id (``ROI-MISSING``,
+    ``ROI-EXPIRED``); for a victim service provider every row maps to ``VSP-NO-PII``.
+    ``problems`` are sorted by row, column, rule id. ``repr()`` shows counts only.
+    """
+
+    spec_version: SpecVersion
+    frame: pd.DataFrame
+    sendable: pd.Series
+    not_transmittable: dict[int, str]
+    problems: list[Problem] = field(default_factory=list)
+
+    def sendable_frame(self) -> pd.DataFrame:
+        """The sendable rows, columns in canonical order, every value exactly as received."""
+        order = [name for name in column_names(self.spec_version) if name in self.frame.columns]
+        mask = np.asarray(self.sendable, dtype=bool)
+        return self.frame.iloc[np.flatnonzero(mask)][order]
+
+    def __repr__(self) -> str:
+        errors = sum(1 for p in self.problems if p.severity == "error")
+        return (
+            f"ValidationOutcome(spec_version={self.spec_version!r}, rows={len(self.frame)}, "
+            f"sendable={int(np.asarray(self.sendable, dtype=bool).sum())}, "
+            f"not_transmittable={len(self.not_transmittable)}, errors={errors}, "
+            f"warnings={len(self.problems) - errors})"
+        )
+
+
+@dataclass(frozen=True)
+class CrossRowOutcome:
+    """What :meth:`ChunkedValidation.finish` adds once every chunk is in.
+
+    ``problems``: cross-row problems (duplicates, households), sorted. ``withheld``: row
+    numbers a chunk reported as sendable that must now be held. ``errored``: rows that now
+    carry an error (drop them from a chunk's ``not_transmittable`` unless the agency is a
+    victim service provider).
+    """
+
+    problems: list[Problem]
+    withheld: frozenset[int]
+    errored: frozenset[int]
+
+
+class IntakeValidationError(HandoffError):
+    """Raised when validation fails unexpectedly; the message names no value."""
+
+
+def _rank(names: Iterable[str]) -> dict[str, int]:
+    return {name: rank for rank, name in enumerate(sorted(set(names)))}
+
+
+def _problems(hits: list[tuple[str, str, IntArray]]) -> list[Problem]:
+    """Sorted, de-duplicated :class:`Problem` list from ``(rule, column, rows)`` hits."""
+    hits = [h for h in hits if len(h[2])]
+    if not hits:
+        return []
+    columns = _rank(h[1] for h in hits)
+    rules = _rank(h[0] for h in hits)
+    column_names_ = sorted(columns)
+    rule_names = sorted(rules)
+    row = np.concatenate([h[2] for h in hits]).astype(np.int64)
+    col = np.concatenate([np.full(len(h[2]), columns[h[1]], dtype=np.int64) for h in hits])
+    rul = np.concatenate([np.full(len(h[2]), rules[h[0]], dtype=np.int64) for h in hits])
+    order = np.lexsort((rul, col, row))
+    row, col, rul = row[order], col[order], rul[order]
+    keep = np.ones(len(row), dtype=bool)
+    keep[1:] = (np.diff(row) != 0) | (np.diff(col) != 0) | (np.diff(rul) != 0)
+    severity = [RULES[name].severity for name in rule_names]
+    return [
+        Problem(r, column_names_[c], rule_names[u], severity[u])
+        for r, c, u in zip(row[keep].tolist(), col[keep].tolist(), rul[keep].tolist(), strict=True)
+    ]
+
+
+def _row_numbers(frame: pd.DataFrame) -> IntArray:
+    index = frame.index
+    if pd.api.types.is_integer_dtype(index.dtype):
+        return np.asarray(index, dtype=np.int64) + FIRST_DATA_ROW
+    return np.arange(len(frame), dtype=np.int64) + FIRST_DATA_ROW
+
+
+def _check_columns(columns: list[str], spec_version: SpecVersion) -> None:
+    present = set(columns)
+    if present & _FY2026_ONLY and present & _FY2024_ONLY:
+        raise FileRejected("FILE-MIXED-SPEC-VERSION", "the file has FY2026 and FY2024 columns")
+    header = check_header(columns, spec_version)
+    if header.duplicated:
+        raise FileRejected(
+            "FILE-DUPLICATE-HEADER", "repeated columns: " + ", ".join(header.duplicated)
+        )
+    if header.missing:
+        raise FileRejected("FILE-MISSING-COLUMNS", "missing columns: " + ", ".join(header.missing))
+    if header.unknown:
+        positions = ", ".join(str(p) for p in header.unknown)
+        raise FileRejected(
+            "FILE-UNKNOWN-COLUMNS", f"{len(header.unknown)} unknown column(s) at {positions}"
+        )
+
+
+class ChunkedValidation:
+    """Validate one file chunk by chunk, with cross-row rules across every chunk.
+
+    Usage::
+
+        run = ChunkedValidation(context)
+        for chunk in chunks:                      # e.g. 50,000 rows each, index continuing
+            part = run.validate_chunk(chunk)      # row-local verdicts for this chunk
+            ...keep part.problems, spool part.sendable_frame() ...
+        tail = run.finish()                       # cross-row problems for any chunk
+        ...drop tail.withheld rows from the spooled output before sending...
+
+    Every chunk must have the same columns. ``spec_version`` is detected from the first
+    chunk unless given. Raises :class:`~hmis_handoff.errors.FileRejected` for a column set
+    that does not match the spec and :class:`IntakeValidationError` on internal failure.
+    """
+
+    def __init__(self, context: ValidationContext, spec_version: SpecVersion | None = None):
+        self.context = context
+        self.spec_version: SpecVersion | None = spec_version
+        self._columns: list[str] | None = None
+        self._state = CrossRowState()
+        self._finished = False
+
+    def validate_chunk(self, chunk: pd.DataFrame) -> ValidationOutcome:
+        """Row-local verdicts for ``chunk``; cross-row rules wait for :meth:`finish`."""
+        if self._finished:
+            raise IntakeValidationError("validate_chunk called after finish")
+        columns = [str(c) for c in chunk.columns]
+        if self._columns is None:
+            spec_version = self.spec_version or detect_spec_version(columns)
+            _check_columns(columns, spec_version)
+            self.spec_version, self._columns = spec_version, columns
+        elif columns != self._columns:
+            raise IntakeValidationError("a chunk's columns differ from the first chunk's")
+        assert self.spec_version is not None
+        failure: str | None = None
+        try:
+            return self._validate(chunk, self.spec_version)
+        except (FileRejected, IntakeValidationError):
+            raise
+        except Exception as exc:  # re-raised below without its message
+            failure = type(exc).__name__
+        # Raised outside the except block so the original (value-bearing) exception is not
+        # attached as __context__ and cannot reach a traceback or a Prefect state message.
+        raise IntakeValidationError(f"validation failed unexpectedly ({failure})")
+
+    def finish(self) -> CrossRowOutcome:
+        """Cross-row rules over every chunk seen; call once, after the last chunk."""
+        self._finished = True
+        failure: str | None = None
+        try:
+            result = self._state.finish()
+            return CrossRowOutcome(
+                _problems(result.hits),
+                withheld=frozenset(result.withheld.tolist()),
+                errored=frozenset(result.errored.tolist()),
+            )
+        except Exception as exc:  # re-raised below without its message
+            failure = type(exc).__name__
+        raise IntakeValidationError(f"cross-row validation failed unexpectedly ({failure})")
+
+    def _validate(self, chunk: pd.DataFrame, spec_version: SpecVersion) -> ValidationOutcome:
+        rows = _row_numbers(chunk)
+        n = len(chunk)
+        checks: dict[str, ColumnCheck] = {}
+        for spec in columns_for(spec_version):
+            if spec.name in chunk.columns:
+                checks[spec.name] = cells.check_column(spec, chunk[spec.name])
+            else:
+                checks[spec.name] = cells.absent_column(spec, n)
+        text = {
+            name: (
+                cells.as_text(chunk[name])
+                if name in chunk.columns
+                else pd.Series([""] * n, dtype="str", index=chunk.index)
+            )
+            for name in _TEXT_COLUMNS
+        }
+        parsed = Parsed(spec_version, n, checks, text)
+        hits: list[tuple[str, str, BoolArray]] = [
+            (rule_id, name, mask) for name, check in checks.items() for rule_id, mask in check.hits
+        ]
+        who = people(parsed)
+        hits += all_row_rules(parsed, who, self.context)
+        error = np.zeros(n, dtype=bool)
+        for rule_id, _, mask in hits:
+            if RULES[rule_id].severity == "error":
+                error |= mask
+        gate = consent_gate(parsed, self.context.today)
+        if self.context.is_victim_service_provider:
+            sendable = np.zeros(n, dtype=bool)
+            not_transmittable = dict.fromkeys(rows.tolist(), "VSP-NO-PII")
+        else:
+            sendable = ~error & gate.transmittable
+            missing = ~error & gate.roi_missing
+            expired = ~error & gate.roi_expired
+            not_transmittable = {
+                **dict.fromkeys(rows[missing].tolist(), "ROI-MISSING"),
+                **dict.fromkeys(rows[expired].tolist(), "ROI-EXPIRED"),
+            }
+        self._state.record(rows, parsed, who, sendable)
+        problems = _problems([(rule_id, col, rows[mask]) for rule_id, col, mask in hits])
+        return ValidationOutcome(
+            spec_version=spec_version,
+            frame=chunk,
+            sendable=pd.Series(sendable, index=chunk.index, dtype=bool),
+            not_transmittable=dict(sorted(not_transmittable.items())),
+            problems=problems,
+        )
+
+
+def validate_chunk(run: ChunkedValidation, chunk: pd.DataFrame) -> ValidationOutcome:
+    """Functional spelling of :meth:`ChunkedValidation.validate_chunk`."""
+    return run.validate_chunk(chunk)
+
+
+def validate_intake(frame: pd.DataFrame, context: ValidationContext) -> ValidationOutcome:
+    """Validate a whole intake frame (see the module docstring for the contract).
+
+    Raises :class:`~hmis_handoff.errors.FileRejected` (``FILE-MISSING-COLUMNS``,
+    ``FILE-UNKNOWN-COLUMNS``, ``FILE-DUPLICATE-HEADER``, ``FILE-MIXED-SPEC-VERSION``) when
+    the columns do not fit a spec version, and :class:`IntakeValidationError` on an
+    internal failure. Neither message contains a cell value.
+    """
+    run = ChunkedValidation(context)
+    outcome = run.validate_chunk(frame)
+    tail = run.finish()
+    if not (tail.problems or tail.withheld or tail.errored):
+        return outcome
+    rows = _row_numbers(frame)
+    held = np.isin(rows, list(tail.withheld))
+    outcome.sendable = outcome.sendable & ~pd.Series(held, index=frame.index)
+    if not context.is_victim_service_provider:
+        outcome.not_transmittable = {
+            row: reason
+            for row, reason in outcome.not_transmittable.items()
+            if row not in tail.errored
+        }
+    outcome.problems = _merge(outcome.problems, tail.problems)
+    return outcome
+
+
+def _merge(first: list[Problem], second: list[Problem]) -> list[Problem]:
+    return sorted([*first, *second], key=lambda p: (p.row, p.column, p.rule_id))
+
+
+__all__ = [
+    "FY2024",
+    "FY2026",
+    "ChunkedValidation",
+    "CrossRowOutcome",
+    "IntakeValidationError",
+    "Problem",
+    "ValidationContext",
+    "ValidationOutcome",
+    "validate_chunk",
+    "validate_intake",
+]
