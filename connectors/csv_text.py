@@ -17,6 +17,7 @@ quoted line break does not start a new row.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import itertools
 import os
@@ -224,16 +225,18 @@ def iter_csv(
     until the iterator is exhausted.
     """
     survey = _detect(fd, size, header_map, limits)
-    if not any(not is_blank(cell) for cell in survey.header) and _only_whitespace(
+    if all(is_blank(cell) for cell in survey.header) and _only_whitespace(
         fd, size, survey.encoding
     ):
         raise FileRejected("FILE-EMPTY", "the file contains only blank space")
-    named = len(survey.header)
-    while named and is_blank(survey.header[named - 1]):
-        named -= 1
+    plan_for = functools.partial(
+        plan_header, header_map=header_map, required=required, on_unknown=on_unknown
+    )
+    plan = plan_for(survey.header)  # header problems are reported before row problems
+    named = len(survey.header) - len(plan.blank_tail)
     width = _parse_width(survey, fd, size, named)
-    cells = survey.header + [""] * (width - len(survey.header))
-    plan = plan_header(cells, header_map=header_map, required=required, on_unknown=on_unknown)
+    if width > len(survey.header):
+        plan = plan_for(survey.header + [""] * (width - len(survey.header)))
     if not len(survey.counts):
         raise FileRejected("FILE-NO-ROWS", "the file has a header row but no data rows")
     seen = 0
@@ -243,7 +246,9 @@ def iter_csv(
         chunks = pd.read_csv(
             raw,
             sep=survey.delimiter,
-            header=0,
+            # header=None: with header=0 the C engine expects the header's field count
+            # on every row, refusing rows that Excel padded past it; record 0 is dropped below.
+            header=None,
             names=list(range(width)),
             dtype=object,
             na_filter=False,
@@ -262,7 +267,10 @@ def iter_csv(
         with chunks:
             for chunk in _guarded(chunks):
                 values = chunk.to_numpy(dtype=object, copy=True)
-                labels = np.arange(seen, seen + len(chunk), dtype=np.int64)
+                # Record r (0 = header) is spreadsheet row r + 1, so its label is r - 1.
+                labels = np.arange(seen - 1, seen - 1 + len(chunk), dtype=np.int64)
+                if seen == 0:
+                    values, labels = values[1:], labels[1:]
                 seen += len(chunk)
                 frame, blank = finish_block(values, labels, plan)
                 kept += len(frame)
@@ -276,7 +284,7 @@ def iter_csv(
                         unknown_columns=plan.unknown_positions,
                         column_positions=plan.positions,
                     )
-    if seen != len(survey.counts):
+    if seen != len(survey.counts) + 1:
         raise FileRejected("FILE-QUOTE", "the rows could not be told apart unambiguously")
     if not kept:
         raise FileRejected("FILE-NO-ROWS", "every data row is blank")

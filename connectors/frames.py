@@ -19,14 +19,16 @@ from hmis_handoff.errors import FileRejected
 ObjectArray = npt.NDArray[np.object_]
 
 
+_IS_SPACE = np.frompyfunc(str.isspace, 1, 1)
+
+
 def blank_whitespace(values: ObjectArray) -> None:
     """Replace all-whitespace cells with ``""`` in place (``values`` holds only ``str``)."""
-    flat = values.reshape(-1)
-    if not flat.size:
+    if not values.size:
         return
-    spaces = np.fromiter(map(str.isspace, flat), dtype=bool, count=flat.size)
+    spaces = np.asarray(_IS_SPACE(values), dtype=bool)
     if spaces.any():
-        flat[spaces] = ""
+        values[spaces] = ""
 
 
 def finish_block(

@@ -33,6 +33,7 @@ import openpyxl.xml.functions as openpyxl_xml
 from defusedxml import DefusedXmlException
 from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.escape import unescape
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet._reader import WorkSheetParser
 
@@ -210,7 +211,10 @@ def _row_values(workbook: Workbook, row: int, cells: list[Cell], width: int | No
             raise FileRejected(
                 "FILE-XLSX-FORMULA", f"cell {_coordinate(row, column)} contains a formula"
             )
-        text = cell_text(cell["value"], _number_format(workbook, cell["style_id"]))
+        value = cell["value"]
+        if isinstance(value, str):
+            value = unescape(value)  # OOXML writes control characters as _xHHHH_
+        text = cell_text(value, _number_format(workbook, cell["style_id"]))
         if CONTROL_CHARS.search(text):
             raise FileRejected(
                 "FILE-CONTROL-CHARS",
@@ -299,6 +303,18 @@ def _read_sheet(
     )
 
 
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """True if ``exc`` or anything it chains is a ``kind`` (openpyxl wraps parse errors)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _load(data: bytes) -> Workbook:
     return openpyxl.load_workbook(
         io.BytesIO(data), read_only=True, data_only=False, keep_links=False, keep_vba=False
@@ -344,10 +360,12 @@ def read_xlsx(
                 workbook.close()
     except FileRejected:
         raise
-    except DefusedXmlException:
-        failure = ("FILE-XLSX-BOMB", "the workbook declares XML entities, which Excel never does")
-    except Exception:
-        failure = ("FILE-XLSX-INVALID", "the workbook could not be opened as .xlsx")
+    except Exception as exc:
+        failure = (
+            ("FILE-XLSX-BOMB", "the workbook declares XML entities, which Excel never does")
+            if _caused_by(exc, DefusedXmlException)
+            else ("FILE-XLSX-INVALID", "the workbook could not be opened as .xlsx")
+        )
     if failure is not None:
         # Raised outside the handler: the parser's message may quote the file.
         raise FileRejected(*failure)
