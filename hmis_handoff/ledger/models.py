@@ -132,6 +132,11 @@ class IntakeRecord(Base):
     entered_on: Mapped[date | None] = mapped_column(Date)
     entered_source: Mapped[str | None] = mapped_column(String(16))
     hmis_personal_id: Mapped[str | None] = mapped_column(String(32))
+    # HMACs of HUD-hashed identity parts, for reconciling HMIS exports (match_keys.py):
+    # a = names + birth date, b = full SSN, c = names + SSN last four. Migration 0002.
+    match_key_a: Mapped[str | None] = mapped_column(String(64), index=True)
+    match_key_b: Mapped[str | None] = mapped_column(String(64), index=True)
+    match_key_c: Mapped[str | None] = mapped_column(String(64), index=True)
 
     __table_args__ = (
         Index("ix_intake_record_agency_intake", "agency_id", "intake_id"),

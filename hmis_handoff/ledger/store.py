@@ -85,6 +85,9 @@ class NewRecord:
     reason_rule: str | None = None
     person_key: str | None = None
     match_key: str | None = None
+    match_key_a: str | None = None
+    match_key_b: str | None = None
+    match_key_c: str | None = None
 
 
 @dataclass(frozen=True)
@@ -346,6 +349,9 @@ class Ledger:
                             "submitted_late": rec.submitted_late,
                             "person_key": rec.person_key,
                             "match_key": rec.match_key,
+                            "match_key_a": rec.match_key_a,
+                            "match_key_b": rec.match_key_b,
+                            "match_key_c": rec.match_key_c,
                         }
                         for rec in records
                     ],
