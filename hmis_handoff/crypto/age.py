@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
 
 from hmis_handoff.crypto import armor, primitives, stream
 from hmis_handoff.crypto.errors import (
@@ -32,7 +31,8 @@ from hmis_handoff.crypto.errors import (
     PayloadError,
 )
 from hmis_handoff.crypto.header import Header, encode_header, parse_header, verify_mac
-from hmis_handoff.crypto.reader import RawSource, Reader
+from hmis_handoff.crypto.pipeline import StreamDigest
+from hmis_handoff.crypto.reader import ByteSink, RawSource, Reader
 from hmis_handoff.crypto.recipients import (
     HybridIdentity,
     HybridRecipient,
@@ -64,6 +64,7 @@ __all__ = [
     "X25519Recipient",
     "decrypt",
     "decrypt_file",
+    "decrypt_to_file",
     "decrypt_with_stats",
     "encrypt",
     "encrypt_file",
@@ -92,7 +93,7 @@ class CipherStats:
     ciphertext_size: int
 
 
-def _write_all(dst: BinaryIO) -> stream.Write:
+def _write_all(dst: ByteSink) -> stream.Write:
     write = dst.write
 
     def write_all(view: memoryview) -> None:
@@ -118,10 +119,10 @@ def _check_recipients(recipients: Sequence[Recipient]) -> None:
 
 def _encrypt(
     reader: Reader,
-    dst: BinaryIO,
+    dst: ByteSink,
     recipients: Sequence[Recipient],
-    plain: stream.StreamDigest | None,
-    cipher: stream.StreamDigest | None,
+    plain: StreamDigest | None,
+    cipher: StreamDigest | None,
 ) -> None:
     _check_recipients(recipients)
     file_key = primitives.random_bytes(_FILE_KEY_SIZE)
@@ -130,7 +131,7 @@ def _encrypt(
     write = _write_all(dst)
     write(memoryview(header + nonce))
     if cipher is not None:
-        cipher.update(header + nonce, inline=True)
+        cipher.update(header + nonce)
     key = stream.payload_key(file_key, nonce)
     stream.seal_payload(key, reader, write, plain_digest=plain, cipher_digest=cipher)
 
@@ -177,15 +178,15 @@ def _open(
 
 def _decrypt(
     src: RawSource,
-    dst: BinaryIO,
+    dst: ByteSink,
     identities: Sequence[Identity],
     armored: bool | None,
-    plain: stream.StreamDigest | None,
-    cipher: stream.StreamDigest | None,
+    plain: StreamDigest | None,
+    cipher: StreamDigest | None,
 ) -> None:
     reader, header, nonce, file_key = _open(src, identities, armored)
     if cipher is not None:
-        cipher.update(header.raw + nonce, inline=True)
+        cipher.update(header.raw + nonce)
     stream.open_payload(
         stream.payload_key(file_key, nonce),
         reader,
@@ -196,8 +197,8 @@ def _decrypt(
 
 
 @contextlib.contextmanager
-def _digests() -> Iterator[tuple[stream.StreamDigest, stream.StreamDigest]]:
-    plain, cipher = stream.StreamDigest(), stream.StreamDigest()
+def _digests() -> Iterator[tuple[StreamDigest, StreamDigest]]:
+    plain, cipher = StreamDigest(), StreamDigest()
     try:
         yield plain, cipher
     finally:
@@ -205,11 +206,11 @@ def _digests() -> Iterator[tuple[stream.StreamDigest, stream.StreamDigest]]:
         cipher.close()
 
 
-def _stats(plain: stream.StreamDigest, cipher: stream.StreamDigest) -> CipherStats:
+def _stats(plain: StreamDigest, cipher: StreamDigest) -> CipherStats:
     return CipherStats(plain.hexdigest(), cipher.hexdigest(), plain.size, cipher.size)
 
 
-def encrypt(src: BinaryIO, dst: BinaryIO, recipients: Sequence[Recipient]) -> None:
+def encrypt(src: RawSource, dst: ByteSink, recipients: Sequence[Recipient]) -> None:
     """Encrypt all of ``src`` to ``recipients`` as a binary age file written to ``dst``.
 
     Raises ``ValueError`` for no recipients or for post-quantum mixed with classical ones.
@@ -219,7 +220,7 @@ def encrypt(src: BinaryIO, dst: BinaryIO, recipients: Sequence[Recipient]) -> No
 
 
 def encrypt_with_stats(
-    src: BinaryIO, dst: BinaryIO, recipients: Sequence[Recipient]
+    src: RawSource, dst: ByteSink, recipients: Sequence[Recipient]
 ) -> CipherStats:
     """:func:`encrypt`, also returning digests and sizes computed in the same pass."""
     with _digests() as (plain, cipher):
@@ -228,8 +229,8 @@ def encrypt_with_stats(
 
 
 def decrypt(
-    src: BinaryIO,
-    dst: BinaryIO,
+    src: RawSource,
+    dst: ByteSink,
     identities: Sequence[Identity],
     *,
     armored: bool | None = None,
@@ -243,8 +244,8 @@ def decrypt(
 
 
 def decrypt_with_stats(
-    src: BinaryIO,
-    dst: BinaryIO,
+    src: RawSource,
+    dst: ByteSink,
     identities: Sequence[Identity],
     *,
     armored: bool | None = None,
@@ -274,26 +275,28 @@ def encrypt_file(
         return encrypt_with_stats(source, out, recipients)
 
 
-def decrypt_file(
-    src: Path,
+def decrypt_to_file(
+    src: RawSource,
     dst: Path,
     identities: Sequence[Identity],
     *,
     overwrite: bool = False,
     armored: bool | None = None,
+    before_commit: Callable[[CipherStats], None] | None = None,
 ) -> CipherStats:
-    """Decrypt file ``src`` to ``dst``, all or nothing.
+    """Decrypt the age stream ``src`` into file ``dst``, all or nothing.
 
     The header is checked and the file key unwrapped before any output exists; plaintext
     goes to a temp file that is fsynced and renamed to ``dst`` only after the final chunk
-    authenticates. On any failure neither ``dst`` nor the temp file remains. Raises the
-    :class:`AgeError` subclass that says what failed, or ``FileExistsError`` (see
-    :func:`encrypt_file`).
+    authenticates and ``before_commit`` (given the finished stats) has returned without
+    raising. On any failure neither ``dst`` nor the temp file remains. Raises the
+    :class:`AgeError` subclass that says what failed, whatever ``before_commit`` raised,
+    or ``FileExistsError`` (see :func:`encrypt_file`).
     """
     _refuse_existing(dst, overwrite)
-    with _digests() as (plain, cipher), open(src, "rb", buffering=0) as source:
-        reader, header, nonce, file_key = _open(source, identities, armored)
-        cipher.update(header.raw + nonce, inline=True)
+    with _digests() as (plain, cipher):
+        reader, header, nonce, file_key = _open(src, identities, armored)
+        cipher.update(header.raw + nonce)
         with atomic_writer(dst, replace=overwrite) as out:
             stream.open_payload(
                 stream.payload_key(file_key, nonce),
@@ -302,7 +305,24 @@ def decrypt_file(
                 plain_digest=plain,
                 cipher_digest=cipher,
             )
-        return _stats(plain, cipher)
+            stats = _stats(plain, cipher)
+            if before_commit is not None:
+                before_commit(stats)
+        return stats
+
+
+def decrypt_file(
+    src: Path,
+    dst: Path,
+    identities: Sequence[Identity],
+    *,
+    overwrite: bool = False,
+    armored: bool | None = None,
+) -> CipherStats:
+    """Decrypt file ``src`` to ``dst``, all or nothing (see :func:`decrypt_to_file`)."""
+    _refuse_existing(dst, overwrite)
+    with open(src, "rb", buffering=0) as source:
+        return decrypt_to_file(source, dst, identities, overwrite=overwrite, armored=armored)
 
 
 def parse_identities_file(path: Path) -> list[Identity]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-__all__ = ["RawSource", "Reader"]
+__all__ = ["ByteSink", "RawSource", "Reader"]
 
 _FILL_SIZE = 4096
 
@@ -18,6 +18,12 @@ class RawSource(Protocol):
     """Anything with a binary ``read``; ``readinto`` is used when present."""
 
     def read(self, size: int = -1, /) -> bytes: ...
+
+
+class ByteSink(Protocol):
+    """Anything with a binary ``write`` (files, BytesIO); partial writes are retried."""
+
+    def write(self, data: memoryview, /) -> int | None: ...
 
 
 class Reader:

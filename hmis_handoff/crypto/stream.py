@@ -4,26 +4,24 @@ Chunk ``i`` is sealed with nonce ``i`` (11 bytes, big endian) followed by ``0x01
 final chunk and ``0x00`` otherwise. The final chunk may be full-size; it is empty only when
 the whole payload is.
 
-Data moves in blocks of :data:`BLOCK_CHUNKS` chunks through a small ring of reusable
-buffers: one read-ahead block tells us which chunk is final, and the optional SHA-256
-digests run on worker threads over blocks already written (``hashlib`` and ``cryptography``
-both release the GIL), so hashing overlaps the cipher instead of adding to it. Memory use is
-a few MiB whatever the file size.
+Data moves in blocks of :data:`BLOCK_CHUNKS` chunks through a ring of reusable buffers
+(:mod:`~hmis_handoff.crypto.pipeline`): one block of read-ahead tells us which chunk is
+final, and writing and the optional SHA-256 digests run on worker lanes over blocks
+already processed, overlapping the cipher. Memory use is a few MiB whatever the file size.
 
-Decryption follows the reference implementation exactly in what it releases: every chunk
-that authenticates is written before an error about a later chunk (or trailing data) is
-raised. Callers that must never see partial output write to a temp file and discard it on
-error (see :func:`hmis_handoff.crypto.age.decrypt_file`).
+Decryption releases exactly what the reference implementation releases: every chunk that
+authenticates is written before an error about a later chunk (or trailing data) is raised.
+Callers that must never expose partial output write to a temp file and discard it on error
+(see :func:`hmis_handoff.crypto.age.decrypt_file`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from hmis_handoff.crypto import primitives
 from hmis_handoff.crypto.errors import PayloadError
+from hmis_handoff.crypto.pipeline import Lane, Slot, StreamDigest, reclaim_all
 from hmis_handoff.crypto.reader import Reader
 
 __all__ = [
@@ -33,6 +31,7 @@ __all__ = [
     "SEALED_CHUNK_SIZE",
     "TAG_SIZE",
     "StreamDigest",
+    "Write",
     "open_payload",
     "payload_key",
     "seal_payload",
@@ -47,86 +46,12 @@ _RING = 4
 _PLAIN_BLOCK = BLOCK_CHUNKS * CHUNK_SIZE
 _SEALED_BLOCK = BLOCK_CHUNKS * SEALED_CHUNK_SIZE
 
-Write = Callable[[memoryview], None]
+Write = Callable[[memoryview], object]
 
 
 def payload_key(file_key: bytes, nonce: bytes) -> primitives.ChaCha20Poly1305Key:
     """The STREAM key: ``HKDF-SHA-256(ikm = file key, salt = nonce, info = "payload")``."""
     return primitives.ChaCha20Poly1305Key(primitives.hkdf_sha256(file_key, nonce, b"payload"))
-
-
-class StreamDigest:
-    """SHA-256 and length of a byte stream, fed in order, hashed on a worker thread.
-
-    Contract: a buffer passed to :meth:`update` must not change until the returned future
-    (if any) is done. Small inputs are hashed inline so tiny files start no thread.
-    """
-
-    __slots__ = ("_executor", "_last", "_sha", "size")
-
-    def __init__(self) -> None:
-        self._sha = hashlib.sha256()
-        self._executor: ThreadPoolExecutor | None = None
-        self._last: Future[None] | None = None
-        self.size = 0
-
-    def update(self, data: memoryview | bytes, *, inline: bool = False) -> Future[None] | None:
-        """Add ``data``; returns a future for background work, or None if hashed inline."""
-        self.size += len(data)
-        if inline and self._executor is None:
-            self._sha.update(data)
-            return None
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="sha256")
-        self._last = self._executor.submit(self._sha.update, data)
-        return self._last
-
-    def hexdigest(self) -> str:
-        """The SHA-256 of everything added so far (waits for pending work)."""
-        if self._last is not None:
-            self._last.result()
-        return self._sha.hexdigest()
-
-    def close(self) -> None:
-        """Stop the worker thread, if one was started; waits for pending work."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
-
-
-class _Slot:
-    """One ring entry: an input and an output block plus the hash work still reading them."""
-
-    __slots__ = ("inp", "out", "pending")
-
-    def __init__(self, in_size: int, out_size: int) -> None:
-        self.inp = memoryview(bytearray(in_size))
-        self.out = memoryview(bytearray(out_size))
-        self.pending: list[Future[None]] = []
-
-    def reclaim(self) -> None:
-        for future in self.pending:
-            future.result()
-        self.pending.clear()
-
-    def hand_off(
-        self,
-        in_len: int,
-        out_len: int,
-        in_digest: StreamDigest | None,
-        out_digest: StreamDigest | None,
-        last: bool,
-    ) -> None:
-        for digest, view in ((in_digest, self.inp[:in_len]), (out_digest, self.out[:out_len])):
-            if digest is not None:
-                future = digest.update(view, inline=last)
-                if future is not None:
-                    self.pending.append(future)
-
-
-def _reclaim_all(ring: list[_Slot]) -> None:
-    for slot in ring:
-        slot.reclaim()
 
 
 def seal_payload(
@@ -137,8 +62,13 @@ def seal_payload(
     plain_digest: StreamDigest | None = None,
     cipher_digest: StreamDigest | None = None,
 ) -> None:
-    """Encrypt everything ``reader`` yields into STREAM chunks passed to ``write``."""
-    ring = [_Slot(_PLAIN_BLOCK, _SEALED_BLOCK) for _ in range(_RING)]
+    """Encrypt everything ``reader`` yields into STREAM chunks passed to ``write``.
+
+    ``write`` is called from a worker thread, in order, and must consume its argument
+    before returning.
+    """
+    ring = [Slot(_PLAIN_BLOCK, _SEALED_BLOCK) for _ in range(_RING)]
+    writer = Lane(write, "age-write")
     seal_into = key.seal_into
     nonce = bytearray(12)
     counter = 0
@@ -164,13 +94,18 @@ def seal_payload(
                 pos, out = end, out_end
                 if pos == size:
                     break
-            write(slot.out[:out])
-            slot.hand_off(size, out, plain_digest, cipher_digest, last)
+            slot.hand_off(writer, slot.out[:out], last)
+            slot.hand_off(plain_digest, slot.inp[:size], last)
+            slot.hand_off(cipher_digest, slot.out[:out], last)
             if last:
-                return
+                break
             slot, size, index = following, next_size, index + 1
+    except BaseException:
+        reclaim_all(ring, quietly=True)
+        raise
     finally:
-        _reclaim_all(ring)
+        writer.close()
+    reclaim_all(ring)
 
 
 def _open_chunk(
@@ -191,6 +126,64 @@ def _open_chunk(
     return None
 
 
+def _open_block(
+    open_into: Callable[[bytearray, memoryview, memoryview], int],
+    slot: Slot,
+    size: int,
+    counter: int,
+    more_after: bool,
+) -> tuple[int, int, bool, PayloadError | None]:
+    """Open the chunks of one block: (plaintext length, next counter, final seen, error)."""
+    nonce = bytearray(12)
+    pos = out = 0
+    while pos < size:
+        end = min(pos + SEALED_CHUNK_SIZE, size)
+        more = end < size or more_after
+        length = end - pos
+        if length < TAG_SIZE:
+            return (
+                out,
+                counter,
+                False,
+                PayloadError("the file is truncated: the last chunk is incomplete"),
+            )
+        if length == TAG_SIZE and counter > 0:
+            return (
+                out,
+                counter,
+                False,
+                PayloadError("the final chunk is empty, which only an empty file may have"),
+            )
+        nonce[:11] = counter.to_bytes(11, "big")
+        final = _open_chunk(
+            open_into,
+            nonce,
+            slot.inp[pos:end],
+            slot.out[out : out + length - TAG_SIZE],
+            # Only a full-size chunk can be either; try the likelier flag first.
+            (not more, more) if length == SEALED_CHUNK_SIZE else (True,),
+        )
+        if final is None:
+            return (
+                out,
+                counter,
+                False,
+                PayloadError(
+                    f"chunk {counter} failed to authenticate: the file was damaged or tampered with"
+                ),
+            )
+        counter += 1
+        pos, out = end, out + length - TAG_SIZE
+        if final:
+            error = (
+                PayloadError("unexpected data after the final chunk: the file was extended")
+                if more
+                else None
+            )
+            return out, counter, True, error
+    return out, counter, False, None
+
+
 def open_payload(
     key: primitives.ChaCha20Poly1305Key,
     reader: Reader,
@@ -202,10 +195,12 @@ def open_payload(
     """Decrypt STREAM chunks from ``reader`` to ``write``; raises :class:`PayloadError`.
 
     Succeeds only if a final chunk authenticates and is followed by end of stream.
+    ``write`` is called from a worker thread, in order; every chunk that authenticated
+    has been written when this returns or raises.
     """
-    ring = [_Slot(_SEALED_BLOCK, _PLAIN_BLOCK) for _ in range(_RING)]
+    ring = [Slot(_SEALED_BLOCK, _PLAIN_BLOCK) for _ in range(_RING)]
+    writer = Lane(write, "age-write")
     open_into = key.open_into
-    nonce = bytearray(12)
     counter = 0
     index = 0
     slot = ring[0]
@@ -219,53 +214,22 @@ def open_payload(
             if size == _SEALED_BLOCK:
                 following.reclaim()
                 next_size = reader.readinto(following.inp)
-            pos = out = 0
-            error: PayloadError | None = None
-            done = False
-            while pos < size:
-                end = min(pos + SEALED_CHUNK_SIZE, size)
-                more = end < size or next_size > 0
-                length = end - pos
-                nonce[:11] = counter.to_bytes(11, "big")
-                if length <= TAG_SIZE and (length < TAG_SIZE or counter > 0):
-                    error = PayloadError(
-                        "the file is truncated: the last chunk is incomplete"
-                        if length < TAG_SIZE
-                        else "the final chunk is empty, which only an empty file may have"
-                    )
-                    break
-                final = _open_chunk(
-                    open_into,
-                    nonce,
-                    slot.inp[pos:end],
-                    slot.out[out : out + length - TAG_SIZE],
-                    # Only a full-size chunk can be either; try the likelier flag first.
-                    (not more, more) if length == SEALED_CHUNK_SIZE else (True,),
-                )
-                if final is None:
-                    error = PayloadError(
-                        f"chunk {counter} failed to authenticate: "
-                        "the file was damaged or tampered with"
-                    )
-                    break
-                counter += 1
-                pos, out = end, out + length - TAG_SIZE
-                if final:
-                    done = True
-                    if more:
-                        error = PayloadError(
-                            "unexpected data after the final chunk: the file was extended"
-                        )
-                    break
+            out, counter, done, error = _open_block(open_into, slot, size, counter, next_size > 0)
+            stop = done or error is not None or next_size == 0
             if out:
-                write(slot.out[:out])
-            slot.hand_off(size, out, cipher_digest, plain_digest, done or error is not None)
+                slot.hand_off(writer, slot.out[:out], stop)
+            slot.hand_off(cipher_digest, slot.inp[:size], stop)
+            slot.hand_off(plain_digest, slot.out[:out], stop)
             if error is not None:
                 raise error
             if done:
-                return
+                break
             if next_size == 0:
                 raise PayloadError("the file is truncated: it ends before the final chunk")
             slot, size, index = following, next_size, index + 1
+    except BaseException:
+        reclaim_all(ring, quietly=True)
+        raise
     finally:
-        _reclaim_all(ring)
+        writer.close()
+    reclaim_all(ring)
