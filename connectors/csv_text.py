@@ -21,6 +21,7 @@ import functools
 import io
 import itertools
 import os
+import re
 from array import array
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -46,6 +47,9 @@ from hmis_handoff.errors import FileRejected
 
 _MAX_HEADER_CHARS = 1 << 20
 _BATCH = 1 << 16
+_SCAN_BLOCK = 1 << 22
+_C0_BYTES = bytes(b for b in range(32) if b not in b"\t\r\n") + b"\x7f"
+_UTF8_C1 = re.compile(b"\xc2[\x80-\x9f]")
 
 
 class _ControlChar(Exception):
@@ -83,10 +87,37 @@ def _only_whitespace(fd: int, size: int, encoding: TextEncoding) -> bool:
         return all(is_blank(block) for block in iter(lambda: stream.read(1 << 20), ""))
 
 
+def _raw_controls(fd: int, size: int) -> tuple[bool, bool]:
+    """(any C0 control or DEL byte, any UTF-8-encoded C1 control) in the raw bytes.
+
+    A fast pre-scan for BOM-less files, whose control bytes are the same in UTF-8 and cp1252:
+    when it finds nothing, the survey skips its slower per-line check.
+    """
+    c0 = c1 = False
+    with buffered(fd, size) as raw:
+        tail = b""
+        while block := raw.read(_SCAN_BLOCK):
+            c0 = c0 or len(block.translate(None, _C0_BYTES)) != len(block)
+            joined = tail + block
+            c1 = c1 or (b"\xc2" in joined and _UTF8_C1.search(joined) is not None)
+            tail = block[-1:]
+            if c0 and c1:
+                break
+    return c0, c1
+
+
 def _survey(
-    fd: int, size: int, encoding: TextEncoding, header_map: HeaderMap, limits: ReadLimits
+    fd: int,
+    size: int,
+    encoding: TextEncoding,
+    header_map: HeaderMap,
+    limits: ReadLimits,
+    check_lines: bool,
 ) -> _Survey | None:
     """Pass 1; ``None`` if the bytes are not valid ``encoding``.
+
+    ``check_lines`` looks for control characters line by line (to name the row); without
+    it the caller has already made sure there are none.
 
     Raises:
         FileRejected: control characters, quoting errors, too many rows, header too long.
@@ -103,7 +134,12 @@ def _survey(
                 problem = ("FILE-UNKNOWN-COLUMNS", "row 1 is too long to be a header row")
             else:
                 delimiter = detect_delimiter(first.rstrip("\r\n"), header_map)
-                reader = csv.reader(_checked_lines(first, stream), delimiter=delimiter, strict=True)
+                lines = (
+                    _checked_lines(first, stream)
+                    if check_lines
+                    else itertools.chain((first,), stream)
+                )
+                reader = csv.reader(lines, delimiter=delimiter, strict=True)
                 header = next(reader, [])
                 header_done = True
                 while problem is None:
@@ -179,8 +215,10 @@ def _detect(fd: int, size: int, header_map: HeaderMap, limits: ReadLimits) -> _S
     announced = bom_encoding(head)
     if announced is None and looks_binary(head):
         raise FileRejected("FILE-BINARY", "the file contains binary data, not text")
+    raw = None if announced else _raw_controls(fd, size)
     for encoding in (announced,) if announced else (UTF8, CP1252):
-        survey = _survey(fd, size, encoding, header_map, limits)
+        check_lines = raw is None or raw[0] or (encoding is UTF8 and raw[1])
+        survey = _survey(fd, size, encoding, header_map, limits, check_lines)
         if survey is not None:
             return survey
     raise FileRejected(
@@ -266,7 +304,7 @@ def iter_csv(
         )
         with chunks:
             for chunk in _guarded(chunks):
-                values = chunk.to_numpy(dtype=object, copy=True)
+                values = chunk.to_numpy(dtype=object)
                 # Record r (0 = header) is spreadsheet row r + 1, so its label is r - 1.
                 labels = np.arange(seen - 1, seen - 1 + len(chunk), dtype=np.int64)
                 if seen == 0:
