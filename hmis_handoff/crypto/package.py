@@ -428,24 +428,28 @@ def write_package(
     that package's ids, count, schema or recipients differ from this request,
     :class:`PackageConflict` is raised instead. An incomplete or unverifiable package is
     rewritten from scratch, its old signature removed first. ``package_id`` is the
-    idempotency key: the plaintext of an existing package is not compared.
+    idempotency key: the plaintext of an existing package is not compared. Invalid
+    arguments (ids, a naive ``created_at``, no recipients) raise ``ValueError``.
     """
     paths = _paths(outbox, package_id)
     age_path, manifest_path, signature_path = paths
     fingerprints = tuple(r.fingerprint for r in recipients)
-    request = PackageManifest(
-        package_id=package_id,
-        agency_id=agency_id,
-        partner_id=partner_id,
-        created_at=created_at,
-        record_count=record_count,
-        schema_version=schema_version,
-        plaintext_sha256="0" * 64,
-        ciphertext_sha256="0" * 64,
-        ciphertext_size=0,
-        recipient_fingerprints=fingerprints,
-        signer=str(signing_key.verify_key),
-    )
+    try:
+        request = PackageManifest(
+            package_id=package_id,
+            agency_id=agency_id,
+            partner_id=partner_id,
+            created_at=_utc_seconds(created_at),
+            record_count=record_count,
+            schema_version=schema_version,
+            plaintext_sha256="0" * 64,
+            ciphertext_sha256="0" * 64,
+            ciphertext_size=0,
+            recipient_fingerprints=fingerprints,
+            signer=str(signing_key.verify_key),
+        )
+    except ManifestInvalid as error:
+        raise ValueError(str(error).replace("manifest field", "argument")) from None
     ensure_private_dir(outbox)
     existing = _existing(paths, signing_key.verify_key)
     if existing is not None:

@@ -211,13 +211,13 @@ def test_memory_stays_flat(identity: X25519Identity) -> None:
 
     tracemalloc.start()
     try:
-        encrypt(io.BytesIO(data), Discard(), [identity.recipient])  # type: ignore[arg-type]
+        encrypt(io.BytesIO(data), Discard(), [identity.recipient])
         _, enc_peak = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
         encrypt(io.BytesIO(data[: 2 * MIB]), sink, [identity.recipient])
         sealed = sink.getvalue()
         tracemalloc.reset_peak()
-        decrypt(io.BytesIO(sealed), Discard(), [identity])  # type: ignore[arg-type]
+        decrypt(io.BytesIO(sealed), Discard(), [identity])
         _, dec_peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -108,7 +108,7 @@ def test_vector(path: Path) -> None:
     expected_error = EXPECT_TO_ERROR[vector.expect]
     sink = HashSink()
     try:
-        decrypt(io.BytesIO(vector.body), sink, identities, armored=vector.armored)  # type: ignore[arg-type]
+        decrypt(io.BytesIO(vector.body), sink, identities, armored=vector.armored)
     except AgeError as error:
         assert expected_error is not None, f"unexpected {type(error).__name__}: {error}"
         assert type(error) is expected_error, f"got {type(error).__name__}: {error}"
