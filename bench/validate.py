@@ -1,0 +1,248 @@
+"""Benchmark: our reader + validator against plain pandas + one pandera lazy validation.
+
+For each size, a synthetic valid intake file (``tests.synthetic.make_valid_frame``,
+households of three, FY2026 columns) is written as a UTF-8 CSV, then each reader runs in a
+fresh child process so its peak RSS is its own:
+
+* ``ours-chunked``: ``connectors.reader.iter_intake_chunks`` (50,000-row chunks) feeding
+  ``schemas.validate.ChunkedValidation``: bounded memory, any size;
+* ``ours-whole``: ``read_intake`` + ``validate_intake``, what the pipeline does per file
+  (only up to the default 200,000-row limit);
+* ``baseline``: ``pandas.read_csv(dtype=str, keep_default_na=False)`` + one
+  ``intake_model("FY2026").validate(lazy=True)``, i.e. no structural checks at all;
+* ``pyarrow``: ``pyarrow.csv.read_csv`` with every column as string, a parse-only
+  reference for how fast the bytes can be split.
+
+Usage::
+
+    .venv/bin/python bench/validate.py                        # 10,000, 100,000, 1,000,000
+    .venv/bin/python bench/validate.py --sizes 10000,100000   # quick
+    .venv/bin/python bench/validate.py --keep /tmp/bench      # keep the generated files
+
+The files are written with ``DataFrame.to_csv`` (RFC 4180, CRLF), which gives the same
+bytes as ``tests.synthetic.write_sample_csv`` for these frames about ten times faster.
+Seconds exclude interpreter start-up and imports; "RSS after imports" is what the child
+held before reading, so peak minus that is the reader's own footprint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+MODES = ("ours-chunked", "ours-whole", "baseline", "pyarrow")
+WHOLE_FILE_MAX_ROWS = 200_000
+CHUNK_ROWS = 50_000
+
+
+def _peak_mb() -> float:
+    """Peak RSS of this address space (VmHWM). ``ru_maxrss`` would be wrong here: it
+    survives ``exec`` and so starts at the parent's size."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _ours_chunked(path: Path) -> int:
+    from connectors.reader import ReadLimits, iter_intake_chunks
+    from schemas.columns import canonical_header
+    from schemas.validate import ChunkedValidation, ValidationContext
+    from tests.synthetic import AGENCY_ID, TODAY
+
+    limits = ReadLimits(max_bytes=2**40, max_rows=10**8)
+    run = ChunkedValidation(ValidationContext(agency_id=AGENCY_ID, today=TODAY))
+    rows = problems = 0
+    for part in iter_intake_chunks(
+        path, header_map=canonical_header, limits=limits, chunk_rows=CHUNK_ROWS
+    ):
+        outcome = run.validate_chunk(part.frame)
+        rows += len(part.frame)
+        problems += len(outcome.problems)
+    problems += len(run.finish().problems)
+    return rows
+
+
+def _ours_whole(path: Path) -> int:
+    from connectors.reader import ReadLimits, read_intake
+    from schemas.columns import canonical_header
+    from schemas.validate import ValidationContext, validate_intake
+    from tests.synthetic import AGENCY_ID, TODAY
+
+    limits = ReadLimits(max_bytes=2**40, max_rows=WHOLE_FILE_MAX_ROWS)
+    result = read_intake(path, header_map=canonical_header, limits=limits)
+    validate_intake(result.frame, ValidationContext(agency_id=AGENCY_ID, today=TODAY))
+    return len(result.frame)
+
+
+def _baseline(path: Path) -> int:
+    import pandas as pd
+    import pandera.errors
+
+    from schemas.intake import intake_model
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    # Valid data is expected; a failure would still have cost the full lazy pass.
+    with contextlib.suppress(pandera.errors.SchemaErrors):
+        intake_model("FY2026").validate(frame, lazy=True)
+    return len(frame)
+
+
+def _pyarrow(path: Path) -> int:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with path.open("rb") as handle:
+        names = handle.readline().decode().rstrip("\r\n").split(",")
+    table = pacsv.read_csv(
+        path,
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+        ),
+    )
+    return int(table.num_rows)
+
+
+RUNNERS: dict[str, Callable[[Path], int]] = {
+    "ours-chunked": _ours_chunked,
+    "ours-whole": _ours_whole,
+    "baseline": _baseline,
+    "pyarrow": _pyarrow,
+}
+# Imported before the clock starts, so seconds measure work and not module loading.
+PRELOAD: dict[str, tuple[str, ...]] = {
+    "ours-chunked": ("connectors.reader", "schemas.validate", "schemas.columns"),
+    "ours-whole": ("connectors.reader", "schemas.validate", "schemas.columns"),
+    "baseline": ("pandas", "pandera.errors", "schemas.intake"),
+    "pyarrow": ("pyarrow.csv",),
+}
+
+
+def child(mode: str, path: Path) -> dict[str, Any]:
+    """Run one measurement in this process (called in a fresh child)."""
+    import importlib
+
+    for module in PRELOAD[mode]:
+        importlib.import_module(module)
+    if mode == "baseline":
+        from schemas.intake import intake_model
+
+        intake_model("FY2026")
+    after_imports = _peak_mb()
+    start = time.perf_counter()
+    rows = RUNNERS[mode](path)
+    seconds = time.perf_counter() - start
+    return {
+        "mode": mode,
+        "rows": rows,
+        "seconds": seconds,
+        "peak_mb": _peak_mb(),
+        "import_mb": after_imports,
+    }
+
+
+def measure(mode: str, path: Path) -> dict[str, Any]:
+    """Run ``mode`` on ``path`` in a fresh interpreter and return its figures."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        return {"mode": mode, "error": tail[0][:200]}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def generate(rows: int, path: Path) -> None:
+    """Write a valid synthetic intake CSV of ``rows`` rows (called in a child process)."""
+    from tests.synthetic import make_valid_frame
+
+    frame = make_valid_frame(rows, household_size=3)
+    frame.to_csv(path, index=False, lineterminator="\r\n")
+
+
+def write_file(rows: int, directory: Path) -> Path:
+    """The file for ``rows``, generated in a child so this process stays small."""
+    path = directory / f"intake-{rows}.csv"
+    if not path.exists():
+        subprocess.run(
+            [sys.executable, __file__, "--generate", str(rows), str(path)], check=True, cwd=ROOT
+        )
+    return path
+
+
+def _row(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"  {result['mode']:<13} failed: {result['error']}"
+    rate = result["rows"] / result["seconds"] if result["seconds"] else float("inf")
+    return (
+        f"  {result['mode']:<13} {result['seconds']:8.2f} s  {rate:>11,.0f} rows/s  "
+        f"peak {result['peak_mb']:7.0f} MB  (after imports {result['import_mb']:4.0f} MB)"
+    )
+
+
+def run(sizes: list[int], directory: Path) -> None:
+    print(f"python {sys.version.split()[0]}; each figure from a fresh child process")
+    for size in sizes:
+        path = write_file(size, directory)
+        print(f"\n{size:,} rows, {path.stat().st_size / 2**20:.1f} MiB")
+        results: dict[str, dict[str, Any]] = {}
+        for mode in MODES:
+            if mode == "ours-whole" and size > WHOLE_FILE_MAX_ROWS:
+                continue
+            results[mode] = measure(mode, path)
+            print(_row(results[mode]), flush=True)
+        base = results.get("baseline", {})
+        for mode in ("ours-chunked", "ours-whole"):
+            ours = results.get(mode, {})
+            if "seconds" in ours and "seconds" in base:
+                print(
+                    f"  {mode} / baseline: time {ours['seconds'] / base['seconds']:.2f}x, "
+                    f"rows/s {base['seconds'] / ours['seconds']:.2f}x, "
+                    f"peak RSS {ours['peak_mb'] / base['peak_mb']:.2f}x"
+                )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated rows")
+    parser.add_argument("--keep", type=Path, help="write (and reuse) the files here")
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--generate", nargs=2, metavar=("ROWS", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.generate:
+        generate(int(args.generate[0]), Path(args.generate[1]))
+        return
+    if args.child:
+        mode, path = args.child
+        print(json.dumps(child(mode, Path(path))))
+        return
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        run(sizes, args.keep)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp:
+        run(sizes, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
