@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.frames import finish_block
-from connectors.headers import is_blank, plan_header
+from connectors.headers import MAX_COLUMNS, is_blank, plan_header
 from connectors.read_types import HeaderMap, ReadLimits, ReadResult, UnknownPolicy
 from connectors.safe_open import buffered
 from connectors.sniff import (
@@ -201,6 +201,13 @@ def _parse_width(survey: _Survey, fd: int, size: int, named: int) -> int:
     """
     counts = np.frombuffer(survey.counts, dtype=np.int64)
     header_width = len(survey.header)
+    too_wide = np.flatnonzero(counts > MAX_COLUMNS)
+    if too_wide.size:
+        row = int(too_wide[0]) + 2
+        raise FileRejected(
+            "FILE-RAGGED-ROW",
+            f"row {row} has {int(counts[too_wide[0]])} fields; the header has {header_width}",
+        )
     odd = (counts != 0) & ((counts < named) | (counts > header_width))
     suspects = np.flatnonzero(odd)
     if suspects.size:

@@ -17,6 +17,9 @@ from hmis_handoff.errors import FileRejected
 
 #: A workbook sheet is a data sheet when its first row names at least this many of our columns.
 DATA_SHEET_MIN_KNOWN = 3
+#: More field positions than this (ours are about 60) is a broken or hostile file; the cap
+#: keeps a row of a million commas from becoming a million columns in memory.
+MAX_COLUMNS = 1_000
 _MAX_LISTED = 10
 
 
@@ -83,6 +86,8 @@ def plan_header(
     Trailing blank header cells are allowed; the caller checks their columns are empty.
     """
     width = len(cells)
+    if width > MAX_COLUMNS:
+        raise FileRejected("FILE-UNKNOWN-COLUMNS", f"row 1 has more than {MAX_COLUMNS} columns")
     last = max((i for i, c in enumerate(cells) if not is_blank(c)), default=-1)
     if last < 0:
         raise FileRejected("FILE-BLANK-HEADER", "row 1, the header row, is empty")

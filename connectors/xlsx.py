@@ -38,7 +38,13 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet._reader import WorkSheetParser
 
 from connectors.frames import ObjectArray, finish_block
-from connectors.headers import DATA_SHEET_MIN_KNOWN, count_known, is_blank, plan_header
+from connectors.headers import (
+    DATA_SHEET_MIN_KNOWN,
+    MAX_COLUMNS,
+    count_known,
+    is_blank,
+    plan_header,
+)
 from connectors.read_types import HeaderMap, ReadLimits, ReadResult, UnknownPolicy
 from connectors.sniff import CONTROL_CHARS
 from hmis_handoff.errors import ConfigError, FileRejected
@@ -187,23 +193,36 @@ def _coordinate(row: int, column: int) -> str:
     return f"{get_column_letter(column)}{row}"
 
 
+def _unescaped(value: object) -> object:
+    """OOXML writes control characters in strings as ``_xHHHH_``; decode them."""
+    return unescape(value) if isinstance(value, str) else value
+
+
 def _first_row_cells(workbook: Workbook, sheet: Any) -> list[str]:
+    """Row 1 as text up to its last non-blank cell; formulas read as blank (only the data
+    sheet is held to the no-formula rule)."""
     rows = _rows(workbook, sheet)
     try:
         for index, cells in rows:
             if index != 1:
                 return []
-            return _row_values(workbook, 1, cells, None)
+            texts = {
+                c["column"]: cell_text(_unescaped(c["value"]))
+                for c in cells
+                if c["value"] is not None and c["data_type"] != "f"
+            }
+            named = [column for column, text in texts.items() if not is_blank(text)]
+            width = min(max(named, default=0), MAX_COLUMNS + 1)
+            return [texts.get(column, "") for column in range(1, width + 1)]
     finally:
         rows.close()
     return []
 
 
-def _row_values(workbook: Workbook, row: int, cells: list[Cell], width: int | None) -> list[str]:
-    """Cell texts by column for one row, ``width`` wide (as wide as the row if None)."""
+def _row_values(workbook: Workbook, row: int, cells: list[Cell], width: int) -> list[str]:
+    """Cell texts by column for one data-sheet row, ``width`` wide; a cell right of
+    ``width`` must be blank."""
     present = [c for c in cells if c["value"] is not None]
-    if width is None:
-        width = max((c["column"] for c in present), default=0)
     values = [""] * width
     for cell in present:
         column = cell["column"]
@@ -211,10 +230,7 @@ def _row_values(workbook: Workbook, row: int, cells: list[Cell], width: int | No
             raise FileRejected(
                 "FILE-XLSX-FORMULA", f"cell {_coordinate(row, column)} contains a formula"
             )
-        value = cell["value"]
-        if isinstance(value, str):
-            value = unescape(value)  # OOXML writes control characters as _xHHHH_
-        text = cell_text(value, _number_format(workbook, cell["style_id"]))
+        text = cell_text(_unescaped(cell["value"]), _number_format(workbook, cell["style_id"]))
         if CONTROL_CHARS.search(text):
             raise FileRejected(
                 "FILE-CONTROL-CHARS",

@@ -402,3 +402,19 @@ def test_bad_input_is_refused_with_its_rule_and_no_value(tmp_path: Path, case: C
             assert "CNRY" not in text
     assert rejection.__cause__ is None
     assert rejection.__context__ is None
+
+
+def test_a_row_of_a_million_commas_is_ragged_not_a_million_columns(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text(f"{HEAD}\r\n{ROW}{',' * 1_000_000}\r\n".replace("{v}", "x"))
+    with pytest.raises(FileRejected) as caught:
+        read_intake(path, header_map=header_map)
+    assert caught.value.rule_id == "FILE-RAGGED-ROW"
+
+
+def test_a_header_wider_than_any_intake_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"c{i}" for i in range(1_500)) + "\r\n" + "x," * 1_499 + "x\r\n")
+    with pytest.raises(FileRejected) as caught:
+        read_intake(path, header_map=header_map, on_unknown="drop")
+    assert caught.value.rule_id == "FILE-UNKNOWN-COLUMNS"

@@ -200,3 +200,26 @@ def test_real_canonical_header_map_when_available(tmp_path: Path) -> None:
     result = read_intake(path, header_map=columns.canonical_header)
     assert list(result.frame.columns) == ["IntakeID", "FirstName", "DOB", "SSN"]
     assert result.delimiter == ";"
+
+
+def test_xlsx_formula_outside_the_data_sheet_is_ignored(tmp_path: Path) -> None:
+    path = save_workbook(
+        tmp_path / "in.xlsx",
+        [
+            ("Intake", good_rows("x"), "visible"),
+            ("Summary", [["=COUNTA(Intake!A:A)", "rows"]], "visible"),
+        ],
+    )
+    assert len(read_intake(path, header_map=header_map).frame) == 2
+
+
+def test_xlsx_blank_cell_far_right_in_the_header_costs_nothing(tmp_path: Path) -> None:
+    path = save_workbook(tmp_path / "in.xlsx", [("Intake", good_rows("x"), "visible")])
+    rewrite_zip(
+        path,
+        lambda n, d: d.replace(
+            b"</row>", b'<c r="XFD1" t="inlineStr"><is><t> </t></is></c></row>', 1
+        ),
+    )
+    result = read_intake(path, header_map=header_map)
+    assert list(result.frame.columns) == list(COLUMNS)
