@@ -223,3 +223,42 @@ def test_memory_stays_flat(identity: X25519Identity) -> None:
         tracemalloc.stop()
     assert enc_peak < 8 * MIB
     assert dec_peak < 8 * MIB
+
+
+class FailingSink:
+    """Accepts ``budget`` writes, then fails like a full disk."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.written = 0
+
+    def write(self, view: memoryview) -> int:
+        if self.budget == 0:
+            raise OSError(28, "No space left on device")
+        self.budget -= 1
+        self.written += len(view)
+        return len(view)
+
+
+@pytest.mark.parametrize("budget", [0, 1, 3])
+def test_write_errors_propagate_from_the_writer_lane(identity: X25519Identity, budget: int) -> None:
+    data = random_payload(4 * MIB)
+    with pytest.raises(OSError, match="No space left"):
+        encrypt(io.BytesIO(data), FailingSink(budget), [identity.recipient])
+    sealed = io.BytesIO()
+    encrypt(io.BytesIO(data), sealed, [identity.recipient])
+    with pytest.raises(OSError, match="No space left"):
+        decrypt(io.BytesIO(sealed.getvalue()), FailingSink(budget), [identity])
+
+
+def test_partial_writes_are_completed(identity: X25519Identity) -> None:
+    class Dribble(io.BytesIO):
+        def write(self, data: bytes | memoryview) -> int:  # type: ignore[override]
+            return super().write(bytes(data)[:1000])
+
+    data = random_payload(300_000)
+    out = Dribble()
+    encrypt(io.BytesIO(data), out, [identity.recipient])
+    opened = io.BytesIO()
+    decrypt(io.BytesIO(out.getvalue()), opened, [identity])
+    assert opened.getvalue() == data
