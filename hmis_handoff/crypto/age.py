@@ -214,7 +214,9 @@ def encrypt(src: RawSource, dst: ByteSink, recipients: Sequence[Recipient]) -> N
     """Encrypt all of ``src`` to ``recipients`` as a binary age file written to ``dst``.
 
     Raises ``ValueError`` for no recipients or for post-quantum mixed with classical ones.
-    ``dst.write`` must consume its argument before returning (files and BytesIO do).
+    For inputs over one 512 KiB block, ``dst.write`` is called from a worker thread (one
+    call at a time, in order); it must consume its argument before returning, as files and
+    BytesIO do. Its errors are re-raised here.
     """
     _encrypt(Reader(src), dst, recipients, None, None)
 
@@ -239,6 +241,7 @@ def decrypt(
 
     ``armored=None`` detects ASCII armor. Raises an :class:`AgeError` subclass saying what
     failed; ``dst`` then holds only the chunks that authenticated before the failure.
+    ``dst.write`` is used as in :func:`encrypt`.
     """
     _decrypt(src, dst, identities, armored, None, None)
 

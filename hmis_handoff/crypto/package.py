@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import os
 import re
@@ -317,7 +318,7 @@ def _sibling_paths(package_age: Path) -> tuple[Path, Path]:
     return manifest_path, signature_path
 
 
-def _sha256_of(handle: Any, size_limit: int) -> tuple[str, int]:
+def _sha256_of(handle: io.FileIO, size_limit: int) -> tuple[str, int]:
     sha = hashlib.sha256()
     buffer = memoryview(bytearray(_HASH_BUFFER))
     total = 0
@@ -329,7 +330,7 @@ def _sha256_of(handle: Any, size_limit: int) -> tuple[str, int]:
     return sha.hexdigest(), total
 
 
-def _check_ciphertext(handle: Any, manifest: PackageManifest) -> None:
+def _check_ciphertext(handle: io.FileIO, manifest: PackageManifest) -> None:
     size = os.fstat(handle.fileno()).st_size
     if size < manifest.ciphertext_size:
         raise CiphertextTruncated(
@@ -370,7 +371,11 @@ def verify_and_decrypt(
     if not overwrite and os.path.lexists(out):
         raise FileExistsError("the output file already exists")
     manifest = read_manifest(package_age, trusted_signers=trusted_signers)
-    with open(package_age, "rb", buffering=0) as handle:
+    try:
+        handle = open(package_age, "rb", buffering=0)  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        raise PackageIncomplete("the package is incomplete: its ciphertext is missing") from None
+    with handle:
         _check_ciphertext(handle, manifest)
 
         def check_plaintext(stats: CipherStats) -> None:

@@ -225,6 +225,10 @@ def missing_signature(paths: PackagePaths, key: SigningKey) -> None:
     paths.signature.unlink()
 
 
+def missing_ciphertext(paths: PackagePaths, key: SigningKey) -> None:
+    paths.age.unlink()
+
+
 def flipped_ciphertext(paths: PackagePaths, key: SigningKey) -> None:
     data = bytearray(paths.age.read_bytes())
     data[len(data) // 2] ^= 1
@@ -256,6 +260,7 @@ FAILURES: list[tuple[str, Tamper, type[Exception], str]] = [
     ("edited manifest", edited_manifest, ManifestTampered, "manifest was edited after signing"),
     ("garbage signature", garbage_signature, SignatureInvalid, "signature file is invalid"),
     ("missing signature", missing_signature, PackageIncomplete, "signature is missing"),
+    ("missing ciphertext", missing_ciphertext, PackageIncomplete, "ciphertext is missing"),
     ("ciphertext tampered", flipped_ciphertext, CiphertextMismatch, "SHA-256 does not match"),
     ("ciphertext truncated", truncated_ciphertext, CiphertextTruncated, "truncated"),
     ("ciphertext appended", appended_ciphertext, CiphertextMismatch, "1 bytes more"),
