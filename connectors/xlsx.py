@@ -12,9 +12,11 @@ what is wrong with it.
 
 Cells become the text the agency saw where that is recoverable: ``5.0`` → ``"5"``, a date
 cell → ``"yyyy-mm-dd"``, a number shown through a zero-padding format such as ``00000`` or
-``000-00-0000`` → the padded text. Sheet rows are parsed with openpyxl's own worksheet
-parser (``openpyxl.worksheet._reader``; openpyxl is pinned below 3.2) because its read-only
-row API pads every row to the declared sheet width, which a hostile file sets to 16,384.
+``000-00-0000`` → its zero-padded digits (``"012345678"``, separators dropped).
+
+Sheet rows are parsed with openpyxl's own worksheet parser (``openpyxl.worksheet._reader``;
+openpyxl is pinned below 3.2) because its read-only row API pads every row to the declared
+sheet width, which a hostile file sets to 16,384.
 """
 
 from __future__ import annotations
@@ -142,24 +144,17 @@ def _number_format(workbook: Workbook, style_id: int) -> str:
 
 
 def _zero_padded(number: int, number_format: str) -> str | None:
-    """``number`` as a zero-padding format (``00000``, ``000-00-0000``) displays it."""
+    """The digits a zero-padding format (``00000``, ``000-00-0000``) shows for ``number``.
+
+    Only the padding is kept: separators in the format are presentation, and the SSN rule
+    wants the nine digits alone, so ``000-00-0000`` gives ``"012345678"``.
+    """
     pattern = number_format.replace("\\", "").replace('"', "")
     if number < 0 or not _ZERO_PAD_FORMAT.match(pattern):
         return None
     digits = str(number)
     width = pattern.count("0")
-    if len(digits) > width:
-        return None
-    digits = digits.zfill(width)
-    out: list[str] = []
-    taken = 0
-    for char in pattern:
-        if char == "0":
-            out.append(digits[taken])
-            taken += 1
-        else:
-            out.append(char)
-    return "".join(out)
+    return digits.zfill(width) if len(digits) <= width else None
 
 
 def cell_text(value: object, number_format: str = "General") -> str:

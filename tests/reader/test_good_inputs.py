@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from connectors.reader import read_intake
+from connectors.xlsx import cell_text
 from hmis_handoff.errors import FileRejected
 from tests.reader.helpers import (
     COLUMNS,
@@ -137,7 +138,7 @@ def test_row_with_data_only_in_dropped_columns_counts_as_blank(tmp_path: Path) -
 def test_xlsx_cells_come_back_as_the_text_the_agency_saw(tmp_path: Path) -> None:
     rows = [
         list(COLUMNS),
-        ["00123", NAMES, 5, 123456789, dt.datetime(1984, 2, 29), 1.0],
+        ["00123", NAMES, 5, 12345678, dt.datetime(1984, 2, 29), 1.0],
         [7, "O’Brien", True, 12345678, dt.date(2001, 1, 2), 2.5],
     ]
     path = save_workbook(
@@ -149,7 +150,7 @@ def test_xlsx_cells_come_back_as_the_text_the_agency_saw(tmp_path: Path) -> None
     frame = result.frame
     assert result.source_format == "xlsx"
     assert result.delimiter is None
-    assert frame.loc[0].tolist() == ["00123", NAMES, "5", "123-45-6789", "1984-02-29", "1"]
+    assert frame.loc[0].tolist() == ["00123", NAMES, "5", "012345678", "1984-02-29", "1"]
     assert frame.loc[1].tolist() == ["7", "O’Brien", "TRUE", "012345678", "2001-01-02", "2.5"]
 
 
@@ -223,3 +224,25 @@ def test_xlsx_blank_cell_far_right_in_the_header_costs_nothing(tmp_path: Path) -
     )
     result = read_intake(path, header_map=header_map)
     assert list(result.frame.columns) == list(COLUMNS)
+
+
+@pytest.mark.parametrize(
+    ("value", "number_format", "text"),
+    [
+        (None, "General", ""),
+        (5.0, "General", "5"),
+        (-5.0, "General", "-5"),
+        (0.1, "General", "0.1"),
+        (1e20, "General", "1E+20"),
+        (123456789012.0, "General", "123456789012"),
+        (123, "00000", "00123"),
+        (123456, "00000", "123456"),
+        (12345678, '000"-"00"-"0000', "012345678"),
+        (5, "0.00", "5"),
+        (False, "General", "FALSE"),
+        (dt.datetime(2024, 1, 2, 3, 4, 5), "General", "2024-01-02 03:04:05"),
+        (dt.time(10, 30), "General", "10:30:00"),
+    ],
+)
+def test_cell_text(value: object, number_format: str, text: str) -> None:
+    assert cell_text(value, number_format) == text
