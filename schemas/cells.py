@@ -67,7 +67,9 @@ class ColumnCheck:
     ``hits`` pairs a rule id with the rows it fired on (only rules that fired). ``valid`` is
     non-blank and free of column-level errors. ``integers`` (code columns) holds the code
     where valid, else -1; ``days`` (date columns) the date where valid, else NaT;
-    ``partial_ssn`` (the SSN column) marks valid SSNs with unknown ``x`` digits.
+    ``partial_ssn`` (the SSN column) marks valid SSNs with unknown ``x`` digits. ``text``
+    is the column as ``str`` for kinds judged cell by cell; factorised kinds keep
+    ``distinct`` values and each row's ``positions`` in it instead.
     """
 
     name: str
@@ -77,6 +79,25 @@ class ColumnCheck:
     integers: IntArray | None = None
     days: DayArray | None = None
     partial_ssn: BoolArray | None = None
+    text: pd.Series | None = None
+    positions: IntArray | None = None
+    distinct: pd.Series | None = None
+
+    def equals(self, value: str) -> BoolArray:
+        """Rows whose cell is exactly ``value``."""
+        if self.positions is not None and self.distinct is not None:
+            return np.asarray(self.distinct == value, dtype=bool)[self.positions]
+        if self.text is not None:
+            return np.asarray(self.text == value, dtype=bool)
+        return np.zeros(len(self.blank), dtype=bool)
+
+    def as_text(self) -> pd.Series:
+        """The column as ``str`` (rebuilt from the distinct values if it was factorised)."""
+        if self.text is not None:
+            return self.text
+        if self.positions is not None and self.distinct is not None:
+            return self.distinct.take(self.positions).reset_index(drop=True)
+        return pd.Series("", index=range(len(self.blank)), dtype="str")
 
 
 def as_text(values: pd.Series) -> pd.Series:
@@ -97,7 +118,8 @@ def _contains(text: pd.Series, pattern: str) -> BoolArray:
 
 
 class _Verdicts:
-    """Collects first-match-wins error hits over a set of values."""
+    """Collects hits over a set of values: ``fail`` is first-match-wins among non-blank
+    cells (it closes them for later rules); ``warn`` records without closing."""
 
     def __init__(self, open_: BoolArray) -> None:
         self.open = open_.copy()
@@ -110,6 +132,7 @@ class _Verdicts:
             self.hits.append((rule_id, hit))
 
     def warn(self, rule_id: str, condition: BoolArray) -> None:
+        """Record a hit without closing the cells (warnings, and the blank-cell rule)."""
         if condition.any():
             self.hits.append((rule_id, condition))
 
@@ -144,7 +167,8 @@ def _evaluate(
     blank = np.asarray(text == "", dtype=bool)
     verdicts = _Verdicts(~blank)
     if spec.value_required:
-        verdicts.fail("VALUE-REQUIRED", blank)
+        # Blank cells are outside ``open`` (nothing else applies to them), so record directly.
+        verdicts.warn("VALUE-REQUIRED", blank)
     integers: IntArray | None = None
     days: DayArray | None = None
     partial: BoolArray | None = None
@@ -165,10 +189,18 @@ def _evaluate(
         verdicts.fail("DATE-TOO-EARLY", parsed < np.datetime64(EARLIEST_DATE, "D"))
         days = np.where(verdicts.open, parsed, np.datetime64("NaT"))
     elif kind == "ssn":
-        verdicts.fail("NUMBER-SCIENTIFIC", _fullmatch(text, SCIENTIFIC))
-        verdicts.fail("SSN-FORMAT", ~ssn.format_ok(text))
-        verdicts.fail("SSN-INVALID", ssn.invalid_mask(text))
-        partial = verdicts.open & _contains(text, "[xX]")
+        digits = ssn.nine_digits(text)
+        # Only cells that are not nine plain digits need the slower pattern checks.
+        odd = verdicts.open & ~digits
+        scientific = np.zeros(len(text), dtype=bool)
+        shaped = digits.copy()
+        if odd.any():
+            scientific[odd] = _fullmatch(text[odd], SCIENTIFIC)
+            shaped[odd] = ssn.format_ok(text[odd])
+        verdicts.fail("NUMBER-SCIENTIFIC", scientific)
+        verdicts.fail("SSN-FORMAT", ~shaped)
+        verdicts.fail("SSN-INVALID", ssn.invalid_mask(text, digits))
+        partial = verdicts.open & ~digits
     elif kind == "coc":
         verdicts.fail("COC-FORMAT", ~_fullmatch(text, COC_CODE))
     if kind == "id":
@@ -194,15 +226,17 @@ def _evaluate(
 
 def check_column(spec: ColumnSpec, values: pd.Series) -> ColumnCheck:
     """Judge one column of the all-text frame (see the module docstring for the rules)."""
-    text = as_text(values)
     if spec.kind not in _FACTORISED_KINDS:
+        text = as_text(values)
         blank, verdicts, integers, days, partial = _evaluate(spec, text)
         return ColumnCheck(
-            spec.name, blank, verdicts.open, tuple(verdicts.hits), integers, days, partial
+            spec.name, blank, verdicts.open, tuple(verdicts.hits), integers, days, partial, text
         )
-    # Judge each distinct value once, then spread the verdicts back to the rows.
-    positions, uniques = pd.factorize(text)
-    distinct = pd.Series(uniques, dtype="str")
+    # Judge each distinct value once, then spread the verdicts back to the rows. Factorise
+    # the raw values (object or str): converting a whole column to str costs more.
+    positions, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = as_text(pd.Series(np.append(np.asarray(uniques, dtype=object), "")))
+    positions = np.where(positions < 0, len(uniques), positions)
     blank_u, verdicts, integers_u, days_u, _ = _evaluate(spec, distinct)
     return ColumnCheck(
         spec.name,
@@ -211,6 +245,8 @@ def check_column(spec: ColumnSpec, values: pd.Series) -> ColumnCheck:
         tuple((rule_id, hit[positions]) for rule_id, hit in verdicts.hits),
         None if integers_u is None else integers_u[positions],
         None if days_u is None else days_u[positions],
+        positions=positions,
+        distinct=distinct,
     )
 
 

@@ -198,9 +198,7 @@ def enrollment_rules(parsed: Parsed, who: People, expected_coc: str) -> list[Hit
     """Entry date, relationship, CoC, prior living situation (3.917 branching)."""
     entry, intake = parsed.day("EntryDate"), parsed.day("IntakeDate")
     coc_valid = parsed.valid("EnrollmentCoC")
-    coc_unexpected = coc_valid & np.asarray(
-        parsed.text["EnrollmentCoC"] != expected_coc, dtype=bool
-    )
+    coc_unexpected = coc_valid & ~parsed.checks["EnrollmentCoC"].equals(expected_coc)
     asked = who.is_hoh | who.adult_or_unknown
     situation = parsed.code("LivingSituation")
     subsidy_given = parsed.present("RentalSubsidyType")

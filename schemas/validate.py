@@ -52,7 +52,6 @@ _TEXT_COLUMNS: Final = (
     "IntakeID",
     "SubmittingAgencyID",
     "HouseholdID",
-    "EnrollmentCoC",
     "FirstName",
     "LastName",
     "DOB",
@@ -267,14 +266,7 @@ class ChunkedValidation:
                 checks[spec.name] = cells.check_column(spec, chunk[spec.name])
             else:
                 checks[spec.name] = cells.absent_column(spec, n)
-        text = {
-            name: (
-                cells.as_text(chunk[name])
-                if name in chunk.columns
-                else pd.Series([""] * n, dtype="str", index=chunk.index)
-            )
-            for name in _TEXT_COLUMNS
-        }
+        text = {name: checks[name].as_text() for name in _TEXT_COLUMNS}
         parsed = Parsed(spec_version, n, checks, text)
         hits: list[tuple[str, str, BoolArray]] = [
             (rule_id, name, mask) for name, check in checks.items() for rule_id, mask in check.hits

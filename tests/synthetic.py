@@ -170,12 +170,25 @@ def make_valid_frame(
         np.where(head, "1", np.where(child, "2", "3")), dtype="str"
     )
     member = ~head
-    for name in ("EnrollmentCoC", "AssessmentDate", "AssessmentLocation", "AssessmentType",
-                 "AssessmentLevel", "PrioritizationStatus", "EventDate", "Event"):  # fmt: skip
+    for name in (
+        "EnrollmentCoC",
+        "AssessmentDate",
+        "AssessmentLocation",
+        "AssessmentType",
+        "AssessmentLevel",
+        "PrioritizationStatus",
+        "EventDate",
+        "Event",
+    ):
         frame[name] = frame[name].where(~member, "")
     frame["VeteranStatus"] = frame["VeteranStatus"].where(~child, "99")
-    for name in ("LivingSituation", "LengthOfStay", "DateToStreetESSH",
-                 "TimesHomelessPastThreeYears", "MonthsHomelessPastThreeYears"):  # fmt: skip
+    for name in (
+        "LivingSituation",
+        "LengthOfStay",
+        "DateToStreetESSH",
+        "TimesHomelessPastThreeYears",
+        "MonthsHomelessPastThreeYears",
+    ):
         frame[name] = frame[name].where(~child, "")
     return frame
 
