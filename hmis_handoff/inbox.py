@@ -1,0 +1,213 @@
+"""One pass over a data partner's confirmations inbox: confirm, reconcile, report, retire.
+
+For every settled item (:func:`connectors.confirmations.scan_inbox`):
+
+* a confirmation file is read, validated and applied (:mod:`hmis_handoff.confirmations`);
+* an HMIS export is reconciled (:mod:`hmis_handoff.reconcile`);
+
+then a report goes to ``reports/`` and the item is retired (confirmation files to
+``processed/``; exports encrypted to the archive key or deleted). A file-level refusal is
+reported with its rule id and retired too, so it is answered once, not every sweep. An
+``OSError`` on one item leaves it in place for the next pass and does not stop the others.
+
+Ledger order: the ledger is updated before the report is written and the item retired; a
+crash in between re-applies the same evidence next pass, which changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from connectors.confirmations import (
+    REPORTS,
+    InboxItem,
+    retire_confirmation,
+    retire_export,
+    scan_inbox,
+)
+from connectors.hmis_export import export_fingerprint
+from connectors.safe_open import open_regular_file
+from hmis_handoff.config import Settings
+from hmis_handoff.confirmations import apply_confirmations, read_confirmation
+from hmis_handoff.errors import FileRejected
+from hmis_handoff.hashing import RecordKeyer
+from hmis_handoff.layout import Layout
+from hmis_handoff.ledger import Ledger
+from hmis_handoff.match_keys import keyer_for
+from hmis_handoff.partner_reports import PartnerReportRow, write_partner_report
+from hmis_handoff.reconcile import reconcile_export
+from schemas.validate import IntakeValidationError
+
+__all__ = ["InboxOutcome", "ItemOutcome", "process_inbox"]
+
+REF_CHARS = 12
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    """One inbox item: its kind, content ref, file-level rule (if refused) and counts."""
+
+    kind: str
+    ref: str
+    rule_id: str | None
+    report: str
+    newly_entered: dict[str, list[str]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InboxOutcome:
+    """Everything one pass did for one partner (ids and counts only)."""
+
+    partner_id: str
+    items: tuple[ItemOutcome, ...]
+    errors: int = 0
+
+    def newly_entered(self) -> dict[str, list[str]]:
+        """Intake ids newly marked entered, per agency, over all items."""
+        merged: dict[str, list[str]] = defaultdict(list)
+        for item in self.items:
+            for agency_id, ids in item.newly_entered.items():
+                merged[agency_id].extend(ids)
+        return {agency: sorted(set(ids)) for agency, ids in merged.items()}
+
+
+def _content_ref(item: InboxItem) -> str:
+    digest = hashlib.sha256()
+    fd = open_regular_file(item.path)
+    with os.fdopen(fd, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()[:REF_CHARS]
+
+
+def _confirmation(
+    settings: Settings, partner_id: str, item: InboxItem, ledger: Ledger, now: datetime
+) -> ItemOutcome:
+    inbox = Layout(settings.root).partner_confirmations(partner_id)
+    ref = _content_ref(item)
+    rule: str | None = None
+    rows: list[PartnerReportRow] = []
+    newly: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
+    try:
+        result = apply_confirmations(
+            read_confirmation(item.path), partner_id=partner_id, ledger=ledger, today=now.date()
+        )
+    except FileRejected as refusal:
+        rule = refusal.rule_id
+    except IntakeValidationError:
+        rule = "CONF-FILE-UNREADABLE"
+    if rule is not None:
+        summary = f"The file was not used ({rule}); nothing was marked entered."
+        rows = [PartnerReportRow(None, "", "", rule)]
+    else:
+        summary = result.summary()
+        rows = list(result.problems)
+        newly = result.newly_entered()
+        counts = {
+            "rows": result.rows,
+            "confirmed": len(result.confirmed),
+            "newly_entered": sum(len(v) for v in newly.values()),
+            "problems": len(result.problems),
+        }
+    report = write_partner_report(
+        inbox / REPORTS, kind="confirmation", ref=ref, created=now, summary=summary, rows=rows
+    )
+    retire_confirmation(item, inbox, ref=ref, when=now)
+    return ItemOutcome("confirmation", ref, rule, report.name, newly, counts)
+
+
+def _export(
+    settings: Settings,
+    partner_id: str,
+    item: InboxItem,
+    ledger: Ledger,
+    keyer: RecordKeyer,
+    now: datetime,
+) -> ItemOutcome:
+    layout = Layout(settings.root)
+    inbox = layout.partner_confirmations(partner_id)
+    rule: str | None = None
+    try:
+        ref = export_fingerprint(item.path)[:REF_CHARS]
+    except FileRejected as refusal:  # too large or a link: name the report by time instead
+        rule = refusal.rule_id
+        ref = hashlib.sha256(f"{partner_id}:{now.isoformat()}".encode()).hexdigest()[:REF_CHARS]
+    if rule is None:
+        try:
+            result = reconcile_export(
+                item.path, partner_id=partner_id, ledger=ledger, keyer=keyer, today=now.date()
+            )
+        except FileRejected as refusal:
+            rule = refusal.rule_id
+    if rule is not None:
+        summary = f"The export was not used ({rule}); nothing was marked entered."
+        rows = [PartnerReportRow(None, "", "", rule)]
+        newly: dict[str, list[str]] = {}
+        counts: dict[str, int] = {}
+    else:
+        newly = result.newly_entered()
+        counts = {**result.counts, "clients": result.summary.clients}
+        summary = (
+            f"HMIS export ({result.summary.csv_version}, HashStatus "
+            f"{result.summary.hash_status}): {result.summary.clients} clients read; "
+            f"{len(result.matched)} of your {result.records_considered} intakes found "
+            f"({counts.get('newly_entered', 0)} newly marked entered); "
+            f"{len(result.problems)} intakes listed below."
+        )
+        rows = [
+            PartnerReportRow(None, o.intake_id, o.agency_id, o.rule_id or "")
+            for o in result.problems
+        ]
+    report = write_partner_report(
+        inbox / REPORTS, kind="reconcile", ref=ref, created=now, summary=summary, rows=rows
+    )
+    retire_export(
+        item,
+        inbox,
+        ref=ref,
+        when=now,
+        archive_recipient=settings.archive_recipient,
+        work_dir=layout.work,
+    )
+    return ItemOutcome("export", ref, rule, report.name, newly, counts)
+
+
+def process_inbox(
+    settings: Settings,
+    partner_id: str,
+    *,
+    ledger: Ledger,
+    now: datetime | None = None,
+    settle_seconds: float | None = None,
+    keyer: RecordKeyer | None = None,
+) -> InboxOutcome:
+    """Handle every settled item in ``partner_id``'s inbox (see the module docstring).
+
+    ``now`` (default: the current time in the CoC's zone) names reports and is "today" for
+    the date rules; settling is judged on the real clock. The keyer is loaded from the data
+    root only if an export is present.
+
+    Raises:
+        ConfigError: an export is present but the record HMAC key is missing.
+    """
+    when = now or datetime.now(settings.tz)
+    inbox = Layout(settings.root).partner_confirmations(partner_id)
+    settle = settings.intake.stable_seconds if settle_seconds is None else settle_seconds
+    items: list[ItemOutcome] = []
+    errors = 0
+    for item in scan_inbox(inbox, settle_seconds=settle):
+        try:
+            if item.kind == "confirmation":
+                items.append(_confirmation(settings, partner_id, item, ledger, when))
+            else:
+                keyer = keyer or keyer_for(settings)
+                items.append(_export(settings, partner_id, item, ledger, keyer, when))
+        except OSError:
+            errors += 1  # vanished or unreadable mid-way: left for the next pass
+    return InboxOutcome(partner_id, tuple(items), errors)
