@@ -203,7 +203,7 @@ def test_an_unusable_file_is_answered_once(
 
 
 def test_unsettled_hidden_and_lock_files_wait(env: tuple[Settings, Ledger]) -> None:
-    settings, ledger = env
+    settings, _ = env
     inbox = _inbox(settings)
     write_confirmation(inbox / ".hidden.csv", [("I-1", "", "", "2026-03-04")], HEADER)
     write_confirmation(inbox / "~$lock.csv", [("I-1", "", "", "2026-03-04")], HEADER)
