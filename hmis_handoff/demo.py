@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from hmis_handoff.fsutil import atomic_write_bytes
-from schemas.columns import columns_for
+from schemas.columns import column_names
 
 
 def random_valid_ssn(rng: random.Random) -> str:
@@ -182,7 +182,7 @@ def demo_rows(agency_id: str, today: date, seed: int | None = None) -> list[dict
 
 def write_demo_intake(path: Path, *, agency_id: str, today: date, seed: int | None = None) -> None:
     """Write the demo intake CSV (UTF-8, FY2026 columns) atomically, mode 0600."""
-    columns = columns_for("FY2026")
+    columns = list(column_names("FY2026"))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n", restval="")
     writer.writeheader()

@@ -34,7 +34,14 @@ def fsync_dir(directory: Path) -> None:
 
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) with mode 0700 and tighten it if it already exists."""
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    missing = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    for directory in reversed(missing):  # mkdir's mode applies to the leaf only
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir(mode=DIR_MODE)
     if path.stat().st_mode & 0o077:
         path.chmod(DIR_MODE)
     return path

@@ -207,7 +207,10 @@ class Pipeline:
         try:
             return self._handoff(claimed, view)
         except FileRejected as rejection:
-            return self._reject(claimed, view, rejection.rule_id, FileCounts(0, 0, 0, 0, 0), [])
+            return self._reject(
+                claimed, view, rejection.rule_id, FileCounts(0, 0, 0, 0, 0), [],
+                detail=rejection.detail,
+            )
 
     def _handoff(self, claimed: ClaimedFile, view: FileView) -> FileOutcome:
         agency = self.settings.agency(view.agency_id)
@@ -286,7 +289,7 @@ class Pipeline:
                 agency_id=view.agency_id,
                 partner_id=partner.id,
                 record_count=len(sendable),
-                schema_version=f"{SCHEMA_FORMAT}/{outcome.spec_version}",
+                schema_version=f"{SCHEMA_FORMAT}.{outcome.spec_version}",
                 recipients=[parse_recipient(r) for r in partner.recipients],
                 signing_key=self.signing_key,
                 created_at=self.clock(),
@@ -298,7 +301,7 @@ class Pipeline:
             package_id=package_id,
             created_at=self.clock(),
             record_count=len(sendable),
-            ciphertext_sha256=paths.manifest.ciphertext_sha256,
+            ciphertext_sha256=paths.package_manifest.ciphertext_sha256,
         )
 
     def _records(self, claimed: ClaimedFile, outcome: ValidationOutcome) -> list[NewRecord]:
@@ -347,6 +350,7 @@ class Pipeline:
         *,
         package_id: str | None,
         reject_rule: str | None = None,
+        detail: str | None = None,
     ) -> None:
         write_agency_report(
             self.layout.agency_reports(view.agency_id),
@@ -360,6 +364,7 @@ class Pipeline:
                 warnings=counts.warnings,
                 rejected_rule=reject_rule,
                 package_ref=package_id,
+                rejected_detail=detail or None,
             ),
             problems=[
                 ReportProblem(row=p.row, column=p.column, rule_id=p.rule_id, severity=p.severity)
@@ -375,8 +380,12 @@ class Pipeline:
         rule_id: str,
         counts: FileCounts,
         problems: list[Any],
+        *,
+        detail: str | None = None,
     ) -> FileOutcome:
-        self._report(claimed, view, counts, problems, package_id=None, reject_rule=rule_id)
+        self._report(
+            claimed, view, counts, problems, package_id=None, reject_rule=rule_id, detail=detail
+        )
         self._archive(claimed, view, self.layout.quarantine)
         self.ledger.mark_rejected(view.id, rule_id, counts)
         self._cleanup(claimed)
@@ -387,8 +396,9 @@ class Pipeline:
         recipient = self.settings.archive_recipient
         if not recipient:
             return
-        target = directory / f"{view.received_at:%Y%m%d}-{view.ref}{claimed.suffix}.age"
-        encrypt_file(claimed.path, target, [parse_recipient(recipient)])
+        received = view.received_at.astimezone(self.settings.tz)
+        target = directory / f"{received:%Y%m%d}-{view.ref}{claimed.suffix}.age"
+        encrypt_file(claimed.path, target, [parse_recipient(recipient)], overwrite=True)
 
     def _remove_claim_temps(self, claimed: ClaimedFile) -> None:
         """Temp files of this claim (we hold its lock, so no one else is writing them)."""

@@ -127,7 +127,7 @@ def initialise(directory: Path, *, demo: bool, port: int = 4200) -> list[str]:
 
     signing = SigningKey.generate()
     signing.save(layout.signing_key)
-    atomic_write_text(layout.signing_public_key, signing.public_key_string + "\n")
+    atomic_write_text(layout.signing_public_key, str(signing.verify_key) + "\n")
     load_or_create_secret(layout.hmac_key)
 
     archive = X25519Identity.generate()
@@ -164,10 +164,10 @@ def initialise(directory: Path, *, demo: bool, port: int = 4200) -> list[str]:
     for partner_id in partners:
         atomic_write_text(
             layout.partner_outbox(partner_id).parent / "coc-signing.pub",
-            signing.public_key_string + "\n",
+            str(signing.verify_key) + "\n",
         )
     lines += [
-        f"  signing key fingerprint: {signing.fingerprint} (give partners this to check)",
+        f"  signing key fingerprint: {signing.verify_key.fingerprint} (give partners this to check)",
         f"  archive identity: {keys_dir / 'coc-archive.key'} (move it off this host)",
     ]
     return lines

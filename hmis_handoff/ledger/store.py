@@ -98,6 +98,11 @@ class PackageInfo:
     ciphertext_sha256: str
 
 
+def _aware(moment: datetime) -> datetime:
+    """SQLite drops the zone of stored datetimes; everything we store is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _view(row: IntakeFile) -> FileView:
     return FileView(
         id=row.id,
@@ -106,7 +111,7 @@ def _view(row: IntakeFile) -> FileView:
         agency_id=row.agency_id,
         partner_id=row.partner_id,
         state=row.state,
-        received_at=row.received_at,
+        received_at=_aware(row.received_at),
         duplicate_of=row.duplicate_of,
         package_id=row.package_id,
         reject_rule=row.reject_rule,
