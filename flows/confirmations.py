@@ -1,0 +1,75 @@
+"""Confirmations and reconciliation: every partner's inbox, one task per partner.
+
+Each partner's confirmation files and HMIS exports are handled by
+:func:`hmis_handoff.inbox.process_inbox`; records newly marked entered are announced as
+``handoff.record.entered`` events (one per agency-partner pair, intake ids only). Task
+parameters are partner ids; results are counts and rule ids.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows.events import emit_record_flags
+from hmis_handoff.config import load_settings
+from hmis_handoff.deadlines import today_in
+from hmis_handoff.inbox import process_inbox
+from hmis_handoff.ledger import Ledger
+
+
+@task(name="partner-inbox", persist_result=False, cache_policy=NO_CACHE)
+def partner_inbox(partner_id: str) -> dict[str, Any]:
+    """Process one partner's confirmations folder; emit ``handoff.record.entered``."""
+    settings = load_settings()
+    ledger = Ledger(settings.ledger_url)
+    try:
+        outcome = process_inbox(settings, partner_id, ledger=ledger)
+    finally:
+        ledger.close()
+    when = today_in(settings).isoformat()
+    entered = outcome.newly_entered()
+    for agency_id, intake_ids in sorted(entered.items()):
+        emit_record_flags("handoff.record.entered", agency_id, partner_id, intake_ids, when)
+    summary = {
+        "partner": partner_id,
+        "confirmation_files": sum(1 for i in outcome.items if i.kind == "confirmation"),
+        "exports": sum(1 for i in outcome.items if i.kind == "export"),
+        "refused": sorted(i.rule_id for i in outcome.items if i.rule_id),
+        "newly_entered": sum(len(ids) for ids in entered.values()),
+        "left_for_next_pass": outcome.errors,
+    }
+    get_run_logger().info(
+        "partner %s: %d confirmation files, %d exports, %d newly entered",
+        partner_id,
+        summary["confirmation_files"],
+        summary["exports"],
+        summary["newly_entered"],
+    )
+    return summary
+
+
+@flow(name="confirmations", persist_result=False, log_prints=False)
+def confirmations() -> list[dict[str, Any]]:
+    """Handle every partner's confirmations inbox and refresh the ``confirmations`` table."""
+    settings = load_settings()
+    results = [partner_inbox(partner.id) for partner in settings.partners]
+    create_table_artifact(
+        key="confirmations-inbox",
+        table=[{**r, "refused": ", ".join(r["refused"]) or "-"} for r in results]
+        or [
+            {
+                "partner": "-",
+                "confirmation_files": 0,
+                "exports": 0,
+                "refused": "-",
+                "newly_entered": 0,
+                "left_for_next_pass": 0,
+            }
+        ],
+        description="Last pass over the partners' confirmations folders (counts only).",
+    )
+    return results
