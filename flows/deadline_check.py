@@ -11,6 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.events import emit_record_flags
+from flows.notify_overdue import notify_overdue
 from flows.runtime import pipeline
 from hmis_handoff.deadlines import (
     calendar_for,
@@ -91,4 +92,6 @@ def _summary_markdown(when: date, counts: dict[str, int]) -> str:
 @flow(name="deadline-check", persist_result=False, log_prints=False)
 def deadline_check(as_of: str | None = None) -> dict[str, Any]:
     """Flag every record against its 3-business-day due date (``as_of``: YYYY-MM-DD)."""
-    return flag_records(as_of)
+    result = flag_records(as_of)
+    notify_overdue(result["as_of"])
+    return result
