@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from connectors.dropfolder import ClaimedFile, pending_claims
@@ -305,20 +306,27 @@ class Pipeline:
         )
 
     def _records(self, claimed: ClaimedFile, outcome: ValidationOutcome) -> list[NewRecord]:
+        """Ledger rows for delivered and not-transmittable rows (ids, dates, keyed hashes)."""
         frame = outcome.frame
         received_local = claimed.claimed_at.astimezone(self.settings.tz)
         received_on = received_local.date()
         clock_from_receipt = self.settings.calendar.clock_start == "received"
         receipt_start = self.calendar.clock_start(received_local)
         days = self.settings.calendar.business_days
-        keep = outcome.sendable | frame.index.isin(list(outcome.not_transmittable))
+        # not_transmittable is keyed by spreadsheet row number (data index + 2).
+        held = {row - 2: reason for row, reason in outcome.not_transmittable.items()}
+        keep = np.asarray(outcome.sendable, dtype=bool) | frame.index.isin(list(held))
+        wanted = ["IntakeID", "IntakeDate", "FirstName", "LastName", "DOB", "SSN"]
+        selected = frame.loc[keep, [c for c in wanted if c in frame.columns]]
         records: list[NewRecord] = []
-        for index in frame.index[keep]:
-            row = frame.loc[index]
+        due_cache: dict[date, date] = {}
+        for index, row in zip(selected.index, selected.to_dict("records"), strict=True):
             intake_date = date.fromisoformat(str(row["IntakeDate"]))
             start = receipt_start if clock_from_receipt else intake_date
-            due = self.calendar.due_date(start, days)
-            reason = outcome.not_transmittable.get(int(index))
+            if start not in due_cache:
+                due_cache[start] = self.calendar.due_date(start, days)
+            due = due_cache[start]
+            reason = held.get(int(index))
             records.append(
                 NewRecord(
                     intake_id=str(row["IntakeID"]),
