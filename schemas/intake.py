@@ -38,7 +38,6 @@ from schemas.rules import RULES
 from schemas.validate import IntakeValidationError, Problem
 
 SeriesCheck = Callable[[pd.Series], pd.Series]
-_NOT_REPORTED: Final = -1
 
 
 def _bools(values: Any, index: pd.Index) -> pd.Series:
@@ -174,6 +173,16 @@ def _race_consistent(spec_version: SpecVersion) -> Callable[[pd.DataFrame], pd.S
     return check
 
 
+#: Dataframe-level rules and the column a failure is reported on (as the fast path does).
+FRAME_RULE_COLUMNS: Final = {
+    "HOH-COUNT": "",
+    "RACE-NONE-MISMATCH": "RaceNone",
+    "NAME-DQ-MISMATCH": "NameDataQuality",
+    "SSN-DQ-MISMATCH": "SSNDataQuality",
+    "DOB-DQ-MISMATCH": "DOBDataQuality",
+}
+
+
 def _frame_checks(spec_version: SpecVersion) -> list[tuple[str, Callable[[pd.DataFrame], Any]]]:
     return [
         ("HOH-COUNT", _hoh_count),
@@ -237,7 +246,7 @@ def pandera_problems(frame: pd.DataFrame, spec_version: SpecVersion) -> list[Pro
         return []
     except SchemaErrors as errors:
         # Copy out index, column and check name only; the exception (with its values) dies here.
-        cases = errors.failure_cases[["column", "check", "index"]].copy()
+        cases = errors.failure_cases[["schema_context", "column", "check", "index"]].copy()
     except SchemaError:
         failure = "SchemaError"
     except Exception as exc:  # re-raised below without its message
@@ -248,14 +257,18 @@ def pandera_problems(frame: pd.DataFrame, spec_version: SpecVersion) -> list[Pro
 
 
 def _fold(cases: pd.DataFrame, known: set[str]) -> list[Problem]:
-    structural = ~cases["check"].astype("str").isin(RULES.keys()) | cases["index"].isna()
+    checks = cases["check"].astype("str")
+    structural = ~checks.isin(RULES.keys()) | cases["index"].isna()
     if bool(structural.any()):
         raise IntakeValidationError("the frame's columns do not fit the intake model")
-    index = pd.to_numeric(cases["index"], errors="coerce").fillna(_NOT_REPORTED)
-    columns = cases["column"].astype("str").where(cases["column"].isin(known), "")
+    frame_level = (cases["schema_context"] == "DataFrameSchema").to_numpy(dtype=bool)
+    column_level = cases["column"].astype("str").where(cases["column"].isin(known), "")
+    columns = [
+        FRAME_RULE_COLUMNS.get(rule_id, "") if is_frame else str(column)
+        for rule_id, column, is_frame in zip(checks, column_level, frame_level, strict=True)
+    ]
     problems = {
-        Problem(int(row) + 2, str(column), str(rule_id), RULES[str(rule_id)].severity)
-        for row, column, rule_id in zip(index, columns, cases["check"], strict=True)
-        if row != _NOT_REPORTED
+        Problem(int(row) + 2, column, rule_id, RULES[rule_id].severity)
+        for row, column, rule_id in zip(cases["index"], columns, checks, strict=True)
     }
     return sorted(problems, key=lambda p: (p.row, p.column, p.rule_id))

@@ -266,7 +266,8 @@ class ChunkedValidation:
                 checks[spec.name] = cells.check_column(spec, chunk[spec.name])
             else:
                 checks[spec.name] = cells.absent_column(spec, n)
-        text = {name: checks[name].as_text() for name in _TEXT_COLUMNS}
+        # Positional index throughout: the rules combine these Series element-wise.
+        text = {name: checks[name].as_text().reset_index(drop=True) for name in _TEXT_COLUMNS}
         parsed = Parsed(spec_version, n, checks, text)
         hits: list[tuple[str, str, BoolArray]] = [
             (rule_id, name, mask) for name, check in checks.items() for rule_id, mask in check.hits
