@@ -86,12 +86,12 @@ to = ["ce-lead@test.invalid"]
 _ENTITY = """
 [[partners]]
 id = "{partner}"
-name = "Partner {partner}"
+name = "Shownname Partner {partner}"
 recipients = ["{recipient}"]
 
 [[agencies]]
 id = "{agency}"
-name = "Agency {agency}"
+name = "Shownname Agency {agency}"
 partner = "{partner}"
 """
 
