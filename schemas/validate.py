@@ -96,10 +96,12 @@ class ValidationOutcome:
     """The verdict on one frame (or one chunk, before :meth:`ChunkedValidation.finish`).
 
     ``sendable`` (indexed like ``frame``) is True for rows with no error that may be
-    transmitted. ``not_transmittable`` maps the spreadsheet row number of a row that must
-    not be sent although it has no error to its gate rule id (``ROI-MISSING``,
-    ``ROI-EXPIRED``); for a victim service provider every row maps to ``VSP-NO-PII``.
-    ``problems`` are sorted by row, column, rule id. ``repr()`` shows counts only.
+    transmitted. ``not_transmittable`` maps the spreadsheet row number of a row that has no
+    error but must not be sent to its gate rule id: ``ROI-MISSING`` or ``ROI-EXPIRED``, and
+    ``VSP-NO-PII`` for every error-free row of a victim service provider. A row with an
+    error is never in it (its problems say why it was not sent), so downstream code may
+    rely on a not-transmittable row's IntakeID and dates being valid. ``problems`` are
+    sorted by row, column, rule id. ``repr()`` shows counts only.
     """
 
     spec_version: SpecVersion
@@ -130,8 +132,7 @@ class CrossRowOutcome:
 
     ``problems``: cross-row problems (duplicates, households), sorted. ``withheld``: row
     numbers a chunk reported as sendable that must now be held. ``errored``: rows that now
-    carry an error (drop them from a chunk's ``not_transmittable`` unless the agency is a
-    victim service provider).
+    carry an error (drop them from the chunks' ``not_transmittable``).
     """
 
     problems: list[Problem]
@@ -281,7 +282,7 @@ class ChunkedValidation:
         gate = consent_gate(parsed, self.context.today)
         if self.context.is_victim_service_provider:
             sendable = np.zeros(n, dtype=bool)
-            not_transmittable = dict.fromkeys(rows.tolist(), "VSP-NO-PII")
+            not_transmittable = dict.fromkeys(rows[~error].tolist(), "VSP-NO-PII")
         else:
             sendable = ~error & gate.transmittable
             missing = ~error & gate.roi_missing
@@ -322,12 +323,9 @@ def validate_intake(frame: pd.DataFrame, context: ValidationContext) -> Validati
     rows = _row_numbers(frame)
     held = np.isin(rows, list(tail.withheld))
     outcome.sendable = outcome.sendable & ~pd.Series(held, index=frame.index)
-    if not context.is_victim_service_provider:
-        outcome.not_transmittable = {
-            row: reason
-            for row, reason in outcome.not_transmittable.items()
-            if row not in tail.errored
-        }
+    outcome.not_transmittable = {
+        row: reason for row, reason in outcome.not_transmittable.items() if row not in tail.errored
+    }
     outcome.problems = _merge(outcome.problems, tail.problems)
     return outcome
 

@@ -521,6 +521,13 @@ def test_victim_service_provider_sends_nothing() -> None:
     assert outcome.sendable_frame().empty
 
 
+def test_victim_service_provider_rows_with_errors_are_reported_as_errors() -> None:
+    rows = [make_valid_row(), make_valid_row(IntakeID="T2", HouseholdID="H2", SSN="123456789")]
+    outcome = validate_rows(rows, is_victim_service_provider=True)
+    assert outcome.not_transmittable == {2: "VSP-NO-PII"}
+    assert ("SSN-INVALID", "SSN") in rules_on(outcome, 3)
+
+
 # Households and duplicates (§9.3 items 1 and 7).
 
 
