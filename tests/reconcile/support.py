@@ -52,7 +52,7 @@ class Person:
 
     @property
     def markers(self) -> tuple[str, ...]:
-        return (self.first, self.last, self.dob, self.ssn, self.ssn[-4:] + "-")
+        return (self.first, self.last, self.dob, self.ssn)
 
 
 ZED = Person("Zebulonmark", "Quixplanted", "1971-07-13", "701234568")
