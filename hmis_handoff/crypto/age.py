@@ -133,7 +133,14 @@ def _encrypt(
     if cipher is not None:
         cipher.update(header + nonce)
     key = stream.payload_key(file_key, nonce)
-    stream.seal_payload(key, reader, write, plain_digest=plain, cipher_digest=cipher)
+    stream.seal_payload(
+        key,
+        reader,
+        write,
+        plain_digest=plain,
+        cipher_digest=cipher,
+        written=len(header) + len(nonce),
+    )
 
 
 def unwrap_file_key(header: Header, identities: Sequence[Identity]) -> bytes:

@@ -11,12 +11,14 @@ stream runs inline, so small files start no threads.
 from __future__ import annotations
 
 import hashlib
+import mmap
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-__all__ = ["Lane", "Slot", "StreamDigest", "reclaim_all"]
+__all__ = ["PAGE_SIZE", "Lane", "Slot", "StreamDigest", "page_offset", "reclaim_all"]
 
 Job = Callable[[memoryview], object]
+PAGE_SIZE = mmap.PAGESIZE
 
 
 class Lane:
@@ -86,15 +88,36 @@ class StreamDigest:
         self._lane.close()
 
 
-class Slot:
-    """A reusable pair of block buffers and the lane jobs still reading them."""
+def page_offset(position: int) -> int:
+    """Where in a page-aligned buffer to put data for file ``position`` (see :class:`Slot`)."""
+    return position % PAGE_SIZE
 
-    __slots__ = ("inp", "out", "pending")
+
+class Slot:
+    """A reusable pair of block buffers and the lane jobs still reading them.
+
+    The buffers are page-aligned (anonymous mmap) with one spare page, so :meth:`place` can
+    start each view at the same offset within a page as the file position it is read from or
+    written to. The kernel's copy between page cache and user memory is several times slower
+    when source and destination sit a few bytes apart modulo 4 KiB (measured here: 1.7
+    against 7 GB/s for reads), which is exactly what malloc'd buffers and page-aligned file
+    offsets produce.
+    """
+
+    __slots__ = ("_in_base", "_out_base", "in_size", "inp", "out", "out_size", "pending")
 
     def __init__(self, in_size: int, out_size: int) -> None:
-        self.inp = memoryview(bytearray(in_size))
-        self.out = memoryview(bytearray(out_size))
+        self.in_size, self.out_size = in_size, out_size
+        self._in_base = memoryview(mmap.mmap(-1, in_size + PAGE_SIZE))
+        self._out_base = memoryview(mmap.mmap(-1, out_size + PAGE_SIZE))
+        self.inp = self._in_base[:in_size]
+        self.out = self._out_base[:out_size]
         self.pending: list[Future[object]] = []
+
+    def place(self, in_offset: int, out_offset: int) -> None:
+        """Start the views at these offsets within a page; call only after :meth:`reclaim`."""
+        self.inp = self._in_base[in_offset : in_offset + self.in_size]
+        self.out = self._out_base[out_offset : out_offset + self.out_size]
 
     def hand_off(self, lane: Lane | StreamDigest | None, view: memoryview, last: bool) -> None:
         """Give ``view`` (part of this slot) to ``lane``, remembering the job."""

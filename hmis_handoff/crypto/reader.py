@@ -32,7 +32,7 @@ class Reader:
     Contract: every read method returns fewer bytes than asked for only at end of stream.
     """
 
-    __slots__ = ("_buf", "_eof", "_pos", "_readinto", "_src")
+    __slots__ = ("_buf", "_eof", "_pos", "_readinto", "_src", "_src_pos")
 
     def __init__(self, src: RawSource) -> None:
         self._src = src
@@ -40,6 +40,15 @@ class Reader:
         self._buf = bytearray()
         self._pos = 0
         self._eof = False
+        self._src_pos = 0
+
+    def page_offset(self, page_size: int) -> int:
+        """Where in a page-aligned buffer the next :meth:`readinto` view should start.
+
+        Chosen so that the bytes read from the source land at the same offset within a page
+        as their position in the source (assuming the source started at position 0).
+        """
+        return (self._src_pos - (len(self._buf) - self._pos)) % page_size
 
     def _fill(self) -> bool:
         if self._eof:
@@ -51,6 +60,7 @@ class Reader:
         if not chunk:
             self._eof = True
             return False
+        self._src_pos += len(chunk)
         self._buf += chunk
         return True
 
@@ -104,6 +114,7 @@ class Reader:
             if not got:
                 self._eof = True
                 break
+            self._src_pos += got
             total += got
         return total
 

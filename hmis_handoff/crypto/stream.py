@@ -21,7 +21,14 @@ from collections.abc import Callable
 
 from hmis_handoff.crypto import primitives
 from hmis_handoff.crypto.errors import PayloadError
-from hmis_handoff.crypto.pipeline import Lane, Slot, StreamDigest, reclaim_all
+from hmis_handoff.crypto.pipeline import (
+    PAGE_SIZE,
+    Lane,
+    Slot,
+    StreamDigest,
+    page_offset,
+    reclaim_all,
+)
 from hmis_handoff.crypto.reader import Reader
 
 __all__ = [
@@ -61,11 +68,13 @@ def seal_payload(
     *,
     plain_digest: StreamDigest | None = None,
     cipher_digest: StreamDigest | None = None,
+    written: int = 0,
 ) -> None:
     """Encrypt everything ``reader`` yields into STREAM chunks passed to ``write``.
 
     ``write`` is called from a worker thread, in order, and must consume its argument
-    before returning.
+    before returning. ``written`` is how many bytes precede the payload in the output
+    (header and nonce); it only tunes buffer placement.
     """
     ring = [Slot(_PLAIN_BLOCK, _SEALED_BLOCK) for _ in range(_RING)]
     writer = Lane(write, "age-write")
@@ -75,12 +84,15 @@ def seal_payload(
     index = 0
     slot = ring[0]
     try:
+        slot.place(reader.page_offset(PAGE_SIZE), page_offset(written))
         size = reader.readinto(slot.inp)
         while True:
             following = ring[(index + 1) % _RING]
             next_size = 0
             if size == _PLAIN_BLOCK:
                 following.reclaim()
+                written += size + BLOCK_CHUNKS * TAG_SIZE
+                following.place(reader.page_offset(PAGE_SIZE), page_offset(written))
                 next_size = reader.readinto(following.inp)
             last = next_size == 0
             pos = out = 0
@@ -205,6 +217,8 @@ def open_payload(
     index = 0
     slot = ring[0]
     try:
+        # Plaintext blocks are whole pages, so output views stay at offset 0.
+        slot.place(reader.page_offset(PAGE_SIZE), 0)
         size = reader.readinto(slot.inp)
         if size == 0:
             raise PayloadError("the file is truncated: there is no payload after the header")
@@ -213,6 +227,7 @@ def open_payload(
             next_size = 0
             if size == _SEALED_BLOCK:
                 following.reclaim()
+                following.place(reader.page_offset(PAGE_SIZE), 0)
                 next_size = reader.readinto(following.inp)
             out, counter, done, error = _open_block(open_into, slot, size, counter, next_size > 0)
             stop = done or error is not None or next_size == 0
