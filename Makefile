@@ -20,7 +20,7 @@ setup: $(STAMP)
 
 # Debian tools the tests use: the reference `age` (interop) and Chromium (UI checks).
 system-deps:
-	@command -v age >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq age; }
+	@{ command -v age && command -v chromium; } >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq age chromium; }
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

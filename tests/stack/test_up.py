@@ -1,0 +1,195 @@
+"""`handoff up` for real: server + UI, served deployments, watcher, clean stop.
+
+One test drives the whole embedded stack as an operator would: start it, drop the demo
+intake, see the package appear, find the flow run, deployments, artifact and events through
+the Prefect API, look at the UI in headless Chromium, check Prefect's own database holds no
+client value, then stop it with SIGTERM.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.stack.prefect_server import free_port
+
+UI_LINE = "Prefect UI: "
+
+
+def _get(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _post(url: str, body: dict[str, object]) -> object:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+class Stack:
+    def __init__(self, root: Path, port: int) -> None:
+        self.root = root
+        self.port = port
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hmis_handoff", "up", "--config", str(root / "handoff.toml")],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            text=True, start_new_session=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+            self.lines.put(line)
+
+    def wait_for_line(self, needle: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            if needle in line:
+                return line
+        raise AssertionError(f"no {needle!r} in output:\n{''.join(self.output)[-4000:]}")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            raise
+
+
+@pytest.fixture()
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    port = free_port()
+    root = tmp_path / "data"
+    run_cli("init", str(root), "--demo", "--port", str(port))
+    running = Stack(root, port)
+    try:
+        yield running
+    finally:
+        if running.proc.poll() is None:
+            with_kill = running.proc.pid
+            try:
+                running.stop()
+            except subprocess.TimeoutExpired:
+                os.killpg(with_kill, signal.SIGKILL)
+
+
+def _wait(predicate: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _sample_values(root: Path) -> list[str]:
+    with (root / "samples" / "demo-intake.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [row[c] for row in rows for c in ("FirstName", "LastName", "SSN", "DOB") if row[c]]
+
+
+@pytest.mark.server
+def test_up_serves_ui_deployments_and_hands_off_a_dropped_file(stack: Stack) -> None:
+    line = stack.wait_for_line(UI_LINE, timeout=240)
+    ui = line.split(UI_LINE, 1)[1].strip()
+    assert ui == f"http://127.0.0.1:{stack.port}"
+    api = f"{ui}/api"
+
+    # Drop the way a careful uploader does: temp name, then rename into the folder.
+    drop = stack.root / "agencies" / "demo-agency" / "drop"
+    temp = drop / "upload.csv.part"
+    shutil.copyfile(stack.root / "samples" / "demo-intake.csv", temp)
+    os.rename(temp, drop / "intake.csv")
+    outbox = stack.root / "partners" / "demo-partner" / "outbox"
+    _wait(lambda: len(list(outbox.glob("*.sig"))) == 1, 90, "the package")
+    _wait(lambda: not list(drop.iterdir()), 30, "the drop folder to empty")
+
+    deployments = _post(f"{api}/deployments/filter", {})
+    names = {d["name"]: d for d in deployments}  # type: ignore[union-attr]
+    assert {"ingest-sweep", "deadline-check"} <= set(names)
+    for name in ("ingest-sweep", "deadline-check"):
+        schedules = names[name]["schedules"]
+        assert schedules and all(
+            s["schedule"].get("timezone") == "America/Chicago" for s in schedules
+        )
+
+    def ingest_completed() -> bool:
+        runs = _post(
+            f"{api}/flow_runs/filter",
+            {"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}},
+        )
+        return any(r["parameters"].get("claim_ids") for r in runs)  # type: ignore[union-attr]
+
+    _wait(ingest_completed, 60, "a completed ingest flow run")
+    artifact = _post(
+        f"{api}/artifacts/filter", {"artifacts": {"key": {"any_": ["intake-last-run"]}}}
+    )
+    assert artifact, "the intake-last-run artifact"
+    def events_seen() -> bool:  # the server persists events in batches (every ~5 s)
+        events = _post(
+            f"{api}/events/filter",
+            {"filter": {"event": {"prefix": ["handoff.file."]}}, "limit": 50},
+        )
+        kinds = {e["event"] for e in events["events"]}  # type: ignore[index]
+        return {"handoff.file.detected", "handoff.file.delivered"} <= kinds
+
+    _wait(events_seen, 60, "handoff.file.detected and .delivered events")
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium:
+        dom = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={stack.root / 'chromium'}",
+             "--virtual-time-budget=20000", "--dump-dom", f"{ui}/deployments"],
+            capture_output=True, text=True, timeout=120,
+        ).stdout
+        assert "ingest-sweep" in dom or "deadline-check" in dom, dom[-2000:]
+
+    code = stack.stop()
+    assert code == 0
+    assert "HMIS Handoff stopped." in "".join(stack.output)
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", stack.port)) != 0, "the server is still listening"
+
+    # Prefect's own database and logs never saw a client value.
+    values = _sample_values(stack.root)
+    prefect_home = stack.root / "state" / "prefect"
+    for path in prefect_home.rglob("*"):
+        if path.is_file():
+            blob = path.read_bytes()
+            for value in values:
+                assert value.encode("utf-8") not in blob, f"client value in {path.name}"
+    console = "".join(stack.output)
+    for value in values:
+        assert value not in console
