@@ -367,6 +367,7 @@ def test_manifest_parser_is_strict() -> None:
         assert "Quintero" not in str(caught.value)
 
 
+@pytest.mark.interop
 def test_partner_tools_verify_a_package(
     tmp_path: Path,
     plaintext: Path,
