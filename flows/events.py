@@ -68,6 +68,19 @@ def emit_file_outcome(outcome: FileOutcome) -> None:
     )
 
 
+def emit_refusal(agency_id: str, fingerprint: str, rule_id: str) -> None:
+    """``handoff.file.rejected`` for an object refused unread (symlink, FIFO, bad type...)."""
+    emit_event(
+        event="handoff.file.rejected",
+        resource={
+            "prefect.resource.id": f"handoff.file.{fingerprint[:12]}",
+            "handoff.agency": agency_id,
+        },
+        related=[agency_resource(agency_id)],
+        payload={"reject_rule": rule_id, "read": False},
+    )
+
+
 def emit_record_flags(
     event: str, agency_id: str, partner_id: str, intake_ids: list[str], as_of: str
 ) -> None:

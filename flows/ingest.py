@@ -9,8 +9,15 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from connectors.dropfolder import ClaimedFile, DropFolderScanner, SettlePolicy, claim, pending_claims
-from flows.events import emit_file_detected, emit_file_outcome
+from connectors.dropfolder import (
+    ClaimedFile,
+    DropFolderScanner,
+    Refusal,
+    SettlePolicy,
+    claim,
+    pending_claims,
+)
+from flows.events import emit_file_detected, emit_file_outcome, emit_refusal
 from flows.runtime import pipeline
 
 
@@ -45,6 +52,8 @@ def sweep_drop_folders(max_wait_seconds: float = 30.0) -> list[str]:
     deadline = time.monotonic() + max_wait_seconds
     while True:
         result = scanner.scan()
+        for refusal in result.refused:
+            answer_refusal(refusal)
         for candidate in result.settled:
             got = claim(candidate, pipe.layout.work)
             if got is not None:
@@ -53,6 +62,13 @@ def sweep_drop_folders(max_wait_seconds: float = 30.0) -> list[str]:
         if not result.pending or time.monotonic() >= deadline:
             return claimed
         time.sleep(min(0.25, max(settings.intake.stable_seconds / 4, 0.05)))
+
+
+def answer_refusal(refusal: Refusal) -> None:
+    """Quarantine a refused object, report it to its agency, emit handoff.file.rejected."""
+    quarantine_id = pipeline().answer_refusal(refusal)
+    if quarantine_id is not None:
+        emit_refusal(refusal.agency_id, refusal.fingerprint, refusal.reason_rule_id)
 
 
 @task(name="hand-off-file", persist_result=False, cache_policy=NO_CACHE)

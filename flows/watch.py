@@ -13,7 +13,7 @@ import threading
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
 from connectors.watcher import DropWatcher
 from flows.events import emit_file_detected
-from flows.ingest import ingest
+from flows.ingest import answer_refusal, ingest
 from hmis_handoff.config import Settings
 from hmis_handoff.layout import Layout
 
@@ -30,6 +30,8 @@ def make_sweep(settings: Settings) -> tuple[DropFolderScanner, object]:
 
     def sweep() -> float | None:
         result = scanner.scan()
+        for refusal in result.refused:
+            answer_refusal(refusal)
         claim_ids: list[str] = []
         for candidate in result.settled:
             claimed = claim(candidate, layout.work)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connectors.dropfolder import ClaimedFile, pending_claims
+from connectors.dropfolder import ClaimedFile, Refusal, pending_claims, quarantine_refusal
 from connectors.reader import ReadLimits, read_intake
 from hmis_handoff.business_days import BusinessCalendar, CalendarPolicy
 from hmis_handoff.config import Settings
@@ -166,6 +166,38 @@ class Pipeline:
         for directory in directories:
             remove_stale_temps(directory, min_age_seconds=STALE_TEMP_SECONDS)
         return pending_claims(self.layout.work)
+
+    # Objects the scanner refused --------------------------------------------------------
+
+    def answer_refusal(self, refusal: Refusal) -> str | None:
+        """Quarantine a refused object and tell its agency; returns the quarantine id.
+
+        Nothing is ever read from a refused object: a symlink, FIFO or socket moves as it
+        is; a regular file (an unsupported type, a hard link) is then encrypted to the CoC
+        archive key and its plaintext removed, like every rejected original.
+        """
+        moved = quarantine_refusal(refusal, self.layout.quarantine)
+        if moved is None:
+            return None
+        if moved.is_file() and not moved.is_symlink():
+            recipient = self.settings.archive_recipient
+            if recipient:
+                encrypt_file(moved, moved.with_name(moved.name + ".age"),
+                             [parse_recipient(recipient)], overwrite=True)
+            moved.unlink()
+        now = self.clock().astimezone(self.settings.tz)
+        write_agency_report(
+            self.layout.agency_reports(refusal.agency_id),
+            file_ref=refusal.fingerprint,
+            received_at=now,
+            outcome_summary=ReportSummary(
+                rows_received=0, rows_sent=0, rows_held_back=0, rows_not_transmittable=0,
+                warnings=0, rejected_rule=refusal.reason_rule_id,
+            ),
+            problems=[],
+            rules=RULES,
+        )
+        return moved.name.split(".", 1)[0]
 
     # One file -------------------------------------------------------------------------
 
