@@ -40,6 +40,8 @@ from schemas.columns import ColumnSpec
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+#: HUD codes fit in 16 bits (the largest is 440); a million-row column costs 2 MB.
+CodeArray = npt.NDArray[np.int16]
 DayArray = npt.NDArray[np.datetime64]
 
 #: Earliest date accepted in any date column (HUD's DOB floor, hmis-domain.md §2.2).
@@ -76,7 +78,7 @@ class ColumnCheck:
     blank: BoolArray
     valid: BoolArray
     hits: tuple[tuple[str, BoolArray], ...]
-    integers: IntArray | None = None
+    integers: CodeArray | None = None
     days: DayArray | None = None
     partial_ssn: BoolArray | None = None
     text: pd.Series | None = None
@@ -163,13 +165,13 @@ def parse_iso_dates(text: pd.Series) -> tuple[BoolArray, DayArray]:
 
 def _evaluate(
     spec: ColumnSpec, text: pd.Series
-) -> tuple[BoolArray, _Verdicts, IntArray | None, DayArray | None, BoolArray | None]:
+) -> tuple[BoolArray, _Verdicts, CodeArray | None, DayArray | None, BoolArray | None]:
     blank = np.asarray(text == "", dtype=bool)
     verdicts = _Verdicts(~blank)
     if spec.value_required:
         # Blank cells are outside ``open`` (nothing else applies to them), so record directly.
         verdicts.warn("VALUE-REQUIRED", blank)
-    integers: IntArray | None = None
+    integers: CodeArray | None = None
     days: DayArray | None = None
     partial: BoolArray | None = None
     kind = spec.kind
@@ -179,7 +181,7 @@ def _evaluate(
         allowed = np.asarray(text.isin(spec.codes), dtype=bool)
         verdicts.fail("CODE-NOT-IN-LIST", ~allowed)
         numbers = pd.to_numeric(text.where(verdicts.open, ""), errors="coerce")
-        integers = np.asarray(numbers.fillna(NOT_A_CODE), dtype=np.int64)
+        integers = np.asarray(numbers.fillna(NOT_A_CODE), dtype=np.int16)
     elif kind == "date":
         well_formed, parsed = parse_iso_dates(text)
         verdicts.fail("DATE-US-FORMAT", _fullmatch(text, US_DATE))
@@ -224,8 +226,12 @@ def _evaluate(
     return blank, verdicts, integers, days, partial
 
 
-def check_column(spec: ColumnSpec, values: pd.Series) -> ColumnCheck:
-    """Judge one column of the all-text frame (see the module docstring for the rules)."""
+def check_column(spec: ColumnSpec, values: pd.Series, *, keep_text: bool = False) -> ColumnCheck:
+    """Judge one column of the all-text frame (see the module docstring for the rules).
+
+    ``keep_text`` keeps what :meth:`ColumnCheck.as_text` and :meth:`ColumnCheck.equals` need
+    for a factorised column (otherwise they are dropped to save memory on large files).
+    """
     if spec.kind not in _FACTORISED_KINDS:
         text = as_text(values)
         blank, verdicts, integers, days, partial = _evaluate(spec, text)
@@ -245,8 +251,8 @@ def check_column(spec: ColumnSpec, values: pd.Series) -> ColumnCheck:
         tuple((rule_id, hit[positions]) for rule_id, hit in verdicts.hits),
         None if integers_u is None else integers_u[positions],
         None if days_u is None else days_u[positions],
-        positions=positions,
-        distinct=distinct,
+        positions=positions if keep_text else None,
+        distinct=distinct if keep_text else None,
     )
 
 
@@ -258,7 +264,7 @@ def absent_column(spec: ColumnSpec, rows: int) -> ColumnCheck:
         np.ones(rows, dtype=bool),
         nothing,
         (),
-        np.full(rows, NOT_A_CODE, dtype=np.int64) if spec.kind == "code" else None,
+        np.full(rows, NOT_A_CODE, dtype=np.int16) if spec.kind == "code" else None,
         np.full(rows, np.datetime64("NaT"), dtype="datetime64[D]") if spec.kind == "date" else None,
         nothing if spec.kind == "ssn" else None,
     )

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from schemas import codes
-from schemas.cells import BoolArray, ColumnCheck, DayArray, IntArray
+from schemas.cells import BoolArray, CodeArray, ColumnCheck, DayArray, IntArray
 from schemas.columns import (
     ASSESSMENT_COLUMNS,
     EVENT_COLUMNS,
@@ -58,7 +58,7 @@ class Parsed:
     def valid(self, name: str) -> BoolArray:
         return self.checks[name].valid
 
-    def code(self, name: str) -> IntArray:
+    def code(self, name: str) -> CodeArray:
         integers = self.checks[name].integers
         if integers is None:
             raise TypeError(f"column {name} is not a code column")

@@ -57,6 +57,8 @@ _TEXT_COLUMNS: Final = (
     "DOB",
     "SSN",
 )
+#: Columns the row rules compare with a value (ColumnCheck.equals).
+_COMPARED_COLUMNS: Final = ("EnrollmentCoC",)
 _FY2026_ONLY: Final = frozenset((HISPANIC_FY2026, "Sex"))
 _FY2024_ONLY: Final = frozenset(
     (HISPANIC_FY2024, *GENDER_COLUMNS, "GenderNone", "DifferentIdentityText")
@@ -264,7 +266,8 @@ class ChunkedValidation:
         checks: dict[str, ColumnCheck] = {}
         for spec in columns_for(spec_version):
             if spec.name in chunk.columns:
-                checks[spec.name] = cells.check_column(spec, chunk[spec.name])
+                keep = spec.name in _TEXT_COLUMNS or spec.name in _COMPARED_COLUMNS
+                checks[spec.name] = cells.check_column(spec, chunk[spec.name], keep_text=keep)
             else:
                 checks[spec.name] = cells.absent_column(spec, n)
         # Positional index throughout: the rules combine these Series element-wise.
