@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from hmis_handoff.config import Settings
 from hmis_handoff.errors import ConfigError
@@ -46,6 +46,7 @@ from schemas.ssn import is_valid_ssn
 __all__ = [
     "MATCH_KEY_COLUMNS",
     "HudForm",
+    "RowLike",
     "client_match_keys",
     "keyer_for",
     "match_keys_from_hud_form",
@@ -62,6 +63,13 @@ _DOMAIN_C = "hmis-handoff/match-c/v1"
 _SSN_NOISE = re.compile(r"[\s-]")
 _NO_DOB_QUALITY = frozenset({"8", "9", "99"})
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class RowLike(Protocol):
+    """Anything with ``get(column, default)``: a ``Mapping[str, str]``, a ``dict`` from
+    ``DataFrame.to_dict("records")`` or a pandas row."""
+
+    def get(self, key: str, default: str, /) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -113,7 +121,7 @@ def match_keys_from_hud_form(keyer: RecordKeyer, form: HudForm) -> dict[str, str
     return keys
 
 
-def record_match_keys(keyer: RecordKeyer, row: Mapping[str, str]) -> dict[str, str | None]:
+def record_match_keys(keyer: RecordKeyer, row: RowLike) -> dict[str, str | None]:
     """Keys of one intake row (``FirstName``, ``LastName``, ``DOB``, ``SSN``, ``SSNDataQuality``;
     ``DOBDataQuality`` if present). Works on a dict or a pandas row; never raises.
 
@@ -134,9 +142,7 @@ def record_match_keys(keyer: RecordKeyer, row: Mapping[str, str]) -> dict[str, s
     return match_keys_from_hud_form(keyer, form)
 
 
-def client_match_keys(
-    keyer: RecordKeyer, row: Mapping[str, str], *, hashed: bool
-) -> dict[str, str | None]:
+def client_match_keys(keyer: RecordKeyer, row: RowLike, *, hashed: bool) -> dict[str, str | None]:
     """Keys of one HMIS ``Client.csv`` row; ``hashed`` is True for a HashStatus 4 export.
 
     Unhashed names and SSNs are hashed the HUD way first; hashed ones are used as they are
@@ -169,7 +175,7 @@ def client_match_keys(
     return match_keys_from_hud_form(keyer, form)
 
 
-def _cell(row: Mapping[str, str], column: str) -> str:
+def _cell(row: RowLike, column: str) -> str:
     value = row.get(column, "")
     return "" if value is None else str(value).strip()
 
