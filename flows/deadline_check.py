@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -35,40 +36,52 @@ def flag_records(as_of: str | None = None) -> dict[str, Any]:
     )
     frame = frame.assign(flag=flags)
     groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    for record in frame.itertuples(index=False):
-        if record.flag in ("due_soon", "overdue"):
-            groups[(record.flag, record.agency_id, record.partner_id)].append(record.intake_id)
+    records: list[dict[str, Any]] = frame.to_dict("records")  # type: ignore[assignment]
+    for record in records:
+        if record["flag"] in ("due_soon", "overdue"):
+            key = (str(record["flag"]), str(record["agency_id"]), str(record["partner_id"]))
+            groups[key].append(str(record["intake_id"]))
     for (flag, agency_id, partner_id), intake_ids in sorted(groups.items()):
         event = "handoff.record.due-soon" if flag == "due_soon" else "handoff.record.overdue"
         emit_record_flags(event, agency_id, partner_id, intake_ids, when.isoformat())
-    overdue = frame[frame["flag"] == "overdue"]
     create_table_artifact(
         key="overdue-records",
         table=[
             {
-                "intake_id": r.intake_id,
-                "agency": r.agency_id,
-                "partner": r.partner_id,
-                "intake_date": r.intake_date.date().isoformat(),
-                "due": r.due_date.date().isoformat(),
-                "submitted_late": bool(r.submitted_late),
+                "intake_id": r["intake_id"],
+                "agency": r["agency_id"],
+                "partner": r["partner_id"],
+                "intake_date": pd.Timestamp(r["intake_date"]).date().isoformat(),
+                "due": pd.Timestamp(r["due_date"]).date().isoformat(),
+                "submitted_late": bool(r["submitted_late"]),
             }
-            for r in overdue.itertuples(index=False)
+            for r in records
+            if r["flag"] == "overdue"
         ]
-        or [{"intake_id": "-", "agency": "-", "partner": "-", "intake_date": "-", "due": "-",
-             "submitted_late": False}],
+        or [
+            {
+                "intake_id": "-",
+                "agency": "-",
+                "partner": "-",
+                "intake_date": "-",
+                "due": "-",
+                "submitted_late": False,
+            }
+        ],
         description=f"Records not entered into HMIS by their due date, as of {when}.",
     )
     by_agency = timeliness_by(settings, frame, group="agency_id", as_of=when)
     by_partner = timeliness_by(settings, frame, group="partner_id", as_of=when)
     if by_agency:
         create_table_artifact(
-            key="timeliness-by-agency", table=by_agency,
+            key="timeliness-by-agency",
+            table=by_agency,
             description=f"Timeliness per agency as of {when}.",
         )
     if by_partner:
         create_table_artifact(
-            key="timeliness-by-partner", table=by_partner,
+            key="timeliness-by-partner",
+            table=by_partner,
             description=f"Timeliness per partner as of {when}.",
         )
     counts = frame["flag"].value_counts().to_dict() if len(frame) else {}
@@ -83,8 +96,14 @@ def flag_records(as_of: str | None = None) -> dict[str, Any]:
 
 def _summary_markdown(when: date, counts: dict[str, int]) -> str:
     lines = [f"# Timeliness as of {when}", "", "| flag | records |", "|---|---|"]
-    for flag in ("overdue", "due_soon", "pending", "entered_late", "entered_on_time",
-                 "not_transmittable"):
+    for flag in (
+        "overdue",
+        "due_soon",
+        "pending",
+        "entered_late",
+        "entered_on_time",
+        "not_transmittable",
+    ):
         lines.append(f"| {flag} | {counts.get(flag, 0)} |")
     return "\n".join(lines)
 

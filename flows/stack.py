@@ -43,8 +43,15 @@ def start_server(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
     log = log_path.open("ab")
     return subprocess.Popen(
         [
-            sys.executable, "-m", "prefect", "server", "start",
-            "--host", settings.prefect.host, "--port", str(settings.prefect.port),
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            settings.prefect.host,
+            "--port",
+            str(settings.prefect.port),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -60,10 +67,12 @@ def wait_healthy(url: str, server: subprocess.Popen[bytes] | None, timeout: floa
     while time.monotonic() < deadline:
         if server is not None and server.poll() is not None:
             raise RuntimeError(f"Prefect server exited with code {server.returncode}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{url}/health", timeout=2) as response,
+        ):
+            if response.status == 200:
+                return
         time.sleep(0.5)
     raise TimeoutError("Prefect server did not become healthy in time")
 

@@ -24,7 +24,9 @@ app = typer.Typer(
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="handoff.toml (default: ./handoff.toml or $HANDOFF_CONFIG)"),
+    typer.Option(
+        "--config", "-c", help="handoff.toml (default: ./handoff.toml or $HANDOFF_CONFIG)"
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
 
@@ -41,7 +43,9 @@ def _emit_json(value: Any) -> None:
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="data root to create")],
-    demo: Annotated[bool, typer.Option("--demo", help="add a demo agency, partner and sample")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="add a demo agency, partner and sample")
+    ] = False,
     port: Annotated[int, typer.Option(help="port for the embedded Prefect server")] = 4200,
 ) -> None:
     """Create a data root with handoff.toml, the CoC signing key and the archive key."""
@@ -184,10 +188,14 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         return
     typer.echo("files:")
     for row in report["files"]:
-        typer.echo(f"  {row['agency']:<16} -> {row['partner']:<16} {row['state']:<10} {row['count']}")
+        typer.echo(
+            f"  {row['agency']:<16} -> {row['partner']:<16} {row['state']:<10} {row['count']}"
+        )
     typer.echo("records:")
     for row in report["records"]:
-        typer.echo(f"  {row['agency']:<16} -> {row['partner']:<16} {row['state']:<18} {row['count']}")
+        typer.echo(
+            f"  {row['agency']:<16} -> {row['partner']:<16} {row['state']:<18} {row['count']}"
+        )
 
 
 @app.command()

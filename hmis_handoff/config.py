@@ -195,8 +195,10 @@ class Settings(BaseSettings):
     def root(self) -> Path:
         """The data root, absolute."""
         base = self.config_path.parent
-        return (base / self.data_root).resolve() if not self.data_root.is_absolute() else (
-            self.data_root
+        return (
+            (base / self.data_root).resolve()
+            if not self.data_root.is_absolute()
+            else (self.data_root)
         )
 
     @property
@@ -243,10 +245,13 @@ def load_settings(config: Path | str | None = None, **overrides: Any) -> Setting
     # pydantic-settings reads the TOML path from the class config, so each load gets its own
     # subclass; concurrent loads of different files cannot mix.
     loaded = type(
-        "LoadedSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}}
+        "LoadedSettings",
+        (Settings,),
+        {"model_config": {**Settings.model_config, "toml_file": path}},
     )
     try:
-        return loaded(config_path=path, **overrides)
+        settings: Settings = loaded(config_path=path, **overrides)
+        return settings
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
     except ValueError as exc:  # TOML syntax errors surface as ValueError subclasses

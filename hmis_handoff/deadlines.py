@@ -122,23 +122,26 @@ def deadline_report(
         if own:
             ledger.close()
     when = as_of or today_in(settings)
-    flags = compute_flags(frame, as_of=when, calendar=calendar_for(settings), policy=policy_for(settings))
+    flags = compute_flags(
+        frame, as_of=when, calendar=calendar_for(settings), policy=policy_for(settings)
+    )
     rows: list[DeadlineRow] = []
-    for record, flag in zip(frame.itertuples(index=False), flags, strict=True):
+    records: list[dict[str, Any]] = frame.to_dict("records")  # type: ignore[assignment]
+    for record, flag in zip(records, flags, strict=True):
         rows.append(
             DeadlineRow(
-                record_id=int(record.id),
-                intake_id=str(record.intake_id),
-                agency=str(record.agency_id),
-                partner=str(record.partner_id),
-                intake_date=_date(record.intake_date),
-                received_on=_date(record.received_on),
-                due=_date(record.due_date),
+                record_id=int(record["id"]),
+                intake_id=str(record["intake_id"]),
+                agency=str(record["agency_id"]),
+                partner=str(record["partner_id"]),
+                intake_date=_date(record["intake_date"]),
+                received_on=_date(record["received_on"]),
+                due=_date(record["due_date"]),
                 state=str(flag),
-                entered_on=None if pd.isna(record.entered_on) else _date(record.entered_on),
-                submitted_late=bool(record.submitted_late),
-                reason=None if pd.isna(record.reason_rule) else str(record.reason_rule),
-                package_id=None if pd.isna(record.package_id) else str(record.package_id),
+                entered_on=None if pd.isna(record["entered_on"]) else _date(record["entered_on"]),
+                submitted_late=bool(record["submitted_late"]),
+                reason=None if pd.isna(record["reason_rule"]) else str(record["reason_rule"]),
+                package_id=None if pd.isna(record["package_id"]) else str(record["package_id"]),
             )
         )
     return rows

@@ -28,7 +28,9 @@ def _signer_from(value: str) -> VerifyKey:
     return VerifyKey.parse(text)
 
 
-def trusted_signers(package: Path, signers: list[str] | None, config: Path | None) -> list[VerifyKey]:
+def trusted_signers(
+    package: Path, signers: list[str] | None, config: Path | None
+) -> list[VerifyKey]:
     """The signing keys to trust for ``package`` (see the module docstring)."""
     if signers:
         return [_signer_from(s) for s in signers]

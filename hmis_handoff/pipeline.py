@@ -43,8 +43,12 @@ from hmis_handoff.hashing import RecordKeyer
 from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import FileCounts, FileState, FileView, Ledger, NewRecord, PackageInfo
 from hmis_handoff.ledger.models import TERMINAL_FILE_STATES, RecordState
-from hmis_handoff.reports import ReportProblem, ReportSummary, write_agency_report
-from hmis_handoff.reports import write_duplicate_notice
+from hmis_handoff.reports import (
+    ReportProblem,
+    ReportSummary,
+    write_agency_report,
+    write_duplicate_notice,
+)
 from hmis_handoff.timeliness import submitted_late
 from schemas.columns import canonical_header
 from schemas.rules import RULES
@@ -182,8 +186,12 @@ class Pipeline:
         if moved.is_file() and not moved.is_symlink():
             recipient = self.settings.archive_recipient
             if recipient:
-                encrypt_file(moved, moved.with_name(moved.name + ".age"),
-                             [parse_recipient(recipient)], overwrite=True)
+                encrypt_file(
+                    moved,
+                    moved.with_name(moved.name + ".age"),
+                    [parse_recipient(recipient)],
+                    overwrite=True,
+                )
             moved.unlink()
         now = self.clock().astimezone(self.settings.tz)
         write_agency_report(
@@ -191,8 +199,12 @@ class Pipeline:
             file_ref=refusal.fingerprint,
             received_at=now,
             outcome_summary=ReportSummary(
-                rows_received=0, rows_sent=0, rows_held_back=0, rows_not_transmittable=0,
-                warnings=0, rejected_rule=refusal.reason_rule_id,
+                rows_received=0,
+                rows_sent=0,
+                rows_held_back=0,
+                rows_not_transmittable=0,
+                warnings=0,
+                rejected_rule=refusal.reason_rule_id,
             ),
             problems=[],
             rules=RULES,
@@ -241,7 +253,11 @@ class Pipeline:
             return self._handoff(claimed, view)
         except FileRejected as rejection:
             return self._reject(
-                claimed, view, rejection.rule_id, FileCounts(0, 0, 0, 0, 0), [],
+                claimed,
+                view,
+                rejection.rule_id,
+                FileCounts(0, 0, 0, 0, 0),
+                [],
                 detail=rejection.detail,
             )
 
@@ -275,8 +291,13 @@ class Pipeline:
         rule = self._file_level_rule(agency.id, outcome, counts, error_rows)
         if rule is not None:
             held = FileCounts(
-                counts.rows_total, 0, counts.rows_total, 0, counts.warnings,
-                counts.spec_version, counts.source_format,
+                counts.rows_total,
+                0,
+                counts.rows_total,
+                0,
+                counts.warnings,
+                counts.spec_version,
+                counts.source_format,
             )
             return self._reject(claimed, view, rule, held, problems)
         self.ledger.mark_validated(view.id, counts)
@@ -285,7 +306,9 @@ class Pipeline:
         if counts.rows_sent:
             package = self._package(claimed, view, outcome)
         records = self._records(claimed, outcome)
-        self._report(claimed, view, counts, problems, package_id=package.package_id if package else None)
+        self._report(
+            claimed, view, counts, problems, package_id=package.package_id if package else None
+        )
         self._archive(claimed, view, self.layout.archive)
         self.ledger.mark_delivered(view.id, counts=counts, package=package, records=records)
         self._cleanup(claimed)

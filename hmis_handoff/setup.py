@@ -167,7 +167,7 @@ def initialise(directory: Path, *, demo: bool, port: int = 4200) -> list[str]:
             str(signing.verify_key) + "\n",
         )
     lines += [
-        f"  signing key fingerprint: {signing.verify_key.fingerprint} (give partners this to check)",
+        f"  signing key fingerprint: {signing.verify_key.fingerprint} (read it to partners)",
         f"  archive identity: {keys_dir / 'coc-archive.key'} (move it off this host)",
     ]
     return lines

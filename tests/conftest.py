@@ -43,13 +43,18 @@ def api_port(url: str) -> int:
     return int(url.rsplit(":", 1)[1].split("/", 1)[0])
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = True,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, check: bool = True, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m hmis_handoff ARGS`` and return the finished process."""
     merged = {**os.environ, **(env or {})}
     result = subprocess.run(
         [sys.executable, "-m", "hmis_handoff", *args],
-        capture_output=True, text=True, env=merged, timeout=timeout, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=merged,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
     if check and result.returncode != 0:
         raise AssertionError(

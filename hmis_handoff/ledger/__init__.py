@@ -9,4 +9,12 @@ from hmis_handoff.ledger.store import (
     PackageInfo,
 )
 
-__all__ = ["FileCounts", "FileState", "FileView", "Ledger", "NewRecord", "PackageInfo", "RecordState"]
+__all__ = [
+    "FileCounts",
+    "FileState",
+    "FileView",
+    "Ledger",
+    "NewRecord",
+    "PackageInfo",
+    "RecordState",
+]

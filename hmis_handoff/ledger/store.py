@@ -258,7 +258,11 @@ class Ledger:
             )
         session.add(
             Transition(
-                file_id=row.id, from_state=row.state, to_state=to_state, at=utcnow(), rule_id=rule_id
+                file_id=row.id,
+                from_state=row.state,
+                to_state=to_state,
+                at=utcnow(),
+                rule_id=rule_id,
             )
         )
         row.state = to_state
@@ -370,9 +374,7 @@ class Ledger:
 
     @staticmethod
     def _locked(session: Session, file_id: int) -> IntakeFile:
-        row = session.scalar(
-            select(IntakeFile).where(IntakeFile.id == file_id).with_for_update()
-        )
+        row = session.scalar(select(IntakeFile).where(IntakeFile.id == file_id).with_for_update())
         if row is None:
             raise IntegrityError(f"ledger has no file {file_id}")
         return row

@@ -59,7 +59,8 @@ def test_sample_becomes_one_package_a_report_and_tracked_records(demo: Path) -> 
     assert age, "Debian's age must be installed (make test installs it)"
     plain = subprocess.run(
         [age, "-d", "-i", str(demo / "demo-keys" / "demo-partner.key"), str(packages[0])],
-        capture_output=True, check=True,
+        capture_output=True,
+        check=True,
     ).stdout.decode("utf-8")
     delivered = list(csv.DictReader(io.StringIO(plain)))
     sample = _sample_rows(demo)

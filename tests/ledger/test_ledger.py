@@ -49,22 +49,33 @@ def ledger(request: pytest.FixtureRequest, tmp_path) -> Iterator[Ledger]:  # typ
 
 def _claim(ledger: Ledger, claim_id: str, sha: str) -> int:
     return ledger.register_claim(
-        claim_id=claim_id, sha256=sha, agency_id="a1", partner_id="p1",
+        claim_id=claim_id,
+        sha256=sha,
+        agency_id="a1",
+        partner_id="p1",
         received_at=datetime.now(UTC),
     ).id
 
 
 def _record(intake_id: str, state: RecordState = RecordState.DELIVERED) -> NewRecord:
     return NewRecord(
-        intake_id=intake_id, row_number=2, state=state, intake_date=date(2026, 2, 11),
-        received_on=date(2026, 2, 11), due_date=date(2026, 2, 18), submitted_late=False,
+        intake_id=intake_id,
+        row_number=2,
+        state=state,
+        intake_date=date(2026, 2, 11),
+        received_on=date(2026, 2, 11),
+        due_date=date(2026, 2, 18),
+        submitted_late=False,
     )
 
 
 def test_same_bytes_twice_is_one_file_and_one_duplicate(ledger: Ledger) -> None:
     first = _claim(ledger, "c1", "a" * 64)
     second = ledger.register_claim(
-        claim_id="c2", sha256="a" * 64, agency_id="a1", partner_id="p1",
+        claim_id="c2",
+        sha256="a" * 64,
+        agency_id="a1",
+        partner_id="p1",
         received_at=datetime.now(UTC),
     )
     assert ledger.file(first).state == FileState.RECEIVED

@@ -22,7 +22,7 @@ from hmis_handoff.ledger import FileState, RecordState
 from hmis_handoff.pipeline import FileOutcome, Pipeline
 from hmis_handoff.setup import initialise
 from schemas.columns import column_names
-from tests.synthetic import TODAY, make_valid_row, write_sample_csv
+from tests.synthetic import make_valid_row, write_sample_csv
 
 
 @pytest.fixture()
@@ -80,7 +80,9 @@ def partner_key(root: Path) -> list[object]:
 def rows(n: int, marker: str) -> list[dict[str, str]]:
     return [
         make_valid_row(
-            IntakeID=f"T{i:05d}", HouseholdID=f"HH{i:05d}", SSN=f"701{i:02d}{1000 + i:04d}",
+            IntakeID=f"T{i:05d}",
+            HouseholdID=f"HH{i:05d}",
+            SSN=f"701{i:02d}{1000 + i:04d}",
             CollectedByUser=f"{marker}{i}",
         )
         for i in range(1, n + 1)
@@ -211,8 +213,9 @@ def test_no_plaintext_client_data_remains_outside_the_drop_folders(root: Path) -
     data = rows(3, marker)
     data[2]["SSN"] = "000000000"
     drop_rows(root, data)
-    drop_rows(root, [dict(r, SubmittingAgencyID="someone-else") for r in rows(1, marker)],
-              "other.csv")
+    drop_rows(
+        root, [dict(r, SubmittingAgencyID="someone-else") for r in rows(1, marker)], "other.csv"
+    )
     run_all(pipe)
     for path in root.rglob("*"):
         if path.is_file() and "samples" not in path.parts:

@@ -35,9 +35,21 @@ def prefect_server(home: Path, *, extra_env: dict[str, str] | None = None) -> It
     env.pop("PREFECT_API_URL", None)
     log = (home / "server.log").open("ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-         "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/api"
@@ -46,10 +58,12 @@ def prefect_server(home: Path, *, extra_env: dict[str, str] | None = None) -> It
         while True:
             if proc.poll() is not None:
                 raise RuntimeError((home / "server.log").read_text()[-3000:])
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{url}/health", timeout=2) as resp,
+            ):
+                if resp.status == 200:
+                    break
             if time.monotonic() > deadline:
                 raise TimeoutError("Prefect server did not start")
             time.sleep(0.5)

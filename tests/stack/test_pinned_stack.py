@@ -35,7 +35,11 @@ def test_server_starts_and_a_scheduled_deployment_gets_runs(tmp_path: Path) -> N
         env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(tmp_path)}
         created = subprocess.run(
             [sys.executable, "-c", _CREATE_SCHEDULED_DEPLOYMENT],
-            env=env, capture_output=True, text=True, timeout=120, check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         )
         deployment_id = json.loads(created.stdout.strip().splitlines()[-1])
         deadline = time.monotonic() + 90
@@ -43,7 +47,11 @@ def test_server_starts_and_a_scheduled_deployment_gets_runs(tmp_path: Path) -> N
         while time.monotonic() < deadline:
             counted = subprocess.run(
                 [sys.executable, "-c", _COUNT_RUNS, deployment_id],
-                env=env, capture_output=True, text=True, timeout=60, check=True,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
             )
             runs = int(counted.stdout.strip().splitlines()[-1])
             if runs:

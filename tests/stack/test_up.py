@@ -50,8 +50,11 @@ class Stack:
         self.port = port
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "hmis_handoff", "up", "--config", str(root / "handoff.toml")],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            text=True, start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
@@ -155,6 +158,7 @@ def test_up_serves_ui_deployments_and_hands_off_a_dropped_file(stack: Stack) -> 
         f"{api}/artifacts/filter", {"artifacts": {"key": {"any_": ["intake-last-run"]}}}
     )
     assert artifact, "the intake-last-run artifact"
+
     def events_seen() -> bool:  # the server persists events in batches (every ~5 s)
         events = _post(
             f"{api}/events/filter",
@@ -168,11 +172,23 @@ def test_up_serves_ui_deployments_and_hands_off_a_dropped_file(stack: Stack) -> 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium:
         dom = subprocess.run(
-            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={stack.root / 'chromium'}",
-             "--virtual-time-budget=20000", "--dump-dom", f"{ui}/deployments"],
-            capture_output=True, text=True, timeout=120,
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={stack.root / 'chromium'}",
+                "--virtual-time-budget=20000",
+                "--dump-dom",
+                f"{ui}/deployments",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         ).stdout
         assert "ingest-sweep" in dom or "deadline-check" in dom, dom[-2000:]
 
