@@ -93,6 +93,7 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
 
 def load_deployments(yaml_path: Path) -> list[Any]:
     """Runner deployments built from ``prefect.yaml`` (schedules, triggers, parameters)."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig
     from prefect.events import DeploymentEventTrigger
     from prefect.schedules import Cron, Interval
 
@@ -112,9 +113,16 @@ def load_deployments(yaml_path: Path) -> list[Any]:
             DeploymentEventTrigger(**{k: v for k, v in trig.items() if k != "type"})
             for trig in item.get("triggers") or []
         ]
+        limit = item.get("concurrency_limit")
+        if isinstance(limit, dict):
+            limit = ConcurrencyLimitConfig(
+                limit=limit["limit"],
+                collision_strategy=limit.get("collision_strategy", "ENQUEUE"),
+            )
         deployments.append(
             flow_obj.to_deployment(
                 name=item["name"],
+                concurrency_limit=limit,
                 description=item.get("description"),
                 tags=item.get("tags"),
                 parameters=item.get("parameters") or {},

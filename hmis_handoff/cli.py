@@ -178,6 +178,29 @@ def deadlines(
 
 
 @app.command()
+def confirm(
+    intake_id: Annotated[str, typer.Argument(help="the agency's IntakeID")],
+    entered_on: Annotated[str, typer.Option("--entered-on", help="YYYY-MM-DD entered in HMIS")],
+    agency: Annotated[
+        str | None, typer.Option("--agency", help="agency id (needed if ids collide)")
+    ] = None,
+    personal_id: Annotated[
+        str | None, typer.Option("--personal-id", help="HMIS PersonalID (optional)")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Confirm one record was entered into HMIS (partners, or the CoC on their behalf)."""
+    from hmis_handoff.confirmations import confirm_one
+
+    try:
+        done = confirm_one(_settings(config), agency, intake_id, entered_on, personal_id)
+    except HandoffError as exc:
+        raise _fail(f"not confirmed: {exc}") from None
+    verb = "confirmed" if done.changed else "already confirmed"
+    typer.echo(f"{verb}: {done.intake_id} ({done.agency_id}) entered {done.entered_on}")
+
+
+@app.command()
 def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Ledger counts by state, per agency and partner."""
     from hmis_handoff.status import status_report

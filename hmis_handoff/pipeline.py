@@ -43,6 +43,7 @@ from hmis_handoff.hashing import RecordKeyer
 from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import FileCounts, FileState, FileView, Ledger, NewRecord, PackageInfo
 from hmis_handoff.ledger.models import TERMINAL_FILE_STATES, RecordState
+from hmis_handoff.match_keys import record_match_keys
 from hmis_handoff.reports import (
     ReportProblem,
     ReportSummary,
@@ -371,7 +372,10 @@ class Pipeline:
         # not_transmittable is keyed by spreadsheet row number (data index + 2).
         held = {row - 2: reason for row, reason in outcome.not_transmittable.items()}
         keep = np.asarray(outcome.sendable, dtype=bool) | frame.index.isin(list(held))
-        wanted = ["IntakeID", "IntakeDate", "FirstName", "LastName", "DOB", "SSN"]
+        wanted = [
+            "IntakeID", "IntakeDate", "FirstName", "LastName", "DOB", "SSN",
+            "SSNDataQuality", "DOBDataQuality",
+        ]  # fmt: skip
         selected = frame.loc[keep, [c for c in wanted if c in frame.columns]]
         records: list[NewRecord] = []
         due_cache: dict[date, date] = {}
@@ -400,6 +404,7 @@ class Pipeline:
                         str(row.get("DOB", "")),
                         str(row.get("SSN", "")),
                     ),
+                    **record_match_keys(self.keyer, row),
                 )
             )
         return records
