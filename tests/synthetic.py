@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from schemas.columns import SpecVersion, column_names
+from schemas.columns import SPEC_VERSIONS, SpecVersion, column_names
 
 AGENCY_ID = "demo-agency"
 TODAY = date(2026, 3, 9)
@@ -102,17 +102,24 @@ _FY2024_EXTRA = {
 }
 
 
-def _template(spec_version: SpecVersion) -> dict[str, str]:
-    extra = _FY2026_EXTRA if spec_version == "FY2026" else _FY2024_EXTRA
+def _spec(spec_version: str) -> SpecVersion:
+    if spec_version not in SPEC_VERSIONS:
+        raise ValueError(f"unknown spec version {spec_version!r}")
+    return spec_version
+
+
+def _template(spec_version: str) -> dict[str, str]:
+    spec = _spec(spec_version)
+    extra = _FY2026_EXTRA if spec == "FY2026" else _FY2024_EXTRA
     values = {**_BASE, **extra}
-    return {name: values[name] for name in column_names(spec_version)}
+    return {name: values[name] for name in column_names(spec)}
 
 
-def make_valid_row(*, spec_version: SpecVersion = "FY2026", **overrides: str) -> dict[str, str]:
+def make_valid_row(*, spec_version: str = "FY2026", **overrides: str) -> dict[str, str]:
     """One valid head-of-household row (every column of ``spec_version``, canonical order).
 
-    ``overrides`` replace column values; an unknown column name raises ``KeyError`` so a
-    typo in a test cannot silently test nothing.
+    ``spec_version`` is ``"FY2026"`` or ``"FY2024"``. ``overrides`` replace column values;
+    an unknown column name raises ``KeyError`` so a typo cannot silently test nothing.
     """
     row = _template(spec_version)
     for name, value in overrides.items():
@@ -132,7 +139,7 @@ def _days(start: str, offsets: np.ndarray) -> pd.Series:
 
 
 def make_valid_frame(
-    n: int, *, spec_version: SpecVersion = "FY2026", household_size: int = 1, start: int = 0
+    n: int, *, spec_version: str = "FY2026", household_size: int = 1, start: int = 0
 ) -> pd.DataFrame:
     """``n`` valid rows as an all-text frame with a RangeIndex.
 

@@ -16,10 +16,9 @@ def _messy_frame() -> pd.DataFrame:
     # Second head in household 33 (rows 99-101, straddling a 100-row chunk border).
     frame.loc[100, ["RelationshipToHoH", "DOB", "VeteranStatus"]] = ["1", "1970-01-01", "0"]
     # Row 250 repeats the person on row 10 (another chunk); row 420 reuses an IntakeID.
-    frame.loc[250, ["FirstName", "LastName", "DOB", "SSN"]] = frame.loc[
-        10, ["FirstName", "LastName", "DOB", "SSN"]
-    ].to_numpy()
-    frame.loc[420, "IntakeID"] = frame.loc[5, "IntakeID"]
+    for column in ("FirstName", "LastName", "DOB", "SSN"):
+        frame.at[250, column] = str(frame.at[10, column])
+    frame.at[420, "IntakeID"] = str(frame.at[5, "IntakeID"])
     # Head of household 66 (rows 198-200) has a bad SSN: members are held.
     frame.loc[198, "SSN"] = "123456789"
     # Head of household 80 (rows 240-242) has no consent: members are held too.

@@ -370,7 +370,7 @@ def _case_row(number: int, case: Case) -> dict[str, str]:
         "HouseholdID": f"H{number:04d}",
         "LastName": f"Testperson{number}",
     }
-    return make_valid_row(spec_version=case.spec, **{**unique, **case.changes})  # type: ignore[arg-type]
+    return make_valid_row(spec_version=case.spec, **{**unique, **case.changes})
 
 
 @pytest.fixture(scope="module")
@@ -406,7 +406,7 @@ def test_bad_value_is_reported_with_its_rule(
 @pytest.mark.parametrize("spec", ["FY2026", "FY2024"])
 @pytest.mark.parametrize("household_size", [1, 3, 4])
 def test_good_rows_are_never_rejected(spec: str, household_size: int) -> None:
-    frame = make_valid_frame(240, spec_version=spec, household_size=household_size)  # type: ignore[arg-type]
+    frame = make_valid_frame(240, spec_version=spec, household_size=household_size)
     outcome = validate_intake(frame, CONTEXT)
     assert outcome.problems == []
     assert bool(outcome.sendable.all())

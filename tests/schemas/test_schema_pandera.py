@@ -6,7 +6,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from schemas.columns import column_names, optional_columns
+from schemas.columns import SpecVersion, column_names, optional_columns
 from schemas.intake import intake_model, pandera_problems
 from schemas.validate import IntakeValidationError, validate_intake
 from tests.schemas.helpers import CONTEXT
@@ -42,8 +42,8 @@ PLANTED = [
 ]
 
 
-def _messy(spec: str) -> pd.DataFrame:
-    frame = make_valid_frame(len(PLANTED) * 2, spec_version=spec).astype(object)  # type: ignore[arg-type]
+def _messy(spec: SpecVersion) -> pd.DataFrame:
+    frame = make_valid_frame(len(PLANTED) * 2, spec_version=spec).astype(object)
     for number, changes in enumerate(PLANTED):
         for column, value in changes.items():
             frame.loc[number * 2, column] = value
@@ -52,12 +52,12 @@ def _messy(spec: str) -> pd.DataFrame:
 
 def test_models_are_dataframe_models() -> None:
     for spec in ("FY2026", "FY2024"):
-        model = intake_model(spec)  # type: ignore[arg-type]
+        model = intake_model(spec)
         assert issubclass(model, pa.DataFrameModel)
         schema = model.to_schema()
-        assert list(schema.columns) == list(column_names(spec))  # type: ignore[arg-type]
+        assert list(schema.columns) == list(column_names(spec))
         assert {n for n, c in schema.columns.items() if not c.required} == set(
-            optional_columns(spec)  # type: ignore[arg-type]
+            optional_columns(spec)
         )
         assert schema.strict is True
     assert intake_model("FY2026") is intake_model("FY2026")
@@ -71,9 +71,9 @@ def test_valid_frame_passes_pandera() -> None:
 
 
 @pytest.mark.parametrize("spec", ["FY2026", "FY2024"])
-def test_pandera_and_fast_path_agree_on_shared_rules(spec: str) -> None:
+def test_pandera_and_fast_path_agree_on_shared_rules(spec: SpecVersion) -> None:
     frame = _messy(spec)
-    slow = {(p.row, p.column, p.rule_id) for p in pandera_problems(frame, spec)}  # type: ignore[arg-type]
+    slow = {(p.row, p.column, p.rule_id) for p in pandera_problems(frame, spec)}
     fast = {(p.row, p.column, p.rule_id) for p in validate_intake(frame, CONTEXT).problems}
     assert slow, "the planted problems must be found"
     assert {t for t in fast if t[2] in SHARED} == {t for t in slow if t[2] in SHARED}

@@ -19,7 +19,7 @@ import pytest
 
 from hmis_handoff.errors import FileRejected
 from schemas import confirmation, intake, rowrules
-from schemas.columns import column_names
+from schemas.columns import SpecVersion, column_names
 from schemas.validate import (
     ChunkedValidation,
     IntakeValidationError,
@@ -34,8 +34,8 @@ def _canary() -> str:
     return f"CNRY{uuid.uuid4().hex[:12]}"
 
 
-def _planted_frame(spec: str) -> tuple[pd.DataFrame, list[str]]:
-    names = column_names(spec)  # type: ignore[arg-type]
+def _planted_frame(spec: SpecVersion) -> tuple[pd.DataFrame, list[str]]:
+    names = column_names(spec)
     canaries: list[str] = []
 
     def mark(value: str = "") -> str:
@@ -50,7 +50,7 @@ def _planted_frame(spec: str) -> tuple[pd.DataFrame, list[str]]:
         make_valid_row(
             spec_version=spec,
             FirstName=mark(),
-            LastName=mark("<"),  # type: ignore[arg-type]
+            LastName=mark("<"),
             CollectedByUser=mark(),
             AssessmentLocation=mark("\n"),
             HouseholdID=mark("H"),
@@ -59,7 +59,7 @@ def _planted_frame(spec: str) -> tuple[pd.DataFrame, list[str]]:
         make_valid_row(
             spec_version=spec,
             SSN=mark("70001"),
-            DOB=mark("1980-"),  # type: ignore[arg-type]
+            DOB=mark("1980-"),
             EnrollmentCoC=mark("MO-"),
             IntakeID=mark("T2"),
         ),
@@ -87,7 +87,7 @@ def _everything_said(outcome: ValidationOutcome) -> str:
 
 
 @pytest.mark.parametrize("spec", ["FY2026", "FY2024"])
-def test_no_canary_in_problems_or_repr(spec: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_canary_in_problems_or_repr(spec: SpecVersion, caplog: pytest.LogCaptureFixture) -> None:
     frame, canaries = _planted_frame(spec)
     caplog.set_level(logging.DEBUG)
     with warnings.catch_warnings(record=True) as caught:
@@ -102,11 +102,11 @@ def test_no_canary_in_problems_or_repr(spec: str, caplog: pytest.LogCaptureFixtu
 
 
 @pytest.mark.parametrize("spec", ["FY2026", "FY2024"])
-def test_no_canary_from_the_pandera_path(spec: str) -> None:
+def test_no_canary_from_the_pandera_path(spec: SpecVersion) -> None:
     frame, canaries = _planted_frame(spec)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        problems = intake.pandera_problems(frame, spec)  # type: ignore[arg-type]
+        problems = intake.pandera_problems(frame, spec)
     assert problems
     _assert_clean(repr(problems), canaries)
     _assert_clean("\n".join(str(w.message) for w in caught), canaries)
