@@ -268,33 +268,3 @@ def absent_column(spec: ColumnSpec, rows: int) -> ColumnCheck:
         np.full(rows, np.datetime64("NaT"), dtype="datetime64[D]") if spec.kind == "date" else None,
         nothing if spec.kind == "ssn" else None,
     )
-
-
-def column_rule_ids(spec: ColumnSpec) -> tuple[str, ...]:
-    """Every column-level rule id :func:`check_column` can report for ``spec``."""
-    ids: list[str] = ["VALUE-REQUIRED"] if spec.value_required else []
-    if spec.kind in ("code", "date", "ssn", "coc", "id"):
-        ids.append("VALUE-WHITESPACE")
-    ids += {
-        "code": ["CODE-NOT-IN-LIST"],
-        "date": [
-            "DATE-US-FORMAT",
-            "DATE-EXCEL-SERIAL",
-            "DATE-FORMAT",
-            "DATE-INVALID",
-            "DATE-TOO-EARLY",
-        ],
-        "ssn": ["NUMBER-SCIENTIFIC", "SSN-FORMAT", "SSN-INVALID"],
-        "coc": ["COC-FORMAT"],
-        "id": ["NUMBER-SCIENTIFIC", "TEXT-LINE-BREAK"],
-        "name": ["TEXT-LINE-BREAK"],
-        "text": ["TEXT-LINE-BREAK"],
-        "freetext": [],
-    }[spec.kind]
-    if spec.kind in _TEXT_KINDS and spec.max_length is not None:
-        ids.append("TEXT-TOO-LONG")
-    if spec.name == "IntakeID":
-        ids.append("INTAKE-ID-FORMAT")
-    if spec.kind in _TEXT_KINDS:
-        ids.append("TEXT-IMPERMISSIBLE-CHARS")
-    return tuple(ids)
