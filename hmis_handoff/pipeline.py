@@ -19,10 +19,11 @@ import contextlib
 import csv
 import fcntl
 import hashlib
+import io
 import os
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -31,13 +32,14 @@ import numpy as np
 import pandas as pd
 
 from connectors.dropfolder import ClaimedFile, Refusal, pending_claims, quarantine_refusal
-from connectors.reader import ReadLimits, read_intake
+from connectors.reader import ReadLimits, iter_intake_chunks
 from hmis_handoff.business_days import BusinessCalendar, CalendarPolicy
 from hmis_handoff.config import Settings
 from hmis_handoff.crypto.age import encrypt_file, parse_recipient
 from hmis_handoff.crypto.package import write_package
 from hmis_handoff.crypto.signing import SigningKey
 from hmis_handoff.errors import FileRejected, IntegrityError
+from hmis_handoff.failpoints import failpoint
 from hmis_handoff.fsutil import TEMP_PREFIX, atomic_writer, remove_stale_temps
 from hmis_handoff.hashing import RecordKeyer
 from hmis_handoff.layout import Layout
@@ -51,14 +53,21 @@ from hmis_handoff.reports import (
     write_duplicate_notice,
 )
 from hmis_handoff.timeliness import submitted_late
-from schemas.columns import canonical_header
+from schemas.columns import SpecVersion, canonical_header, column_names
 from schemas.rules import RULES
-from schemas.validate import ValidationContext, ValidationOutcome, validate_intake
+from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, ValidationContext
 
 HASH_CHUNK = 1 << 20
 SCHEMA_FORMAT = "hmis-intake-csv"
 # Temp files younger than this may belong to another live worker sharing the tree.
 STALE_TEMP_SECONDS = 600.0
+# Rows per chunk: bounds memory for large files (a 1,000,000-row file is read in 20 chunks).
+CHUNK_ROWS = 50_000
+# Columns the ledger record is built from (ids, dates; names/SSN/DOB only go into HMACs).
+RECORD_COLUMNS = (
+    "IntakeID", "IntakeDate", "FirstName", "LastName", "DOB", "SSN",
+    "SSNDataQuality", "DOBDataQuality",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,30 @@ class FileOutcome:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class Verdict:
+    """Pass 1's result for one file: row numbers and rule ids only, never values."""
+
+    spec_version: SpecVersion = "FY2026"
+    source_format: str = "csv"
+    rows_total: int = 0
+    sendable: set[int] = field(default_factory=set)
+    held: dict[int, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def counts(self) -> FileCounts:
+        errors = {p.row for p in self.problems if p.severity == "error"}
+        return FileCounts(
+            rows_total=self.rows_total,
+            rows_sent=len(self.sendable),
+            rows_held=len(errors),
+            rows_not_transmittable=len(self.held),
+            warnings=sum(1 for p in self.problems if p.severity == "warning"),
+            spec_version=self.spec_version,
+            source_format=self.source_format,
+        )
 
 
 def sha256_file(path: Path) -> str:
@@ -264,12 +297,6 @@ class Pipeline:
 
     def _handoff(self, claimed: ClaimedFile, view: FileView) -> FileOutcome:
         agency = self.settings.agency(view.agency_id)
-        intake = self.settings.intake
-        read = read_intake(
-            claimed.path,
-            header_map=canonical_header,
-            limits=ReadLimits(max_bytes=intake.max_bytes, max_rows=intake.max_rows),
-        )
         context = ValidationContext(
             agency_id=agency.id,
             today=self.today(),
@@ -277,19 +304,10 @@ class Pipeline:
             expected_coc=self.settings.coc_code,
             previously_sent=self.ledger.previously_sent(agency.id),
         )
-        outcome = validate_intake(read.frame, context)
-        problems = outcome.problems
-        error_rows = {p.row for p in problems if p.severity == "error"}
-        counts = FileCounts(
-            rows_total=len(read.frame),
-            rows_sent=int(outcome.sendable.sum()),
-            rows_held=len(error_rows),
-            rows_not_transmittable=len(outcome.not_transmittable),
-            warnings=sum(1 for p in problems if p.severity == "warning"),
-            spec_version=outcome.spec_version,
-            source_format=read.source_format,
-        )
-        rule = self._file_level_rule(agency.id, outcome, counts, error_rows)
+        verdict = self._validate(claimed.path, context)
+        problems = verdict.problems
+        counts = verdict.counts()
+        rule = self._file_level_rule(agency.id, verdict, counts)
         if rule is not None:
             held = FileCounts(
                 counts.rows_total,
@@ -302,94 +320,140 @@ class Pipeline:
             )
             return self._reject(claimed, view, rule, held, problems)
         self.ledger.mark_validated(view.id, counts)
+        failpoint("validated")
 
         package: PackageInfo | None = None
         if counts.rows_sent:
-            package = self._package(claimed, view, outcome)
-        records = self._records(claimed, outcome)
+            package = self._package(claimed, view, verdict)
         self._report(
             claimed, view, counts, problems, package_id=package.package_id if package else None
         )
         self._archive(claimed, view, self.layout.archive)
-        self.ledger.mark_delivered(view.id, counts=counts, package=package, records=records)
+        self.ledger.mark_delivered(
+            view.id, counts=counts, package=package, records=self._records(claimed, verdict)
+        )
+        failpoint("delivered")
         self._cleanup(claimed)
         return self._outcome(claimed, self.ledger.file(view.id))
 
-    def _file_level_rule(
-        self, agency_id: str, outcome: ValidationOutcome, counts: FileCounts, error_rows: set[int]
-    ) -> str | None:
+    def _chunks(self, path: Path) -> Iterator[pd.DataFrame]:
+        """The file as all-text frames of at most CHUNK_ROWS rows (index = row number - 2)."""
+        intake = self.settings.intake
+        for part in iter_intake_chunks(
+            path,
+            header_map=canonical_header,
+            limits=ReadLimits(max_bytes=intake.max_bytes, max_rows=intake.max_rows),
+            chunk_rows=CHUNK_ROWS,
+        ):
+            yield part.frame
+
+    def _validate(self, path: Path, context: ValidationContext) -> Verdict:
+        """Pass 1: row verdicts chunk by chunk, then the cross-row rules over all chunks."""
+        run = ChunkedValidation(context)
+        verdict = Verdict()
+        for frame in self._chunks(path):
+            part = run.validate_chunk(frame)
+            rows = frame.index.to_numpy() + FIRST_DATA_ROW
+            verdict.rows_total += len(frame)
+            verdict.sendable.update(rows[np.asarray(part.sendable, dtype=bool)].tolist())
+            verdict.held.update(part.not_transmittable)
+            verdict.problems.extend(part.problems)
+            verdict.spec_version = part.spec_version
+        tail = run.finish()
+        verdict.sendable -= tail.withheld | tail.errored
+        for row in tail.errored:
+            verdict.held.pop(row, None)
+        verdict.problems = sorted(
+            [*verdict.problems, *tail.problems], key=lambda p: (p.row, p.column, p.rule_id)
+        )
+        verdict.source_format = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
+        return verdict
+
+    def _file_level_rule(self, agency_id: str, verdict: Verdict, counts: FileCounts) -> str | None:
         """A rule id when the whole file must be turned back, else None."""
-        mismatched = {p.row for p in outcome.problems if p.rule_id == "AGENCY-MISMATCH"}
+        mismatched = {p.row for p in verdict.problems if p.rule_id == "AGENCY-MISMATCH"}
         if counts.rows_total and len(mismatched) == counts.rows_total:
             return "FILE-WRONG-AGENCY"
         policy = self.settings.error_policy_for(agency_id)
-        if error_rows and policy == "reject_file":
+        if counts.rows_held and policy == "reject_file":
             return "FILE-HAS-ERRORS"
         if counts.rows_sent == 0 and counts.rows_not_transmittable == 0:
             return "FILE-NO-VALID-ROWS"
         return None
 
-    def _package(
-        self, claimed: ClaimedFile, view: FileView, outcome: ValidationOutcome
-    ) -> PackageInfo:
+    def _package(self, claimed: ClaimedFile, view: FileView, verdict: Verdict) -> PackageInfo:
+        """Pass 2: the sendable rows as CSV (work area, 0600), encrypted and signed."""
         partner = self.settings.partner(view.partner_id)
-        sendable = outcome.sendable_frame()
         package_id = f"{view.received_at.astimezone(self.settings.tz):%Y%m%d}-{view.ref}"
         plain = self.layout.work / f"{claimed.claim_id}.send.csv"
+        order = list(column_names(verdict.spec_version))
         try:
             with atomic_writer(plain) as handle:
-                write_csv(sendable, handle)
+                text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+                writer = csv.writer(text, lineterminator="\r\n")
+                header_written = False
+                for frame in self._chunks(claimed.path):
+                    columns = [c for c in order if c in frame.columns]
+                    if not header_written:
+                        writer.writerow(columns)
+                        header_written = True
+                    rows = frame.index.to_numpy() + FIRST_DATA_ROW
+                    keep = np.isin(rows, list(verdict.sendable))
+                    writer.writerows(frame.loc[keep, columns].itertuples(index=False, name=None))
+                text.flush()
+                text.detach()
+            failpoint("plaintext-written")
             paths = write_package(
                 plain,
                 self.layout.partner_outbox(partner.id),
                 package_id=package_id,
                 agency_id=view.agency_id,
                 partner_id=partner.id,
-                record_count=len(sendable),
-                schema_version=f"{SCHEMA_FORMAT}.{outcome.spec_version}",
+                record_count=len(verdict.sendable),
+                schema_version=f"{SCHEMA_FORMAT}.{verdict.spec_version}",
                 recipients=[parse_recipient(r) for r in partner.recipients],
                 signing_key=self.signing_key,
                 created_at=self.clock(),
             )
+            failpoint("packaged")
         finally:
             with contextlib.suppress(FileNotFoundError):
                 plain.unlink()
         return PackageInfo(
             package_id=package_id,
             created_at=self.clock(),
-            record_count=len(sendable),
+            record_count=len(verdict.sendable),
             ciphertext_sha256=paths.package_manifest.ciphertext_sha256,
         )
 
-    def _records(self, claimed: ClaimedFile, outcome: ValidationOutcome) -> list[NewRecord]:
-        """Ledger rows for delivered and not-transmittable rows (ids, dates, keyed hashes)."""
-        frame = outcome.frame
+    def _records(self, claimed: ClaimedFile, verdict: Verdict) -> Iterator[NewRecord]:
+        """Pass 3: ledger rows for delivered and not-transmittable rows, chunk by chunk.
+
+        Ids, dates and keyed hashes only; consumed inside the ledger transaction.
+        """
         received_local = claimed.claimed_at.astimezone(self.settings.tz)
         received_on = received_local.date()
         clock_from_receipt = self.settings.calendar.clock_start == "received"
         receipt_start = self.calendar.clock_start(received_local)
         days = self.settings.calendar.business_days
-        # not_transmittable is keyed by spreadsheet row number (data index + 2).
-        held = {row - 2: reason for row, reason in outcome.not_transmittable.items()}
-        keep = np.asarray(outcome.sendable, dtype=bool) | frame.index.isin(list(held))
-        wanted = [
-            "IntakeID", "IntakeDate", "FirstName", "LastName", "DOB", "SSN",
-            "SSNDataQuality", "DOBDataQuality",
-        ]  # fmt: skip
-        selected = frame.loc[keep, [c for c in wanted if c in frame.columns]]
-        records: list[NewRecord] = []
+        wanted = list(RECORD_COLUMNS)
+        tracked = list(verdict.sendable | set(verdict.held))
         due_cache: dict[date, date] = {}
-        for index, row in zip(selected.index, selected.to_dict("records"), strict=True):
-            intake_date = date.fromisoformat(str(row["IntakeDate"]))
-            start = receipt_start if clock_from_receipt else intake_date
-            if start not in due_cache:
-                due_cache[start] = self.calendar.due_date(start, days)
-            due = due_cache[start]
-            reason = held.get(int(index))
-            records.append(
-                NewRecord(
+        for frame in self._chunks(claimed.path):
+            rows = frame.index.to_numpy() + FIRST_DATA_ROW
+            keep = np.isin(rows, tracked)
+            selected = frame.loc[keep, [c for c in wanted if c in frame.columns]]
+            records: list[dict[str, Any]] = selected.to_dict("records")  # type: ignore[assignment]
+            for row_number, row in zip(rows[keep].tolist(), records, strict=True):
+                intake_date = date.fromisoformat(str(row["IntakeDate"]))
+                start = receipt_start if clock_from_receipt else intake_date
+                if start not in due_cache:
+                    due_cache[start] = self.calendar.due_date(start, days)
+                due = due_cache[start]
+                reason = verdict.held.get(row_number)
+                yield NewRecord(
                     intake_id=str(row["IntakeID"]),
-                    row_number=int(index) + 2,
+                    row_number=row_number,
                     state=RecordState.NOT_TRANSMITTABLE if reason else RecordState.DELIVERED,
                     reason_rule=reason,
                     intake_date=intake_date,
@@ -406,8 +470,6 @@ class Pipeline:
                     ),
                     **record_match_keys(self.keyer, row),
                 )
-            )
-        return records
 
     def _report(
         self,
@@ -505,15 +567,3 @@ class Pipeline:
             package_id=view.package_id,
             duplicate_of_ref=duplicate_ref,
         )
-
-
-def write_csv(frame: pd.DataFrame, handle: Any) -> None:
-    """Write ``frame`` as RFC 4180 UTF-8 CSV, values exactly as received."""
-    import io
-
-    text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(list(frame.columns))
-    writer.writerows(frame.itertuples(index=False, name=None))
-    text.flush()
-    text.detach()

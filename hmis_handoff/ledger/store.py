@@ -8,7 +8,7 @@ content hash is the idempotency key; unique indexes back that up in the database
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -121,6 +121,31 @@ def _view(row: IntakeFile) -> FileView:
         rows_not_transmittable=row.rows_not_transmittable,
         warnings=row.warnings,
     )
+
+
+RECORD_BATCH = 5_000
+
+
+def _record_values(row: IntakeFile, rec: NewRecord, package_id: str | None) -> dict[str, Any]:
+    return {
+        "file_id": row.id,
+        "agency_id": row.agency_id,
+        "partner_id": row.partner_id,
+        "intake_id": rec.intake_id,
+        "row_number": rec.row_number,
+        "state": rec.state.value,
+        "reason_rule": rec.reason_rule,
+        "package_id": package_id if rec.state == RecordState.DELIVERED else None,
+        "intake_date": rec.intake_date,
+        "received_on": rec.received_on,
+        "due_date": rec.due_date,
+        "submitted_late": rec.submitted_late,
+        "person_key": rec.person_key,
+        "match_key": rec.match_key,
+        "match_key_a": rec.match_key_a,
+        "match_key_b": rec.match_key_b,
+        "match_key_c": rec.match_key_c,
+    }
 
 
 def make_engine(url: str) -> Engine:
@@ -311,9 +336,12 @@ class Ledger:
         *,
         counts: FileCounts,
         package: PackageInfo | None,
-        records: Sequence[NewRecord],
+        records: Iterable[NewRecord],
     ) -> None:
         """Records, package and the ``delivered`` state land in one transaction.
+
+        ``records`` may be a generator: it is consumed inside the transaction in batches,
+        so a million-row file never holds all its records in memory.
 
         ``package`` is None when no row could be sent but some were accepted as
         not transmittable (nothing leaves, yet the file is answered and tracked).
@@ -335,36 +363,15 @@ class Ledger:
                     )
                 )
                 row.package_id = package.package_id
-            if records:
-                session.execute(
-                    insert(IntakeRecord),
-                    [
-                        {
-                            "file_id": row.id,
-                            "agency_id": row.agency_id,
-                            "partner_id": row.partner_id,
-                            "intake_id": rec.intake_id,
-                            "row_number": rec.row_number,
-                            "state": rec.state.value,
-                            "reason_rule": rec.reason_rule,
-                            "package_id": (
-                                package.package_id
-                                if package and rec.state == RecordState.DELIVERED
-                                else None
-                            ),
-                            "intake_date": rec.intake_date,
-                            "received_on": rec.received_on,
-                            "due_date": rec.due_date,
-                            "submitted_late": rec.submitted_late,
-                            "person_key": rec.person_key,
-                            "match_key": rec.match_key,
-                            "match_key_a": rec.match_key_a,
-                            "match_key_b": rec.match_key_b,
-                            "match_key_c": rec.match_key_c,
-                        }
-                        for rec in records
-                    ],
-                )
+            package_id = package.package_id if package else None
+            batch: list[dict[str, Any]] = []
+            for rec in records:
+                batch.append(_record_values(row, rec, package_id))
+                if len(batch) >= RECORD_BATCH:
+                    session.execute(insert(IntakeRecord), batch)
+                    batch = []
+            if batch:
+                session.execute(insert(IntakeRecord), batch)
             self._transition(
                 session,
                 row,
