@@ -22,7 +22,7 @@ from hmis_handoff.ledger import FileState, RecordState
 from hmis_handoff.pipeline import FileOutcome, Pipeline
 from hmis_handoff.setup import initialise
 from schemas.columns import column_names
-from tests.synthetic import make_valid_row, write_sample_csv
+from tests.synthetic import TODAY, make_valid_row, write_sample_csv
 
 
 @pytest.fixture()
@@ -220,3 +220,32 @@ def test_no_plaintext_client_data_remains_outside_the_drop_folders(root: Path) -
     for path in root.rglob("*"):
         if path.is_file() and "samples" not in path.parts:
             assert marker.encode() not in path.read_bytes(), path.relative_to(root)
+
+
+def test_chunked_handoff_matches_the_whole_file_verdict(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Households and duplicates that straddle chunk boundaries get the same verdict."""
+    import hmis_handoff.pipeline as pipeline_module
+    from schemas.validate import ValidationContext, validate_intake
+    from tests.synthetic import make_valid_frame
+
+    frame = make_valid_frame(30, household_size=3)
+    frame.loc[4, "RelationshipToHoH"] = "1"  # a second head in one household
+    frame.loc[11, "SSN"] = "000000000"
+    frame.loc[20, "ROIConsent"] = "0"
+    frame.loc[20, "ROISignedDate"] = ""
+    path = root / "agencies" / "demo-agency" / "drop" / "big.csv"
+    write_sample_csv(path, frame.to_dict("records"))  # type: ignore[arg-type]
+    whole = validate_intake(frame, ValidationContext(agency_id="demo-agency", today=TODAY))
+
+    monkeypatch.setattr(pipeline_module, "CHUNK_ROWS", 7)
+    pipe = make_pipeline(root)
+    (outcome,), _ = run_all(pipe)
+    assert outcome.rows_total == len(frame)
+    assert outcome.rows_sent == int(whole.sendable.sum())
+    assert outcome.rows_not_transmittable == len(whole.not_transmittable)
+    records = pipe.ledger.records()
+    delivered = {r.row_number for r in records if r.state == RecordState.DELIVERED}
+    expected = {int(i) + 2 for i in frame.index[whole.sendable.to_numpy()]}
+    assert delivered == expected
