@@ -11,6 +11,9 @@ context.configure(
     connection=connection,
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
+    # Our own version table: the ledger may share a database with Prefect's server, whose
+    # Alembic history lives in the default ``alembic_version``.
+    version_table="handoff_alembic_version",
 )
 with context.begin_transaction():
     context.run_migrations()
