@@ -75,6 +75,13 @@ _FILE: Final[tuple[tuple[str, str, str], ...]] = (
         "(File > Save As > Excel Workbook).",
     ),
     (
+        "FILE-BAD-TYPE",
+        "This kind of file cannot be processed",
+        "Only intake sheets saved as .xlsx or as CSV UTF-8 (.csv) are accepted. In Excel use "
+        "File > Save As, choose 'Excel Workbook (.xlsx)' or 'CSV UTF-8 (Comma delimited)', "
+        "and drop the saved file into your folder.",
+    ),
+    (
         "FILE-TOO-LARGE",
         "The file is larger than allowed",
         "Split the intakes into several smaller files and send them separately.",

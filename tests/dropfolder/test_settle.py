@@ -71,7 +71,7 @@ def test_same_size_and_restored_mtime_still_count_as_a_change(tree: Tree, clock:
     assert scanner.scan().settled == []
 
 
-def test_temp_lock_and_unknown_names_are_never_candidates(tree: Tree, clock: FakeClock) -> None:
+def test_temp_and_lock_names_are_never_candidates(tree: Tree, clock: FakeClock) -> None:
     scanner = tree.scanner(clock)
     names = [
         "~$intake.xlsx",
@@ -88,7 +88,7 @@ def test_temp_lock_and_unknown_names_are_never_candidates(tree: Tree, clock: Fak
         "desktop.ini",
         ".DS_Store",
         "A1B2C3D4",  # Excel's extension-less temp save
-        "letter.pdf",
+        "0f9e8d7c",
     ]
     for name in names:
         tree.put(name)
