@@ -19,6 +19,7 @@ from connectors.dropfolder import (
 )
 from flows.events import emit_file_detected, emit_file_outcome, emit_refusal
 from flows.runtime import pipeline
+from hmis_handoff.pipeline import load_or_create_secret
 
 
 def _claimed(claim_id: str) -> ClaimedFile | None:
@@ -43,10 +44,12 @@ def sweep_drop_folders(max_wait_seconds: float = 30.0) -> list[str]:
     """
     pipe = pipeline()
     settings = pipe.settings
+    key = load_or_create_secret(pipe.layout.hmac_key)
     scanner = DropFolderScanner(
         pipe.layout.agencies,
         [agency.id for agency in settings.agencies],
         SettlePolicy(stable_seconds=settings.intake.stable_seconds),
+        fingerprint_key=key,
     )
     claimed: list[str] = []
     deadline = time.monotonic() + max_wait_seconds
@@ -55,7 +58,7 @@ def sweep_drop_folders(max_wait_seconds: float = 30.0) -> list[str]:
         for refusal in result.refused:
             answer_refusal(refusal)
         for candidate in result.settled:
-            got = claim(candidate, pipe.layout.work)
+            got = claim(candidate, pipe.layout.work, fingerprint_key=key)
             if got is not None:
                 emit_file_detected(got.agency_id, got.name_fingerprint, dispatch="inline")
                 claimed.append(got.claim_id)

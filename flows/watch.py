@@ -16,16 +16,19 @@ from flows.events import emit_file_detected
 from flows.ingest import answer_refusal, ingest
 from hmis_handoff.config import Settings
 from hmis_handoff.layout import Layout
+from hmis_handoff.pipeline import load_or_create_secret
 
 log = logging.getLogger("hmis_handoff.watch")
 
 
 def make_sweep(settings: Settings) -> tuple[DropFolderScanner, object]:
     layout = Layout(settings.root)
+    key = load_or_create_secret(layout.hmac_key)
     scanner = DropFolderScanner(
         layout.agencies,
         [agency.id for agency in settings.agencies],
         SettlePolicy(stable_seconds=settings.intake.stable_seconds),
+        fingerprint_key=key,
     )
 
     def sweep() -> float | None:
@@ -34,7 +37,7 @@ def make_sweep(settings: Settings) -> tuple[DropFolderScanner, object]:
             answer_refusal(refusal)
         claim_ids: list[str] = []
         for candidate in result.settled:
-            claimed = claim(candidate, layout.work)
+            claimed = claim(candidate, layout.work, fingerprint_key=key)
             if claimed is None:
                 continue
             emit_file_detected(claimed.agency_id, claimed.name_fingerprint, dispatch="inline")
