@@ -270,6 +270,7 @@ class Pipeline:
             partner_id=agency.partner,
             received_at=claimed.claimed_at,
         )
+        failpoint("registered")
         if view.state == FileState.DUPLICATE:
             original = self.ledger.file(view.duplicate_of) if view.duplicate_of else None
             write_duplicate_notice(
@@ -281,6 +282,7 @@ class Pipeline:
                     original.received_at.astimezone(self.settings.tz) if original else None
                 ),
             )
+            failpoint("reported")
             self._cleanup(claimed)
             return self._outcome(claimed, view)
         try:
@@ -328,7 +330,9 @@ class Pipeline:
         self._report(
             claimed, view, counts, problems, package_id=package.package_id if package else None
         )
+        failpoint("reported")
         self._archive(claimed, view, self.layout.archive)
+        failpoint("archived")
         self.ledger.mark_delivered(
             view.id, counts=counts, package=package, records=self._records(claimed, verdict)
         )
@@ -516,8 +520,11 @@ class Pipeline:
         self._report(
             claimed, view, counts, problems, package_id=None, reject_rule=rule_id, detail=detail
         )
+        failpoint("reported")
         self._archive(claimed, view, self.layout.quarantine)
+        failpoint("archived")
         self.ledger.mark_rejected(view.id, rule_id, counts)
+        failpoint("rejected")
         self._cleanup(claimed)
         return self._outcome(claimed, self.ledger.file(view.id))
 
@@ -547,6 +554,7 @@ class Pipeline:
                 path.unlink()
         with contextlib.suppress(FileNotFoundError):
             (self.layout.work / f"{claimed.claim_id}.lock").unlink()
+        failpoint("cleaned-up")
 
     def _outcome(self, claimed: ClaimedFile, view: FileView) -> FileOutcome:
         duplicate_ref = None
