@@ -83,6 +83,8 @@ DEFAULT_IGNORES: tuple[str, ...] = (
 )
 
 CLAIM_SIDECAR_SUFFIX = ".claim.json"
+# The pipeline's per-claim flock file (hmis_handoff.pipeline.claim_lock): not a claim.
+CLAIM_LOCK_SUFFIX = ".lock"
 REFUSAL_SIDECAR_SUFFIX = ".refusal.json"
 QUARANTINE_SUFFIX = ".quarantined"
 FINGERPRINT_CHARS = 12
@@ -160,6 +162,8 @@ class SettlePolicy:
         marker = self.done_marker_suffix.lower()
         if not marker.startswith(".") or marker in self._suffixes():
             raise ConfigError("intake.done_marker_suffix must start with '.' and not be allowed")
+        if CLAIM_LOCK_SUFFIX in self._suffixes():
+            raise ConfigError("intake.allowed_suffixes: '.lock' names claim locks")
 
     def _suffixes(self) -> frozenset[str]:
         return frozenset(s.lower() for s in self.allowed_suffixes)
@@ -726,9 +730,12 @@ def pending_claims(work_dir: Path, *, orphan_grace_seconds: float = 300.0) -> li
     A sidecar without its file is a claim that never happened (crash between sidecar and
     rename, or the pipeline finished and crashed mid-cleanup); it is deleted once older than
     ``orphan_grace_seconds``, which keeps this safe while another worker is between those
-    two steps. A claim-named file without a sidecar cannot occur through :func:`claim`; it
-    is logged by claim id and left alone. Unreadable sidecars are logged and left alone.
-    This only lists: which process works on a claim is the pipeline's business.
+    two steps. So is a claim's lock file (``<claim_id>.lock``) once both its sidecar and
+    its file are gone: the pipeline removes it last, so a crash just before leaves it behind
+    (deleting the name never breaks a lock someone holds: flock is on the open file). A
+    claim-named file without a sidecar cannot occur through :func:`claim`; it is logged by
+    claim id and left alone. Unreadable sidecars are logged and left alone. This only
+    lists: which process works on a claim is the pipeline's business.
     """
     try:
         with os.scandir(work_dir) as iterator:
@@ -754,11 +761,24 @@ def pending_claims(work_dir: Path, *, orphan_grace_seconds: float = 300.0) -> li
         age = (datetime.now(UTC) - claimed.claimed_at).total_seconds()
         if age >= orphan_grace_seconds:
             _discard(work_dir / name)
-    for name in names:
+    for name in sorted(names):
         stem, suffix = os.path.splitext(name)
-        if _ID_RE.fullmatch(stem) and _SUFFIX_RE.fullmatch(suffix) and stem not in sidecar_ids:
+        if not _ID_RE.fullmatch(stem) or stem in sidecar_ids:
+            continue
+        if suffix == CLAIM_LOCK_SUFFIX:
+            _discard_orphan_lock(work_dir / name, orphan_grace_seconds)
+        elif _SUFFIX_RE.fullmatch(suffix):
             logger.warning("claim %s has a file but no sidecar; left in place", stem)
     return claims
+
+
+def _discard_orphan_lock(path: Path, grace_seconds: float) -> None:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(st.st_mode) and time.time() - st.st_mtime >= grace_seconds:
+        _discard(path)
 
 
 # Quarantine ----------------------------------------------------------------------------------
