@@ -260,8 +260,10 @@ def check_invariants(
     contents = {c.sha256: c for c in inputs.contents()}
 
     # Nothing left in flight, nothing half-written.
-    assert sorted(os.listdir(inputs.drop_dir)) == [], "drop folder not empty"
-    assert sorted(os.listdir(root / "work")) == [], "work area not empty"
+    waiting = sorted(os.listdir(inputs.drop_dir))
+    assert waiting == [], f"drop folder not empty: {len(waiting)} files"
+    in_work = sorted(os.listdir(root / "work"))
+    assert in_work == [], f"work area not empty: {in_work}"
     temps = [p for p in _files(root) if p.name.startswith(".tmp-")]
     assert temps == [], f"temp files left: {temps}"
 
