@@ -258,6 +258,10 @@ class Pipeline:
         self._remove_claim_temps(claimed)
         view = self.ledger.file_by_claim(claimed.claim_id)
         if view is not None and view.state in TERMINAL_FILE_STATES:
+            if view.state == FileState.DUPLICATE:
+                # A duplicate is terminal the moment it is registered, before its notice is
+                # written; a crash in between must not leave the agency without an answer.
+                self._duplicate_notice(claimed, view)
             self._cleanup(claimed)
             return self._outcome(claimed, view)
         if not claimed.path.exists():
@@ -272,16 +276,7 @@ class Pipeline:
         )
         failpoint("registered")
         if view.state == FileState.DUPLICATE:
-            original = self.ledger.file(view.duplicate_of) if view.duplicate_of else None
-            write_duplicate_notice(
-                self.layout.agency_reports(agency.id),
-                file_ref=view.ref,
-                received_at=claimed.claimed_at.astimezone(self.settings.tz),
-                original_ref=original.ref if original else "",
-                original_received_at=(
-                    original.received_at.astimezone(self.settings.tz) if original else None
-                ),
-            )
+            self._duplicate_notice(claimed, view)
             failpoint("reported")
             self._cleanup(claimed)
             return self._outcome(claimed, view)
@@ -296,6 +291,19 @@ class Pipeline:
                 [],
                 detail=rejection.detail,
             )
+
+    def _duplicate_notice(self, claimed: ClaimedFile, view: FileView) -> None:
+        """Tell the agency its file repeats an earlier one (same name every time: idempotent)."""
+        original = self.ledger.file(view.duplicate_of) if view.duplicate_of else None
+        write_duplicate_notice(
+            self.layout.agency_reports(view.agency_id),
+            file_ref=view.ref,
+            received_at=claimed.claimed_at.astimezone(self.settings.tz),
+            original_ref=original.ref if original else "",
+            original_received_at=(
+                original.received_at.astimezone(self.settings.tz) if original else None
+            ),
+        )
 
     def _handoff(self, claimed: ClaimedFile, view: FileView) -> FileOutcome:
         agency = self.settings.agency(view.agency_id)

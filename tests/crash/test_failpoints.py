@@ -27,16 +27,7 @@ from tests.crash.lab import REPO_ROOT, ForkServer, Inputs, check_invariants, mak
 #   validated/delivered a d f reuse   plaintext-written/packaged a d reuse   rejected c
 SCENARIOS = [
     *[pytest.param(name, 0, id=name) for name in failpoints.NAMES],
-    pytest.param(
-        "registered",
-        1,
-        id="registered-duplicate",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="known gap: a duplicate killed between its ledger row and its notice is "
-            "terminal, so recovery only cleans up and the agency never gets the notice",
-        ),
-    ),
+    pytest.param("registered", 1, id="registered-duplicate"),
     pytest.param("reported", 1, id="reported-duplicate-notice"),
     pytest.param("reported", 2, id="reported-rejection"),
     pytest.param("archived", 1, id="archived-rejected-original"),
