@@ -112,9 +112,22 @@ def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> dict[str, 
         create_table_artifact(
             key="intake-last-run",
             table=[
-                {k: o[k] for k in ("file_ref", "agency_id", "partner_id", "state", "rows_total",
-                                   "rows_sent", "rows_held", "rows_not_transmittable",
-                                   "warnings", "reject_rule", "package_id")}
+                {
+                    k: o[k]
+                    for k in (
+                        "file_ref",
+                        "agency_id",
+                        "partner_id",
+                        "state",
+                        "rows_total",
+                        "rows_sent",
+                        "rows_held",
+                        "rows_not_transmittable",
+                        "warnings",
+                        "reject_rule",
+                        "package_id",
+                    )
+                }
                 for o in outcomes
             ],
             description="Files handed off in the latest ingest run (ids and counts only).",
