@@ -22,6 +22,7 @@ from hmis_handoff.deadlines import (
     timeliness_by,
     today_in,
 )
+from hmis_handoff.retention import purge_expired
 
 
 @task(name="flag-records", persist_result=False, cache_policy=NO_CACHE)
@@ -108,9 +109,26 @@ def _summary_markdown(when: date, counts: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
+@task(name="purge-expired-originals", persist_result=False, cache_policy=NO_CACHE)
+def purge_expired_originals() -> dict[str, int]:
+    """Retention: delete encrypted originals older than the configured days."""
+    pipe = pipeline()
+    retention = pipe.settings.retention
+    result = purge_expired(
+        pipe.layout.archive,
+        pipe.layout.quarantine,
+        archive_days=retention.archive_days,
+        rejected_days=retention.rejected_days,
+        today=today_in(pipe.settings),
+    )
+    return {"archive": result.archive_removed, "quarantine": result.quarantine_removed}
+
+
 @flow(name="deadline-check", persist_result=False, log_prints=False)
 def deadline_check(as_of: str | None = None) -> dict[str, Any]:
-    """Flag every record against its 3-business-day due date (``as_of``: YYYY-MM-DD)."""
+    """Flag every record against its 3-business-day due date (``as_of``: YYYY-MM-DD);
+    then apply the retention setting to encrypted originals."""
     result = flag_records(as_of)
     notify_overdue(result["as_of"])
+    result["purged"] = purge_expired_originals()
     return result
