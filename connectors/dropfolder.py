@@ -772,6 +772,22 @@ def pending_claims(work_dir: Path, *, orphan_grace_seconds: float = 300.0) -> li
     return claims
 
 
+def load_claim(work_dir: Path, claim_id: str) -> ClaimedFile | None:
+    """The complete claim ``claim_id`` (file + readable sidecar), or None; reads one sidecar.
+
+    What :func:`pending_claims` would list for this id, without listing the work area (a
+    flow handing off 1,000 claims one by one would otherwise read 1,000 sidecars each time).
+    """
+    if not _ID_RE.fullmatch(claim_id):
+        return None
+    payload = _read_sidecar(work_dir / f"{claim_id}{CLAIM_SIDECAR_SUFFIX}")
+    try:
+        claimed = _claim_from_sidecar(work_dir, claim_id, payload or {})
+    except ValueError:
+        return None
+    return claimed if os.path.lexists(claimed.path) else None
+
+
 def _discard_orphan_lock(path: Path, grace_seconds: float) -> None:
     try:
         st = os.lstat(path)

@@ -1,4 +1,5 @@
-"""A claim's lock file left by a crash at the very end of cleanup is recovered, not reported."""
+"""Recovery details: a lock file left by a crash at the very end of cleanup is removed, not
+reported; one claim can be loaded by id without listing the work area."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import time
 
 import pytest
 
-from connectors.dropfolder import CLAIM_SIDECAR_SUFFIX, SettlePolicy, claim, pending_claims
+from connectors.dropfolder import (
+    CLAIM_SIDECAR_SUFFIX,
+    SettlePolicy,
+    claim,
+    load_claim,
+    pending_claims,
+)
 from hmis_handoff.errors import ConfigError
 
 from .conftest import Tree
@@ -47,3 +54,15 @@ def test_a_lock_beside_a_live_claim_is_kept(tree: Tree) -> None:
 def test_lock_is_never_a_claimable_suffix() -> None:
     with pytest.raises(ConfigError):
         SettlePolicy(allowed_suffixes=(".csv", ".lock"))
+
+
+def test_load_claim_reads_one_complete_claim(tree: Tree) -> None:
+    tree.put("intake.csv")
+    [candidate] = tree.scanner(stable_seconds=0).scan().settled
+    claimed = claim(candidate, tree.work)
+    assert claimed is not None
+    assert load_claim(tree.work, claimed.claim_id) == claimed
+    assert load_claim(tree.work, "../" + claimed.claim_id) is None
+    assert load_claim(tree.work, "0" * 32) is None
+    claimed.path.unlink()  # a sidecar without its file is no claim
+    assert load_claim(tree.work, claimed.claim_id) is None
