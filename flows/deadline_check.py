@@ -6,7 +6,6 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -14,15 +13,12 @@ from prefect.cache_policies import NO_CACHE
 from flows.events import emit_record_flags
 from flows.notify_overdue import notify_overdue
 from flows.runtime import pipeline
-from hmis_handoff.deadlines import (
-    calendar_for,
-    compute_flags,
-    load_records,
-    policy_for,
-    timeliness_by,
-    today_in,
-)
+from hmis_handoff.deadlines import flag_pairs, timeliness_by, today_in
+from hmis_handoff.ledger.scan import record_details
 from hmis_handoff.retention import purge_expired
+
+# Artifacts and events list at most this many ids; the counts are always complete.
+MAX_LISTED = 500
 
 
 @task(name="flag-records", persist_result=False, cache_policy=NO_CACHE)
@@ -31,20 +27,28 @@ def flag_records(as_of: str | None = None) -> dict[str, Any]:
     pipe = pipeline()
     settings = pipe.settings
     when = date.fromisoformat(as_of) if as_of else today_in(settings)
-    frame = load_records(pipe.ledger)
-    flags = compute_flags(
-        frame, as_of=when, calendar=calendar_for(settings), policy=policy_for(settings)
-    )
-    frame = frame.assign(flag=flags)
-    groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    records: list[dict[str, Any]] = frame.to_dict("records")  # type: ignore[assignment]
-    for record in records:
-        if record["flag"] in ("due_soon", "overdue"):
-            key = (str(record["flag"]), str(record["agency_id"]), str(record["partner_id"]))
-            groups[key].append(str(record["intake_id"]))
-    for (flag, agency_id, partner_id), intake_ids in sorted(groups.items()):
-        event = "handoff.record.due-soon" if flag == "due_soon" else "handoff.record.overdue"
-        emit_record_flags(event, agency_id, partner_id, intake_ids, when.isoformat())
+    pairs = flag_pairs(settings, pipe.ledger, as_of=when)
+    counts: dict[str, int] = defaultdict(int)
+    overdue_ids: list[int] = []
+    for pair in pairs:
+        for flag, n in pair.counts.items():
+            counts[flag] += n
+        for event, ids in (
+            ("handoff.record.due-soon", pair.due_soon_ids),
+            ("handoff.record.overdue", pair.overdue_ids),
+        ):
+            if ids:
+                listed = record_details(pipe.ledger, ids[:MAX_LISTED])
+                emit_record_flags(
+                    event,
+                    pair.agency,
+                    pair.partner,
+                    [str(r["intake_id"]) for r in listed],
+                    when.isoformat(),
+                    count=len(ids),
+                )
+        overdue_ids.extend(pair.overdue_ids[:MAX_LISTED])
+    overdue = record_details(pipe.ledger, overdue_ids[:MAX_LISTED])
     create_table_artifact(
         key="overdue-records",
         table=[
@@ -52,12 +56,11 @@ def flag_records(as_of: str | None = None) -> dict[str, Any]:
                 "intake_id": r["intake_id"],
                 "agency": r["agency_id"],
                 "partner": r["partner_id"],
-                "intake_date": pd.Timestamp(r["intake_date"]).date().isoformat(),
-                "due": pd.Timestamp(r["due_date"]).date().isoformat(),
+                "intake_date": r["intake_date"].isoformat(),
+                "due": r["due_date"].isoformat(),
                 "submitted_late": bool(r["submitted_late"]),
             }
-            for r in records
-            if r["flag"] == "overdue"
+            for r in sorted(overdue, key=lambda r: (r["due_date"], r["id"]))
         ]
         or [
             {
@@ -69,10 +72,13 @@ def flag_records(as_of: str | None = None) -> dict[str, Any]:
                 "submitted_late": False,
             }
         ],
-        description=f"Records not entered into HMIS by their due date, as of {when}.",
+        description=(
+            f"Records not entered into HMIS by their due date, as of {when} "
+            f"({counts['overdue']} in all; at most {MAX_LISTED} per pair listed)."
+        ),
     )
-    by_agency = timeliness_by(settings, frame, group="agency_id", as_of=when)
-    by_partner = timeliness_by(settings, frame, group="partner_id", as_of=when)
+    by_agency = timeliness_by(settings, pipe.ledger, group="agency", as_of=when)
+    by_partner = timeliness_by(settings, pipe.ledger, group="partner", as_of=when)
     if by_agency:
         create_table_artifact(
             key="timeliness-by-agency",
@@ -85,14 +91,14 @@ def flag_records(as_of: str | None = None) -> dict[str, Any]:
             table=by_partner,
             description=f"Timeliness per partner as of {when}.",
         )
-    counts = frame["flag"].value_counts().to_dict() if len(frame) else {}
+    totals = {flag: int(n) for flag, n in counts.items() if n}
     create_markdown_artifact(
         key="deadline-summary",
-        markdown=_summary_markdown(when, {str(k): int(v) for k, v in counts.items()}),
+        markdown=_summary_markdown(when, totals),
         description="Counts of records by timeliness flag.",
     )
-    get_run_logger().info("deadline check as of %s: %s", when, counts)
-    return {"as_of": when.isoformat(), "counts": {str(k): int(v) for k, v in counts.items()}}
+    get_run_logger().info("deadline check as of %s: %s", when, totals)
+    return {"as_of": when.isoformat(), "counts": totals}
 
 
 def _summary_markdown(when: date, counts: dict[str, int]) -> str:

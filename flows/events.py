@@ -82,7 +82,13 @@ def emit_refusal(agency_id: str, fingerprint: str, rule_id: str) -> None:
 
 
 def emit_record_flags(
-    event: str, agency_id: str, partner_id: str, intake_ids: list[str], as_of: str
+    event: str,
+    agency_id: str,
+    partner_id: str,
+    intake_ids: list[str],
+    as_of: str,
+    *,
+    count: int | None = None,
 ) -> None:
     """``handoff.record.due-soon`` / ``.overdue`` / ``.entered`` for one agency-partner pair."""
     emit_event(
@@ -93,5 +99,9 @@ def emit_record_flags(
             "handoff.partner": partner_id,
         },
         related=[agency_resource(agency_id), partner_resource(partner_id)],
-        payload={"count": len(intake_ids), "intake_ids": intake_ids[:500], "as_of": as_of},
+        payload={
+            "count": len(intake_ids) if count is None else count,
+            "intake_ids": intake_ids[:500],
+            "as_of": as_of,
+        },
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,13 @@ from hmis_handoff.business_days import BusinessCalendar, CalendarPolicy
 from hmis_handoff.config import Settings
 from hmis_handoff.ledger import Ledger, RecordState
 from hmis_handoff.ledger.models import IntakeRecord
-from hmis_handoff.timeliness import TimelinessPolicy, flags_vectorised, timeliness_summary
+from hmis_handoff.ledger.scan import agency_partner_pairs, load_record_arrays
+from hmis_handoff.timeliness import (
+    Flag,
+    TimelinessPolicy,
+    flags_vectorised,
+    timeliness_summary,
+)
 
 _COLUMNS = (
     IntakeRecord.id,
@@ -147,25 +153,62 @@ def deadline_report(
     return rows
 
 
+@dataclass(frozen=True)
+class PairFlags:
+    """Flags of one agency-partner pair as of a date: counts and the record ids to act on."""
+
+    agency: str
+    partner: str
+    counts: dict[str, int]
+    due_soon_ids: list[int]
+    overdue_ids: list[int]
+
+
+def flag_pairs(settings: Settings, ledger: Ledger, *, as_of: date) -> list[PairFlags]:
+    """Flags for every record, grouped by (agency, partner), from fast column scans."""
+    calendar, policy = calendar_for(settings), policy_for(settings)
+    pairs = agency_partner_pairs(ledger)
+    arrays = load_record_arrays(ledger, with_start=False, pairs=pairs)
+    flags = flags_vectorised(
+        arrays.due, arrays.entered, arrays.transmittable, as_of, calendar, policy
+    )
+    out: list[PairFlags] = []
+    for index, (agency, partner) in enumerate(pairs):
+        mine = arrays.pair == index
+        theirs, ids = flags[mine], arrays.ids[mine]
+        out.append(
+            PairFlags(
+                agency=agency,
+                partner=partner,
+                counts={flag.value: int((theirs == flag.value).sum()) for flag in Flag},
+                due_soon_ids=ids[theirs == Flag.DUE_SOON.value].tolist(),
+                overdue_ids=ids[theirs == Flag.OVERDUE.value].tolist(),
+            )
+        )
+    return out
+
+
 def timeliness_by(
-    settings: Settings, frame: pd.DataFrame, *, group: str, as_of: date
+    settings: Settings, ledger: Ledger, *, group: Literal["agency", "partner"], as_of: date
 ) -> list[dict[str, Any]]:
-    """Share entered on time and median business days to entry, per ``group`` column."""
-    if frame.empty:
+    """Share entered on time and median business days to entry, per agency or partner."""
+    calendar, policy = calendar_for(settings), policy_for(settings)
+    pairs = agency_partner_pairs(ledger)
+    if not pairs:
         return []
-    calendar = calendar_for(settings)
-    start = frame["intake_date"].to_numpy(dtype="datetime64[D]")
-    if settings.calendar.clock_start == "received":
-        start = frame["received_on"].to_numpy(dtype="datetime64[D]")
+    arrays = load_record_arrays(ledger, pairs=pairs)
+    side = 0 if group == "agency" else 1
+    keys = np.array([pair[side] for pair in pairs], dtype=object)[arrays.pair]
+    start = arrays.received if settings.calendar.clock_start == "received" else arrays.intake
     summary = timeliness_summary(
-        groups=frame[group].to_numpy(dtype=object),
+        groups=keys,
         start=start,
-        due=frame["due_date"].to_numpy(dtype="datetime64[D]"),
-        entered=frame["entered_on"].to_numpy(dtype="datetime64[D]"),
-        transmittable=(frame["state"] != RecordState.NOT_TRANSMITTABLE.value).to_numpy(),
+        due=arrays.due,
+        entered=arrays.entered,
+        transmittable=arrays.transmittable,
         as_of=as_of,
         calendar=calendar,
-        policy=policy_for(settings),
+        policy=policy,
     )
     return [
         {

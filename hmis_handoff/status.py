@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hmis_handoff.config import Settings
-from hmis_handoff.deadlines import load_records, timeliness_by, today_in
+from hmis_handoff.deadlines import timeliness_by, today_in
 from hmis_handoff.ledger import Ledger
 
 
@@ -16,11 +16,12 @@ def status_report(settings: Settings, *, ledger: Ledger | None = None) -> dict[s
     try:
         files = ledger.file_state_counts()
         records = ledger.record_state_counts()
-        frame = load_records(ledger)
+        as_of = today_in(settings)
+        by_agency = timeliness_by(settings, ledger, group="agency", as_of=as_of)
+        by_partner = timeliness_by(settings, ledger, group="partner", as_of=as_of)
     finally:
         if own:
             ledger.close()
-    as_of = today_in(settings)
     return {
         "as_of": as_of.isoformat(),
         "files": [
@@ -31,6 +32,6 @@ def status_report(settings: Settings, *, ledger: Ledger | None = None) -> dict[s
             {"agency": a, "partner": p, "state": s, "count": n}
             for (a, p, s), n in sorted(records.items())
         ],
-        "timeliness_by_agency": timeliness_by(settings, frame, group="agency_id", as_of=as_of),
-        "timeliness_by_partner": timeliness_by(settings, frame, group="partner_id", as_of=as_of),
+        "timeliness_by_agency": by_agency,
+        "timeliness_by_partner": by_partner,
     }

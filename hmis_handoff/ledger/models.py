@@ -140,6 +140,17 @@ class IntakeRecord(Base):
 
     __table_args__ = (
         Index("ix_intake_record_agency_intake", "agency_id", "intake_id"),
+        # Covers the deadline check's scan, in (agency, partner) order (ledger/scan.py).
+        Index(
+            "ix_intake_record_flags",
+            "agency_id",
+            "partner_id",
+            "due_date",
+            "entered_on",
+            "state",
+            "intake_date",
+            "received_on",
+        ),
         # An intake is delivered once; a not-transmittable one may be re-sent after consent.
         Index(
             "uq_intake_record_sent_once",

@@ -140,7 +140,10 @@ def test_migration_0002_upgrades_a_0001_ledger_with_rows(tmp_path: Path) -> None
         columns = {c["name"] for c in inspect(ledger.engine).get_columns("intake_record")}
         assert set(MATCH_KEY_COLUMNS) <= columns
         with ledger.engine.connect() as connection:
-            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+            context = MigrationContext.configure(
+                connection, opts={"version_table": "handoff_alembic_version"}
+            )
+            assert compare_metadata(context, Base.metadata) == []
         with ledger.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.downgrade(config, "0001")

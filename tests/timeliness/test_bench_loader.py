@@ -1,73 +1,63 @@
-"""The deadline bench's fixed-width SQLite loader returns exactly what a plain query does."""
+"""The ledger's fast column scan returns exactly what a plain ORM query does."""
 
 from __future__ import annotations
 
-import importlib.util
-import sqlite3
-import sys
-from datetime import date
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
-import pytest
+from sqlalchemy import select
 
-from hmis_handoff.business_days import BusinessCalendar
-from hmis_handoff.timeliness import TimelinessPolicy, flag_for
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "deadlines.py"
-
-
-@pytest.fixture(scope="module")
-def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_deadlines", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+from hmis_handoff.ledger import Ledger, RecordState
+from hmis_handoff.ledger.models import IntakeRecord
+from hmis_handoff.ledger.scan import _load_generic, load_record_arrays
+from tests.timeliness.bench_support import build_ledger
 
 
-def test_loader_matches_plain_query(bench: ModuleType, tmp_path: Path) -> None:
-    """Ids, dates, NULL entry dates and the transmittable bit survive the round trip."""
+def test_fast_scan_matches_plain_query(tmp_path: Path) -> None:
     db = tmp_path / "ledger.db"
-    bench.build(db, 2_000, seed=5)
-    with sqlite3.connect(db) as conn:
-        arrays = bench.load(conn)
-        rows = conn.execute(
-            "SELECT id, due_date, entered_on, transmittable FROM records ORDER BY id"
-        ).fetchall()
-    conn.close()
-    order = np.argsort(arrays.ids)
-    assert arrays.ids[order].tolist() == [r[0] for r in rows]
-    assert arrays.due[order].astype(str).tolist() == [r[1] for r in rows]
-    entered = arrays.entered[order]
-    assert [None if np.isnat(e) else str(e) for e in entered] == [r[2] for r in rows]
-    assert arrays.transmittable[order].tolist() == [bool(r[3]) for r in rows]
-
-    as_of = date(2026, 1, 15)
-    flags = bench.compute(arrays, as_of)[order]
-    cal, policy = BusinessCalendar(), TimelinessPolicy()
-    want = [
-        flag_for(
-            due=date.fromisoformat(r[1]),
-            as_of=as_of,
-            entered_on=None if r[2] is None else date.fromisoformat(r[2]),
-            transmittable=bool(r[3]),
-            calendar=cal,
-            policy=policy,
-        ).value
-        for r in rows
-    ]
-    assert flags.tolist() == want
+    build_ledger(db, 2_000)
+    ledger = Ledger(f"sqlite:///{db}")
+    fast = load_record_arrays(ledger)
+    generic = _load_generic(ledger, "", {})
+    order = np.argsort(fast.ids)
+    assert np.array_equal(fast.ids[order], generic.ids)
+    for name in ("intake", "received", "due", "entered", "transmittable"):
+        assert np.array_equal(
+            getattr(fast, name)[order], getattr(generic, name), equal_nan=name != "transmittable"
+        ), name
+    with ledger.session() as session:
+        rows = session.execute(
+            select(IntakeRecord.id, IntakeRecord.entered_on, IntakeRecord.state).order_by(
+                IntakeRecord.id
+            )
+        ).all()
+    assert [r.id for r in rows] == generic.ids.tolist()
+    assert [
+        r.state != RecordState.NOT_TRANSMITTABLE for r in rows
+    ] == generic.transmittable.tolist()
+    assert sum(r.entered_on is None for r in rows) == int(np.isnat(generic.entered).sum())
+    narrow = load_record_arrays(ledger, with_start=False, agency_id="agency-1")
+    assert np.isnat(narrow.intake).all() and len(narrow) == sum(
+        1 for i in range(2_000) if i % 8 == 1
+    )
+    ledger.close()
 
 
-def test_loader_refuses_non_iso_dates(bench: ModuleType, tmp_path: Path) -> None:
-    """A date stored in another format would shift every column after it: refuse it."""
+def test_one_scan_assigns_every_record_its_agency_partner_pair(tmp_path: Path) -> None:
+    from hmis_handoff.ledger.scan import agency_partner_pairs
+
     db = tmp_path / "ledger.db"
-    bench.build(db, 10)
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE records SET entered_on = '2026-1-5' WHERE id = 3")
-        with pytest.raises(ValueError):
-            bench.load(conn)
-    conn.close()
+    build_ledger(db, 500)
+    ledger = Ledger(f"sqlite:///{db}")
+    pairs = agency_partner_pairs(ledger)
+    arrays = load_record_arrays(ledger, pairs=pairs, with_start=False)
+    with ledger.session() as session:
+        truth = dict(
+            session.execute(
+                select(IntakeRecord.id, IntakeRecord.agency_id + "|" + IntakeRecord.partner_id)
+            ).all()
+        )
+    assert len(pairs) == 24
+    for record_id, pair in zip(arrays.ids.tolist(), arrays.pair.tolist(), strict=True):
+        assert "|".join(pairs[pair]) == truth[record_id]
+    ledger.close()
