@@ -78,9 +78,13 @@ def main() -> None:
                 "HANDOFF_INTAKE__MAX_ROWS": str(size + 1),
                 "HANDOFF_INTAKE__MAX_BYTES": str(4 * 2**30),
             }
-            out = subprocess.run(
-                [sys.executable, __file__], env=env, capture_output=True, text=True, check=True
-            ).stdout.strip().splitlines()[-1]
+            out = (
+                subprocess.run(
+                    [sys.executable, __file__], env=env, capture_output=True, text=True, check=True
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
             rows, sent, seconds, peak = out.split("\t")
             rate = int(rows) / float(seconds)
             print(f"{rows}\t{sent}\t{seconds}\t{rate:,.0f}\t{peak}", flush=True)
