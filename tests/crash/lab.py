@@ -224,33 +224,8 @@ def snapshot(root: Path) -> dict[str, Any]:
     return {"files": listing, "ledger": dump}
 
 
-def known_gaps(root: Path, inputs: Inputs) -> list[str]:
-    """Duplicates left without their notice: the one crash gap the pipeline still has.
-
-    A crash after a duplicate is registered (terminal at once) and before its notice is
-    written leaves it terminal; the next run only cleans up, so no notice is ever sent.
-    """
-    settings = load_settings(root / "handoff.toml")
-    ledger = Ledger(settings.ledger_url, migrate=False)
-    try:
-        rows = ledger.files()
-    finally:
-        ledger.close()
-    reports = root / "agencies" / AGENCY / "reports"
-    return [
-        row.ref
-        for row in rows
-        if row.state == FileState.DUPLICATE and not list(reports.glob(f"*_{row.ref}_duplicate.csv"))
-    ]
-
-
-def check_invariants(
-    root: Path, inputs: Inputs, tmp: Path, *, allow: frozenset[str] = frozenset()
-) -> None:
-    """Every dropped file is in exactly one terminal place, with exactly one ledger row.
-
-    ``allow`` names gap kinds tolerated by the caller (see :func:`known_gaps`).
-    """
+def check_invariants(root: Path, inputs: Inputs, tmp: Path) -> None:
+    """Every dropped file is in exactly one terminal place, with exactly one ledger row."""
     settings = load_settings(root / "handoff.toml")
     ledger = Ledger(settings.ledger_url, migrate=False)
     try:
@@ -288,7 +263,7 @@ def check_invariants(
 
     _check_packages(root, live, contents, tmp)
     _check_originals(root, live, contents, tmp)
-    _check_reports(root, rows, live, allow)
+    _check_reports(root, rows, live)
     _check_no_plaintext(root, inputs)
 
 
@@ -344,9 +319,7 @@ def _check_originals(
         assert sorted(os.listdir(root / folder)) == sorted(names), f"stray files in {folder}/"
 
 
-def _check_reports(
-    root: Path, rows: list[Any], live: dict[str, Any], allow: frozenset[str]
-) -> None:
+def _check_reports(root: Path, rows: list[Any], live: dict[str, Any]) -> None:
     reports = root / "agencies" / AGENCY / "reports"
     present = set(os.listdir(reports))
 
@@ -361,8 +334,7 @@ def _check_reports(
     missing = [
         r.ref for r in rows if r.state == FileState.DUPLICATE and not has(r.ref, "duplicate")
     ]
-    if "duplicate-notice" not in allow:
-        assert missing == [], f"duplicates without a notice: {missing}"
+    assert missing == [], f"duplicates without a notice: {missing}"
 
 
 def _check_no_plaintext(root: Path, inputs: Inputs) -> None:

@@ -10,7 +10,8 @@ input's valid rows, encrypted originals, reports and notices, an empty work area
 files and no planted canary in plaintext anywhere under the data root.
 
 The core runs without Prefect (tests/crash/driver.py says why); a fork server starts each
-run warm. ``HANDOFF_CRASH_SEED`` replays a run; ``HANDOFF_CRASH_KILLS`` shortens it.
+run warm. ``HANDOFF_CRASH_SEED`` replays the inputs and kill delays (not the exact kill
+points, which depend on timing); ``HANDOFF_CRASH_KILLS`` shortens the run.
 """
 
 from __future__ import annotations
