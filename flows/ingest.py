@@ -15,7 +15,7 @@ from connectors.dropfolder import (
     Refusal,
     SettlePolicy,
     claim,
-    pending_claims,
+    load_claim,
 )
 from flows.events import emit_file_detected, emit_file_outcome, emit_refusal
 from flows.runtime import pipeline
@@ -23,10 +23,7 @@ from hmis_handoff.pipeline import load_or_create_secret
 
 
 def _claimed(claim_id: str) -> ClaimedFile | None:
-    for claimed in pending_claims(pipeline().layout.work):
-        if claimed.claim_id == claim_id:
-            return claimed
-    return None
+    return load_claim(pipeline().layout.work, claim_id)
 
 
 @task(name="recover-work-area", persist_result=False, cache_policy=NO_CACHE)

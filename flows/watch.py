@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
 from connectors.watcher import DropWatcher
 from flows.events import emit_file_detected
@@ -43,9 +45,13 @@ def make_sweep(settings: Settings) -> tuple[DropFolderScanner, object]:
             emit_file_detected(claimed.agency_id, claimed.name_fingerprint, dispatch="inline")
             claim_ids.append(claimed.claim_id)
         if claim_ids:
-            ingest(claim_ids=claim_ids, sweep=False)
+            # Prefect joins its heartbeat thread (1 s sleeps) at the end of every flow run;
+            # these in-process runs take well under a second, so the heartbeat only adds
+            # latency to the next drop.
+            with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                ingest(claim_ids=claim_ids, sweep=False)
         if result.pending:
-            return max(settings.intake.stable_seconds / 4, 0.05)
+            return result.next_due if result.next_due is not None else 0.1
         return None
 
     return scanner, sweep

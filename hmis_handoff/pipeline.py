@@ -20,6 +20,7 @@ import csv
 import fcntl
 import hashlib
 import io
+import json
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -31,14 +32,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connectors.dropfolder import ClaimedFile, Refusal, pending_claims, quarantine_refusal
+from connectors.dropfolder import (
+    QUARANTINE_SUFFIX,
+    REFUSAL_SIDECAR_SUFFIX,
+    ClaimedFile,
+    Refusal,
+    pending_claims,
+    quarantine_refusal,
+)
 from connectors.reader import ReadLimits, iter_intake_chunks
 from hmis_handoff.business_days import BusinessCalendar, CalendarPolicy
 from hmis_handoff.config import Settings
 from hmis_handoff.crypto.age import encrypt_file, parse_recipient
 from hmis_handoff.crypto.package import write_package
 from hmis_handoff.crypto.signing import SigningKey
-from hmis_handoff.errors import FileRejected, IntegrityError
+from hmis_handoff.errors import FileRejected, HandoffError, IntegrityError
 from hmis_handoff.failpoints import failpoint
 from hmis_handoff.fsutil import TEMP_PREFIX, atomic_writer, remove_stale_temps
 from hmis_handoff.hashing import RecordKeyer
@@ -203,6 +211,7 @@ class Pipeline:
             directories.append(self.layout.partner_outbox(partner.id))
         for directory in directories:
             remove_stale_temps(directory, min_age_seconds=STALE_TEMP_SECONDS)
+        self._finish_interrupted_refusals()
         return pending_claims(self.layout.work)
 
     # Objects the scanner refused --------------------------------------------------------
@@ -212,38 +221,62 @@ class Pipeline:
 
         Nothing is ever read from a refused object: a symlink, FIFO or socket moves as it
         is; a regular file (an unsupported type, a hard link) is then encrypted to the CoC
-        archive key and its plaintext removed, like every rejected original.
+        archive key and its plaintext removed, like every rejected original. Each step is
+        safe to repeat; :meth:`recover` finishes one a crash interrupted.
         """
         moved = quarantine_refusal(refusal, self.layout.quarantine)
         if moved is None:
             return None
-        if moved.is_file() and not moved.is_symlink():
-            recipient = self.settings.archive_recipient
-            if recipient:
-                encrypt_file(
-                    moved,
-                    moved.with_name(moved.name + ".age"),
-                    [parse_recipient(recipient)],
-                    overwrite=True,
-                )
-            moved.unlink()
-        now = self.clock().astimezone(self.settings.tz)
+        self._finish_refusal(
+            moved,
+            agency_id=refusal.agency_id,
+            fingerprint=refusal.fingerprint,
+            rule_id=refusal.reason_rule_id,
+        )
+        return moved.name.split(".", 1)[0]
+
+    def _finish_refusal(
+        self, moved: Path, *, agency_id: str, fingerprint: str, rule_id: str
+    ) -> None:
         write_agency_report(
-            self.layout.agency_reports(refusal.agency_id),
-            file_ref=refusal.fingerprint,
-            received_at=now,
+            self.layout.agency_reports(agency_id),
+            file_ref=fingerprint,
+            received_at=self.clock().astimezone(self.settings.tz),
             outcome_summary=ReportSummary(
                 rows_received=0,
                 rows_sent=0,
                 rows_held_back=0,
                 rows_not_transmittable=0,
                 warnings=0,
-                rejected_rule=refusal.reason_rule_id,
+                rejected_rule=rule_id,
             ),
             problems=[],
             rules=RULES,
         )
-        return moved.name.split(".", 1)[0]
+        if moved.is_file() and not moved.is_symlink():
+            recipient = self.settings.archive_recipient
+            if recipient:
+                encrypted = moved.with_name(moved.name + ".age")
+                encrypt_file(moved, encrypted, [parse_recipient(recipient)], overwrite=True)
+            moved.unlink()
+
+    def _finish_interrupted_refusals(self) -> None:
+        """Quarantined plaintext a crash left unencrypted: encrypt it and answer the agency."""
+        for sidecar in self.layout.quarantine.glob(f"*{REFUSAL_SIDECAR_SUFFIX}"):
+            quarantine_id = sidecar.name.removesuffix(REFUSAL_SIDECAR_SUFFIX)
+            moved = self.layout.quarantine / f"{quarantine_id}{QUARANTINE_SUFFIX}"
+            if not (moved.is_file() and not moved.is_symlink()):
+                continue
+            try:
+                facts = json.loads(sidecar.read_text(encoding="utf-8"))
+                agency_id = str(facts["agency_id"])
+                self.settings.agency(agency_id)
+            except (ValueError, KeyError, HandoffError):
+                continue  # unreadable sidecar or unknown agency: leave it for an operator
+            self._finish_refusal(
+                moved, agency_id=agency_id, fingerprint=str(facts["name_fingerprint"]),
+                rule_id=str(facts["reason_rule_id"]),
+            )  # fmt: skip
 
     # One file -------------------------------------------------------------------------
 

@@ -249,3 +249,30 @@ def test_chunked_handoff_matches_the_whole_file_verdict(
     delivered = {r.row_number for r in records if r.state == RecordState.DELIVERED}
     expected = {int(i) + 2 for i in frame.index[whole.sendable.to_numpy()]}
     assert delivered == expected
+
+
+def test_recovery_finishes_a_refusal_a_crash_left_in_plaintext(root: Path) -> None:
+    from connectors.dropfolder import quarantine_refusal
+
+    pipe = make_pipeline(root)
+    drop = root / "agencies" / "demo-agency" / "drop"
+    marker = f"CNRY{uuid.uuid4().hex[:8]}"
+    (drop / "old.xls").write_text(f"legacy workbook {marker}")
+    scanner = DropFolderScanner(pipe.layout.agencies, ["demo-agency"], SettlePolicy(0.05))
+    refusals = []
+    for _ in range(20):
+        refusals = scanner.scan().refused
+        if refusals:
+            break
+        time.sleep(0.06)
+    assert [r.reason_rule_id for r in refusals] == ["FILE-BAD-TYPE"]
+    moved = quarantine_refusal(refusals[0], pipe.layout.quarantine)  # then "crash"
+    assert moved is not None and marker in moved.read_text()
+    pipe.recover()
+    assert not moved.exists()
+    assert moved.with_name(moved.name + ".age").exists()
+    reports = list((root / "agencies" / "demo-agency" / "reports").glob("*.html"))
+    assert any("FILE-BAD-TYPE" in p.read_text(encoding="utf-8") for p in reports)
+    for path in root.rglob("*"):
+        if path.is_file():
+            assert marker.encode() not in path.read_bytes()
