@@ -120,6 +120,9 @@ class DropWatcher:
     def run(self) -> None:
         """Sweep and wait until ``stop_event`` is set. Re-raises only KeyboardInterrupt."""
         try:
+            # Watch before the first sweep, so a file arriving during it is not left for the
+            # interval sweep.
+            self._open_notifier()
             due = last = time.monotonic()
             while not self._stop.is_set():
                 now = time.monotonic()
@@ -152,10 +155,13 @@ class DropWatcher:
         """Wait up to ``timeout`` seconds; True if filesystem events arrived."""
         if timeout <= 0:
             return False
+        reopened = self._notifier is None
         notifier = self._notifier or self._open_notifier()
         if notifier is None:
             self._stop.wait(timeout)
             return False
+        if reopened:
+            return True  # anything may have arrived while nothing was watching: sweep soon
         try:
             # timeout_ms=0 would mean "forever" to RustNotify, hence the floor of 1.
             outcome = notifier.watch(
