@@ -66,6 +66,8 @@ from schemas.rules import RULES
 from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, ValidationContext
 
 HASH_CHUNK = 1 << 20
+# The column a consent gate points the agency at.
+_GATE_COLUMN = {"ROI-MISSING": "ROIConsent", "ROI-EXPIRED": "ROIExpirationDate"}
 SCHEMA_FORMAT = "hmis-intake-csv"
 # Temp files younger than this may belong to another live worker sharing the tree.
 STALE_TEMP_SECONDS = 600.0
@@ -368,8 +370,20 @@ class Pipeline:
         package: PackageInfo | None = None
         if counts.rows_sent:
             package = self._package(claimed, view, verdict)
+        # Rows held for consent or a victim-service agency are listed too, so the agency
+        # knows which ones were not sent and why (the gate's rule id; no value).
+        not_sent = [
+            Problem(
+                row=row, column=_GATE_COLUMN.get(reason, ""), rule_id=reason, severity="warning"
+            )
+            for row, reason in sorted(verdict.held.items())
+        ]
         self._report(
-            claimed, view, counts, problems, package_id=package.package_id if package else None
+            claimed,
+            view,
+            counts,
+            sorted([*problems, *not_sent], key=lambda p: (p.row, p.column, p.rule_id)),
+            package_id=package.package_id if package else None,
         )
         failpoint("reported")
         self._archive(claimed, view, self.layout.archive)
