@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -13,12 +14,15 @@ from connectors.dropfolder import (
     ClaimedFile,
     DropFolderScanner,
     Refusal,
+    ScanResult,
     SettlePolicy,
     claim,
     load_claim,
 )
 from flows.events import emit_file_detected, emit_file_outcome, emit_refusal
 from flows.runtime import pipeline
+from hmis_handoff.config import Settings
+from hmis_handoff.layout import Layout
 from hmis_handoff.pipeline import load_or_create_secret
 
 
@@ -40,28 +44,41 @@ def sweep_drop_folders(max_wait_seconds: float = 30.0) -> list[str]:
     it returns once nothing is still settling or ``max_wait_seconds`` have passed.
     """
     pipe = pipeline()
-    settings = pipe.settings
-    key = load_or_create_secret(pipe.layout.hmac_key)
-    scanner = DropFolderScanner(
-        pipe.layout.agencies,
-        [agency.id for agency in settings.agencies],
-        SettlePolicy(stable_seconds=settings.intake.stable_seconds),
-        fingerprint_key=key,
-    )
+    scanner, key = drop_scanner(pipe.settings)
     claimed: list[str] = []
     deadline = time.monotonic() + max_wait_seconds
     while True:
         result = scanner.scan()
-        for refusal in result.refused:
-            answer_refusal(refusal)
-        for candidate in result.settled:
-            got = claim(candidate, pipe.layout.work, fingerprint_key=key)
-            if got is not None:
-                emit_file_detected(got.agency_id, got.name_fingerprint, dispatch="inline")
-                claimed.append(got.claim_id)
+        claimed.extend(claim_settled(result, pipe.layout.work, key))
         if not result.pending or time.monotonic() >= deadline:
             return claimed
-        time.sleep(min(0.25, max(settings.intake.stable_seconds / 4, 0.05)))
+        time.sleep(min(0.25, max(pipe.settings.intake.stable_seconds / 4, 0.05)))
+
+
+def drop_scanner(settings: Settings) -> tuple[DropFolderScanner, bytes]:
+    """A scanner over every configured agency's drop folder, and its fingerprint key."""
+    layout = Layout(settings.root)
+    key = load_or_create_secret(layout.hmac_key)
+    scanner = DropFolderScanner(
+        layout.agencies,
+        [agency.id for agency in settings.agencies],
+        SettlePolicy(stable_seconds=settings.intake.stable_seconds),
+        fingerprint_key=key,
+    )
+    return scanner, key
+
+
+def claim_settled(result: ScanResult, work: Path, key: bytes) -> list[str]:
+    """Answer the scan's refusals and claim its settled files; returns the claim ids."""
+    for refusal in result.refused:
+        answer_refusal(refusal)
+    claim_ids: list[str] = []
+    for candidate in result.settled:
+        got = claim(candidate, work, fingerprint_key=key)
+        if got is not None:
+            emit_file_detected(got.agency_id, got.name_fingerprint, dispatch="inline")
+            claim_ids.append(got.claim_id)
+    return claim_ids
 
 
 def answer_refusal(refusal: Refusal) -> None:

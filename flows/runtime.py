@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import threading
 
-from hmis_handoff.config import Settings, load_settings
+from hmis_handoff.config import Settings, load_settings, resolve_config_path
 from hmis_handoff.pipeline import Pipeline
 
 _lock = threading.Lock()
@@ -22,9 +22,9 @@ def _pipeline_for(config_path: str) -> Pipeline:
 
 def pipeline() -> Pipeline:
     """The pipeline for the current ``HANDOFF_CONFIG`` (one per process and config)."""
-    settings = load_settings()
+    # Resolving the path reads no file: the TOML is parsed once per process and config.
     with _lock:
-        return _pipeline_for(str(settings.config_path))
+        return _pipeline_for(str(resolve_config_path()))
 
 
 def settings() -> Settings:

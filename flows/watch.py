@@ -12,38 +12,22 @@ import threading
 
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
+from connectors.dropfolder import DropFolderScanner
 from connectors.watcher import DropWatcher
-from flows.events import emit_file_detected
-from flows.ingest import answer_refusal, ingest
+from flows.ingest import claim_settled, drop_scanner, ingest
 from hmis_handoff.config import Settings
 from hmis_handoff.layout import Layout
-from hmis_handoff.pipeline import load_or_create_secret
 
 log = logging.getLogger("hmis_handoff.watch")
 
 
 def make_sweep(settings: Settings) -> tuple[DropFolderScanner, object]:
     layout = Layout(settings.root)
-    key = load_or_create_secret(layout.hmac_key)
-    scanner = DropFolderScanner(
-        layout.agencies,
-        [agency.id for agency in settings.agencies],
-        SettlePolicy(stable_seconds=settings.intake.stable_seconds),
-        fingerprint_key=key,
-    )
+    scanner, key = drop_scanner(settings)
 
     def sweep() -> float | None:
         result = scanner.scan()
-        for refusal in result.refused:
-            answer_refusal(refusal)
-        claim_ids: list[str] = []
-        for candidate in result.settled:
-            claimed = claim(candidate, layout.work, fingerprint_key=key)
-            if claimed is None:
-                continue
-            emit_file_detected(claimed.agency_id, claimed.name_fingerprint, dispatch="inline")
-            claim_ids.append(claimed.claim_id)
+        claim_ids = claim_settled(result, layout.work, key)
         if claim_ids:
             # Prefect joins its heartbeat thread (1 s sleeps) at the end of every flow run;
             # these in-process runs take well under a second, so the heartbeat only adds

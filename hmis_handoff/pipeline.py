@@ -41,11 +41,11 @@ from connectors.dropfolder import (
     quarantine_refusal,
 )
 from connectors.reader import ReadLimits, iter_intake_chunks
-from hmis_handoff.business_days import BusinessCalendar, CalendarPolicy
 from hmis_handoff.config import Settings
 from hmis_handoff.crypto.age import encrypt_file, parse_recipient
 from hmis_handoff.crypto.package import write_package
 from hmis_handoff.crypto.signing import SigningKey
+from hmis_handoff.deadlines import calendar_for
 from hmis_handoff.errors import FileRejected, HandoffError, IntegrityError
 from hmis_handoff.failpoints import failpoint
 from hmis_handoff.fsutil import TEMP_PREFIX, atomic_writer, remove_stale_temps
@@ -176,16 +176,7 @@ class Pipeline:
         self.layout = Layout(settings.root)
         self.ledger = ledger or Ledger(settings.ledger_url)
         self.clock = clock
-        cal = settings.calendar
-        self.calendar = BusinessCalendar(
-            CalendarPolicy(
-                calendar=cal.calendar,
-                extra_closures=frozenset(cal.extra_closures),
-                open_overrides=frozenset(cal.open_overrides),
-                cutoff=cal.cutoff,
-                timezone=settings.timezone,
-            )
-        )
+        self.calendar = calendar_for(settings)
         self.keyer = RecordKeyer(load_or_create_secret(self.layout.hmac_key))
         self._signing_key: SigningKey | None = None
 
