@@ -13,13 +13,16 @@ to start, which would turn hundreds of kills into hours.
 warms everything once, then for each JSON request line on stdin
 (``{"root", "failpoint", "skip", "kill_after", "time_limit"}``) forks a child that runs the
 loop, SIGKILLs it after ``kill_after`` seconds if still running (the server is its parent,
-so the pid cannot have been reused), and answers ``{"exit", "killed", "seconds"}`` (exit is
--9 for a SIGKILL, whether from a failpoint or the timer). It prints ``{"ready": true}``
-once warm.
+so the pid cannot have been reused), and answers ``{"exit", "killed", "seconds"}``.
+``killed`` is read from the wait status alone (the child died of SIGKILL, from a failpoint
+or the timer): a child that exited on its own just before the timer fired is not a kill,
+whatever the timer says.
 
-This driver is the only worker on its tree, so :func:`recover_single_worker` sweeps temp
-files and orphan claim sidecars with no grace period; ``Pipeline.recover`` keeps 600 s /
-300 s of grace because on a shared tree they could belong to another live worker.
+Recovery is production's own: :meth:`Pipeline.recover` with its grace periods (temp files
+younger than ``STALE_TEMP_SECONDS``, orphan claim sidecars younger than the default
+``pending_claims`` grace are left alone, as they could belong to another live worker). A
+lab that wants them gone ages them past those periods first (``tests.crash.lab``'s
+``age_past_grace``), as the passing of time would.
 """
 
 from __future__ import annotations
@@ -38,33 +41,18 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from connectors.dropfolder import (
-    ClaimedFile,
     DropFolderScanner,
     SettlePolicy,
     claim,
-    pending_claims,
 )
 from hmis_handoff import failpoints
 from hmis_handoff.config import load_settings
-from hmis_handoff.fsutil import remove_stale_temps
 from hmis_handoff.pipeline import Pipeline, load_or_create_secret
 
 # tests.synthetic rows are valid as of this day; validation runs as of it.
 AS_OF = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
 EXIT_DONE = 0
 EXIT_TIME_LIMIT = 3
-
-
-def recover_single_worker(pipe: Pipeline) -> list[ClaimedFile]:
-    """``Pipeline.recover`` for a tree with one worker: no temp or orphan is anyone's."""
-    layout = pipe.layout
-    directories = [layout.work, layout.quarantine, layout.archive]
-    directories += [layout.agency_reports(a.id) for a in pipe.settings.agencies]
-    directories += [layout.partner_outbox(p.id) for p in pipe.settings.partners]
-    for directory in directories:
-        remove_stale_temps(directory, min_age_seconds=0)
-    pending_claims(layout.work, orphan_grace_seconds=0)
-    return pipe.recover()
 
 
 def run_once(root: Path, *, time_limit: float = 300.0) -> int:
@@ -80,7 +68,7 @@ def run_once(root: Path, *, time_limit: float = 300.0) -> int:
             fingerprint_key=key,
         )
         deadline = time.monotonic() + time_limit
-        for claimed in recover_single_worker(pipe):
+        for claimed in pipe.recover():
             pipe.process_claim(claimed)
         while True:
             result = scanner.scan()
@@ -152,15 +140,16 @@ def _serve_one(request: dict[str, Any]) -> dict[str, Any]:
     try:
         kill_after = request.get("kill_after")
         ready, _, _ = select.select([pidfd], [], [], kill_after)
-        killed = not ready
-        if killed:
-            os.kill(pid, signal.SIGKILL)
+        if not ready:
+            # pidfd_send_signal: a no-op on a child that has exited meanwhile (not reaped yet).
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
     finally:
         os.close(pidfd)
+    exit_code = os.waitstatus_to_exitcode(status)
     return {
-        "exit": os.waitstatus_to_exitcode(status),
-        "killed": killed,
+        "exit": exit_code,
+        "killed": exit_code == -signal.SIGKILL,
         "seconds": round(time.monotonic() - started, 4),
     }
 

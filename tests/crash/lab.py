@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import inspect
 import io
 import json
 import os
@@ -13,22 +14,30 @@ import secrets
 import sqlite3
 import subprocess
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from connectors.dropfolder import CLAIM_SIDECAR_SUFFIX, pending_claims
 from hmis_handoff.config import load_settings
 from hmis_handoff.crypto.age import decrypt_file, parse_identities_file
 from hmis_handoff.crypto.package import verify_and_decrypt
 from hmis_handoff.crypto.signing import VerifyKey
 from hmis_handoff.ledger import FileState, Ledger
+from hmis_handoff.pipeline import STALE_TEMP_SECONDS
 from hmis_handoff.setup import initialise
 from tests.synthetic import make_valid_frame
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AGENCY = "demo-agency"
 PARTNER = "demo-partner"
+# pending_claims' default orphan grace (what Pipeline.recover uses), read from its signature.
+ORPHAN_GRACE_SECONDS = float(
+    inspect.signature(pending_claims).parameters["orphan_grace_seconds"].default
+)
 CANARY_RE = re.compile(rb"Cnry[0-9a-f]{10}")
 
 Kind = Literal["valid", "mixed", "invalid", "junk", "not_sent"]
@@ -54,6 +63,35 @@ def make_root(base: Path, stable_seconds: float = 0.05) -> Path:
         encoding="utf-8",
     )
     return root
+
+
+def age_past_grace(root: Path) -> int:
+    """Back-date every file outside the drop folders past production's recovery grace.
+
+    What the passing of time does to what a killed run left behind (temp files, orphan claim
+    sidecars and locks; an orphan sidecar's recorded claim time too), so the next run's :meth:`Pipeline.recover`, with its production
+    grace periods, may remove them. Drop folders are left alone (their times drive the
+    settle window). Returns how many files were back-dated.
+    """
+    past = time.time() - max(STALE_TEMP_SECONDS, ORPHAN_GRACE_SECONDS) - 60
+    aged = 0
+    work = root / "work"
+    for sidecar in work.glob("*" + CLAIM_SIDECAR_SUFFIX):
+        if sidecar.name.startswith("."):
+            continue  # a temp file (back-dated below), not a sidecar
+        # An orphan sidecar's age is its recorded claim time, not its mtime. Live claims
+        # (file present) keep theirs: it is the received time the ledger records.
+        payload = json.loads(sidecar.read_text(encoding="utf-8"))
+        claim_id = sidecar.name.removesuffix(CLAIM_SIDECAR_SUFFIX)
+        if not (work / f"{claim_id}{payload['suffix']}").exists():
+            payload["claimed_at"] = datetime.fromtimestamp(past, UTC).isoformat()
+            sidecar.write_text(json.dumps(payload), encoding="utf-8")
+    for path in _files(root):
+        if path.is_symlink() or "drop" in path.relative_to(root).parts:
+            continue
+        os.utime(path, (past, past))
+        aged += 1
+    return aged
 
 
 def canary() -> str:

@@ -3,7 +3,8 @@
 Each scenario: a first clean run handles ``reuse.csv``; then a batch arrives (a valid file,
 an identical copy of it, an all-invalid file, a partly valid one, a copy of the earlier
 content, one whose rows may not be sent, and new content under the reused name). The
-driver dies by SIGKILL at the failpoint, a clean run completes the work, and a second
+driver dies by SIGKILL at the failpoint, a clean run (production grace periods) completes
+the work, the leftovers are aged past those periods and a run removes them, and a second
 clean run changes nothing (files and ledger dump identical). The core runs without Prefect
 (see tests/crash/driver.py for why); a fork server keeps each run to a fraction of a second.
 """
@@ -20,7 +21,15 @@ from pathlib import Path
 import pytest
 
 from hmis_handoff import failpoints
-from tests.crash.lab import REPO_ROOT, ForkServer, Inputs, check_invariants, make_root, snapshot
+from tests.crash.lab import (
+    REPO_ROOT,
+    ForkServer,
+    Inputs,
+    age_past_grace,
+    check_invariants,
+    make_root,
+    snapshot,
+)
 
 # Hits of each failpoint in claim order over the batch (a, b, c, d, e, f, reuse):
 #   registered a b c d e f reuse   reported a b c d e f reuse   archived a c d f reuse
@@ -72,8 +81,12 @@ def test_crash_at_failpoint_then_recover(
     drop_batch(inputs)
 
     crashed = server.run(root, failpoint=name, skip=skip)
-    assert crashed.exit == -signal.SIGKILL and not crashed.killed, (crashed, server.log())
+    assert crashed.exit == -signal.SIGKILL and crashed.killed, (crashed, server.log())
 
+    # Recovery with production's grace: what the crash left is young, the work completes.
+    server.clean_run(root)
+    assert os.listdir(inputs.drop_dir) == [], "the run after the crash left files waiting"
+    age_past_grace(root)  # time passes: the leftovers are now anyone's to remove
     server.clean_run(root)
     before = snapshot(root)
     server.clean_run(root)
@@ -92,6 +105,9 @@ def test_the_driver_dies_at_a_failpoint_set_in_its_environment(tmp_path: Path) -
     env.pop("HANDOFF_FAILPOINT")
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
+    age_past_grace(root)
+    again = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, timeout=120)
+    assert again.returncode == 0, again.stderr[-3000:]
     check_invariants(root, inputs, tmp_path)
 
 
