@@ -69,9 +69,10 @@ def age_past_grace(root: Path) -> int:
     """Back-date every file outside the drop folders past production's recovery grace.
 
     What the passing of time does to what a killed run left behind (temp files, orphan claim
-    sidecars and locks; an orphan sidecar's recorded claim time too), so the next run's :meth:`Pipeline.recover`, with its production
-    grace periods, may remove them. Drop folders are left alone (their times drive the
-    settle window). Returns how many files were back-dated.
+    sidecars and locks; an orphan sidecar's recorded claim time too), so the next run's
+    :meth:`Pipeline.recover`, with its production grace periods, may remove them. Drop
+    folders are left alone (their times drive the settle window). Returns how many files
+    were back-dated.
     """
     past = time.time() - max(STALE_TEMP_SECONDS, ORPHAN_GRACE_SECONDS) - 60
     aged = 0

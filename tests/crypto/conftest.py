@@ -64,18 +64,16 @@ def signing_key() -> SigningKey:
 
 @pytest.fixture
 def age_bin() -> Iterator[str]:
-    """Path of Debian's age binary; skips (with the reason) only when it is not installed."""
+    """Path of Debian's age binary (required: tests/conftest.py checks it before the run)."""
     found = AGE_BIN if AGE_BIN.exists() else shutil.which("age")
-    if not found:
-        pytest.skip("the age command (Debian package 'age') is not installed; CI installs it")
+    assert found, "the age command (Debian package 'age') is required; make test installs it"
     yield str(found)
 
 
 @pytest.fixture
 def age_keygen_bin() -> Iterator[str]:
     found = AGE_KEYGEN_BIN if AGE_KEYGEN_BIN.exists() else shutil.which("age-keygen")
-    if not found:
-        pytest.skip("age-keygen (Debian package 'age') is not installed; CI installs it")
+    assert found, "age-keygen (Debian package 'age') is required; make test installs it"
     yield str(found)
 
 

@@ -378,29 +378,29 @@ def test_partner_tools_verify_a_package(
     """A partner without our code: ``ssh-keygen -Y verify`` then ``age -d``."""
     paths = make(plaintext, tmp_path / "outbox", identity, signing_key)
     ssh_keygen = shutil.which("ssh-keygen")
-    if ssh_keygen:
-        allowed = tmp_path / "allowed_signers"
-        allowed.write_text(f"coc {signing_key.verify_key.openssh}\n")
-        verified = subprocess.run(
-            [
-                ssh_keygen,
-                "-Y",
-                "verify",
-                "-f",
-                str(allowed),
-                "-I",
-                "coc",
-                "-n",
-                SIGNATURE_NAMESPACE,
-                "-s",
-                str(paths.signature),
-            ],
-            input=paths.manifest.read_bytes(),
-            capture_output=True,
-            check=False,
-            timeout=30,
-        )
-        assert verified.returncode == 0, verified.stderr.decode()
+    assert ssh_keygen, "ssh-keygen (Debian openssh-client) is required; make test installs it"
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f"coc {signing_key.verify_key.openssh}\n")
+    verified = subprocess.run(
+        [
+            ssh_keygen,
+            "-Y",
+            "verify",
+            "-f",
+            str(allowed),
+            "-I",
+            "coc",
+            "-n",
+            SIGNATURE_NAMESPACE,
+            "-s",
+            str(paths.signature),
+        ],
+        input=paths.manifest.read_bytes(),
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
+    assert verified.returncode == 0, verified.stderr.decode()
     key = tmp_path / "partner.key"
     key.write_text(f"{identity}\n")
     decrypted = subprocess.run(

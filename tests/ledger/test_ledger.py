@@ -1,4 +1,4 @@
-"""The ledger state machine on a real SQLite file (and PostgreSQL when available)."""
+"""The ledger state machine on a real SQLite file and on the real PostgreSQL (required)."""
 
 from __future__ import annotations
 
@@ -17,15 +17,6 @@ from hmis_handoff.ledger.models import Base
 PG_URL = os.environ.get("HANDOFF_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def _pg_available() -> bool:
-    try:
-        with create_engine(PG_URL).connect() as conn:
-            conn.execute(text("select 1"))
-        return True
-    except Exception:
-        return False
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def ledger(request: pytest.FixtureRequest, tmp_path) -> Iterator[Ledger]:  # type: ignore[no-untyped-def]
     if request.param == "sqlite":
@@ -33,8 +24,8 @@ def ledger(request: pytest.FixtureRequest, tmp_path) -> Iterator[Ledger]:  # typ
         yield led
         led.close()
         return
-    if not _pg_available():
-        pytest.skip("PostgreSQL not reachable on 127.0.0.1:5432")
+    # No skip: tests/conftest.py has checked PostgreSQL before the session; an error here
+    # (credentials, a missing database) is a failure worth seeing.
     schema = f"t_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_URL)
     with admin.begin() as conn:

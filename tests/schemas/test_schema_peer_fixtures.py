@@ -38,7 +38,6 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from schemas.columns import column_names
 from tests.schemas.helpers import validate_rows
@@ -61,8 +60,6 @@ ENROLLMENT_COLUMNS = (
     "DateToStreetESSH", "TimesHomelessPastThreeYears", "MonthsHomelessPastThreeYears",
     "DisablingCondition",
 )  # fmt: skip
-
-pytestmark = pytest.mark.skipif(not SOURCE.is_dir(), reason="shared test data not present")
 
 
 def _read(name: str) -> pd.DataFrame:

@@ -133,7 +133,6 @@ def test_short_secret_refused() -> None:
         RecordKeyer(b"short")
 
 
-@pytest.mark.skipif(not EVA_DEMO.exists(), reason="shared Eva demo export not present")
 def test_eva_demo_hashes_are_not_hashstatus_4_sha256() -> None:
     """The Eva demo says HashStatus 4 but holds 32-hex placeholders, shared by every client.
 
