@@ -18,9 +18,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Debian tools the tests use: the reference `age` (interop) and Chromium (UI checks).
+# Debian tools the tests use: the reference `age` (interop), Chromium (UI checks), the
+# OpenSSH client and server (ssh-keygen interop, SFTP), PostgreSQL (ledger and scale path,
+# started with trust for 127.0.0.1 and a database "test" by .ci/ensure-postgres). The tests
+# refuse to start when one is missing (tests/real_parts.py).
 system-deps:
-	@{ command -v age && command -v chromium; } >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq age chromium; }
+	@{ command -v age && command -v chromium && command -v ssh-keygen && [ -x /usr/sbin/sshd ] && command -v pg_ctlcluster; } >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq age chromium openssh-client openssh-server postgresql; }
+	@.ci/ensure-postgres
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
