@@ -51,6 +51,7 @@ from hmis_handoff.failpoints import failpoint
 from hmis_handoff.fsutil import TEMP_PREFIX, atomic_writer, remove_stale_temps
 from hmis_handoff.hashing import RecordKeyer
 from hmis_handoff.layout import Layout
+from hmis_handoff.leak_switch import plant_leak
 from hmis_handoff.ledger import FileCounts, FileState, FileView, Ledger, NewRecord, PackageInfo
 from hmis_handoff.ledger.models import TERMINAL_FILE_STATES, RecordState
 from hmis_handoff.match_keys import record_match_keys
@@ -402,6 +403,7 @@ class Pipeline:
         run = ChunkedValidation(context)
         verdict = Verdict()
         for frame in self._chunks(path):
+            plant_leak(frame)  # a no-op unless the canary sweep's test switch is on
             part = run.validate_chunk(frame)
             rows = frame.index.to_numpy() + FIRST_DATA_ROW
             verdict.rows_total += len(frame)

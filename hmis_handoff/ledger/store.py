@@ -181,12 +181,35 @@ class Ledger:
             self.migrate()
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (safe to call every start)."""
+        """Bring the schema to the newest Alembic revision (safe to call every start).
+
+        All or nothing, on SQLite too: a crash mid-migration leaves the previous schema.
+        """
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        if self.engine.dialect.name != "sqlite":
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+            return
+        with self.engine.connect() as connection:
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            # Python's sqlite3 commits before every DDL statement in its default mode, so a
+            # process killed between two CREATE TABLEs left a half-made schema that no later
+            # start could migrate. Our own BEGIN makes the whole upgrade one transaction.
+            previous = driver.isolation_level
+            driver.isolation_level = None
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+            finally:
+                driver.isolation_level = previous
 
     def close(self) -> None:
         self.engine.dispose()

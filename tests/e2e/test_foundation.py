@@ -11,13 +11,14 @@ import io
 import json
 import shutil
 import subprocess
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from hmis_handoff.business_days import BusinessCalendar
 from tests.conftest import age_binary, api_port, run_cli
+from tests.server_runs import flow_runs, task_run_names
 
 VALID_IDS = ["DEMO-0001", "DEMO-0002", "DEMO-0003", "DEMO-0004"]
 
@@ -41,12 +42,21 @@ def _sample_rows(root: Path) -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.server
-def test_sample_becomes_one_package_a_report_and_tracked_records(demo: Path) -> None:
+def test_sample_becomes_one_package_a_report_and_tracked_records(
+    demo: Path, prefect_api: str
+) -> None:
     config = str(demo / "handoff.toml")
     _drop(demo)
+    started = datetime.now(UTC) - timedelta(seconds=1)
     result = run_cli("process", "--config", config, "--json")
     summary = json.loads(result.stdout)
     assert summary["by_state"] == {"delivered": 1}
+
+    # The run is on the server under test (not on a temporary fallback server): exactly one
+    # completed ingest run since we started, which handed off one file.
+    runs = flow_runs(prefect_api, "ingest", since=started)
+    assert [r["state_type"] for r in runs] == ["COMPLETED"], runs
+    assert "hand-off-file" in " ".join(task_run_names(prefect_api, runs[0]["id"]))
 
     outbox = demo / "partners" / "demo-partner" / "outbox"
     packages = sorted(outbox.glob("*.age"))
@@ -100,6 +110,7 @@ def test_sample_becomes_one_package_a_report_and_tracked_records(demo: Path) -> 
     _drop(demo, "again.csv")
     again = json.loads(run_cli("process", "--config", config, "--json").stdout)
     assert again["by_state"] == {"duplicate": 1}
+    assert len(flow_runs(prefect_api, "ingest", since=started)) == 2, "both runs on this server"
     assert len(list(outbox.glob("*.age"))) == 1
     status = json.loads(run_cli("status", "--config", config, "--json").stdout)
     file_states = {row["state"]: row["count"] for row in status["files"]}

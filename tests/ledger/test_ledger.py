@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -139,3 +140,28 @@ def test_ledger_schema_has_no_pii_columns(tmp_path) -> None:  # type: ignore[no-
     offending = [c for c in columns if any(w in c[1].lower() for w in PII_WORDS)]
     assert offending == []
     assert {t.name for t in Base.metadata.sorted_tables} <= {t for t, _ in columns}
+
+
+def test_a_migration_that_dies_half_way_leaves_no_half_made_schema(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Found by the crash lab: a SIGKILL between two CREATE TABLEs of the first migration
+    left ``intake_file`` without a version row, and every later start failed ("table
+    intake_file already exists"). Here the second table's name is taken, so the upgrade
+    fails after creating the first: nothing of it may remain, and a retry completes."""
+    import sqlite3
+
+    db = tmp_path / "ledger.db"
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        con.execute("CREATE TABLE intake_record (blocker INTEGER)")
+        con.commit()
+    with pytest.raises(Exception, match="intake_record"):
+        Ledger(f"sqlite:///{db}")
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert tables == {"intake_record"}, "the failed upgrade left part of its schema"
+        con.execute("DROP TABLE intake_record")
+        con.commit()
+    ledger = Ledger(f"sqlite:///{db}")
+    try:
+        assert ledger.files() == []
+    finally:
+        ledger.close()
