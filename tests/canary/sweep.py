@@ -1,8 +1,8 @@
 """Search everything a run wrote for planted markers, through the encodings that hide them.
 
 A :class:`Sweep` holds the markers (every cell value and file name a test planted) and
-searches bytes for them (ASCII letters case-insensitively) as they are and after decoding what commonly
-wraps a leaked value: JSON string escapes (``\\u00e9``, ``\\"``), base64 (standard and
+searches bytes for them (ASCII case-insensitively), as they are and after decoding what
+commonly wraps a leaked value: JSON string escapes (``\\u00e9``, ``\\"``), base64 (standard and
 URL-safe, at every alignment), pickles (string and bytes arguments read with
 :mod:`pickletools`, never unpickled), and gzip/zlib/lzma/bz2 streams; decoded layers are
 decoded again, a few levels deep. SQLite files are opened (a copy, with their WAL) and

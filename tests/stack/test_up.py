@@ -45,11 +45,12 @@ def _post(url: str, body: dict[str, object]) -> object:
 
 
 class Stack:
-    def __init__(self, root: Path, port: int) -> None:
+    def __init__(self, root: Path, port: int, *, env: dict[str, str] | None = None) -> None:
         self.root = root
         self.port = port
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "hmis_handoff", "up", "--config", str(root / "handoff.toml")],
+            env={**os.environ, **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
