@@ -8,17 +8,27 @@ These helpers read the server under test's own API, so such a fallback fails the
 from __future__ import annotations
 
 import json
+import time
+import urllib.error
 import urllib.request
 from datetime import datetime
 from typing import Any
 
 
 def post(api: str, path: str, body: dict[str, Any]) -> Any:
+    """POST JSON and return the answer; a 503 (a server busy under load) is asked again."""
     request = urllib.request.Request(
         f"{api}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+    for attempt in range(5):
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            if error.code != 503 or attempt == 4:
+                raise
+            time.sleep(2)
+    raise AssertionError("unreachable")
 
 
 def flow_runs(api: str, flow_name: str, *, since: datetime | None = None) -> list[dict[str, Any]]:

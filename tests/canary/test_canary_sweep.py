@@ -291,7 +291,7 @@ def _sweep(scene: Scene, sinks: Sinks, api_dump: bytes) -> tuple[list[Hit], dict
 
 
 def _stop(scene: Scene) -> None:
-    assert scene.stack.stop() == 0, "".join(scene.stack.output)[-3000:]
+    assert scene.stack.stop(timeout=180) == 0, "".join(scene.stack.output)[-3000:]
     assert "HMIS Handoff stopped." in "".join(scene.stack.output)
 
 

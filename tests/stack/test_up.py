@@ -80,11 +80,11 @@ class Stack:
                 return line
         raise AssertionError(f"no {needle!r} in output:\n{''.join(self.output)[-4000:]}")
 
-    def stop(self) -> int:
+    def stop(self, timeout: float = 60) -> int:
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
         try:
-            return self.proc.wait(timeout=60)
+            return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             raise
