@@ -2,13 +2,14 @@
 
 One test drives the whole embedded stack as an operator would: start it, drop the demo
 intake, see the package appear, find the flow run, deployments, artifact and events through
-the Prefect API, look at the UI in headless Chromium, check Prefect's own database holds no
-client value, then stop it with SIGTERM.
+the Prefect API (this stack's own server), look at the UI in headless Chromium, then stop
+it with SIGTERM. What Prefect and everything else stored is searched for client values by
+the whole-system canary sweep (tests/canary/test_canary_sweep.py), which replaced the
+narrow check of ``state/prefect`` that used to end this test.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import queue
@@ -116,13 +117,8 @@ def _wait(predicate: object, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _sample_values(root: Path) -> list[str]:
-    with (root / "samples" / "demo-intake.csv").open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return [row[c] for row in rows for c in ("FirstName", "LastName", "SSN", "DOB") if row[c]]
-
-
 @pytest.mark.server
+@pytest.mark.browser
 def test_up_serves_ui_deployments_and_hands_off_a_dropped_file(stack: Stack) -> None:
     line = stack.wait_for_line(UI_LINE, timeout=240)
     ui = line.split(UI_LINE, 1)[1].strip()
@@ -171,42 +167,30 @@ def test_up_serves_ui_deployments_and_hands_off_a_dropped_file(stack: Stack) -> 
     _wait(events_seen, 60, "handoff.file.detected and .delivered events")
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium:
-        dom = subprocess.run(
-            [
-                chromium,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={stack.root / 'chromium'}",
-                "--virtual-time-budget=20000",
-                "--dump-dom",
-                f"{ui}/deployments",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        ).stdout
-        assert "ingest-sweep" in dom or "deadline-check" in dom, dom[-2000:]
+    assert chromium, "Debian's chromium is required (make test installs it)"
+    dom = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={stack.root / 'chromium'}",
+            "--virtual-time-budget=20000",
+            "--dump-dom",
+            f"{ui}/deployments",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert "ingest-sweep" in dom or "deadline-check" in dom, dom[-2000:]
 
     code = stack.stop()
     assert code == 0
     assert "HMIS Handoff stopped." in "".join(stack.output)
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", stack.port)) != 0, "the server is still listening"
-
-    # Prefect's own database and logs never saw a client value.
-    values = _sample_values(stack.root)
-    prefect_home = stack.root / "state" / "prefect"
-    for path in prefect_home.rglob("*"):
-        if path.is_file():
-            blob = path.read_bytes()
-            for value in values:
-                assert value.encode("utf-8") not in blob, f"client value in {path.name}"
-    console = "".join(stack.output)
-    for value in values:
-        assert value not in console
