@@ -9,10 +9,14 @@ temp dir with a free port, waits for its "Prefect UI: " line, then:
    package's ``.sig`` (the commit point) appears in the outbox, polled every 10 ms. The
    next file is dropped ``--gap`` seconds after the previous package appeared (the flow
    run goes on after the ``.sig``, and the watcher sweeps only once it returns).
-   ``--publisher stat`` (default) stats the temp file before renaming, as sftp-server and
-   smbd do, which makes the rename's ctime fine-grained; ``instant`` renames straight after
-   the write, which on Linux usually leaves ctime == mtime (same kernel tick) so the file
-   waits out the full settle window (see ``connectors.dropfolder.SettlePolicy``).
+   Every publisher kind is measured by default (``--publisher all``), each for ``--files``
+   files: ``instant`` renames straight after the write, which on Linux usually leaves
+   ctime == mtime (same kernel tick) so the file waits out the full settle window (see
+   ``connectors.dropfolder.SettlePolicy``); ``stat`` stats the temp file before renaming,
+   as sftp-server and smbd do, which makes the rename's ctime fine-grained (the fast path);
+   ``close-write`` writes the final name in place and closes it; ``slow-append`` writes the
+   final name in three appends 0.5 s apart. For in-place kinds the clock starts at the
+   last close (when the file is complete), for renames just before the rename.
 2. **Backlog**: writes ``--backlog`` small distinct valid files under temp names, renames
    them all in at once, and measures the time until every one is in a terminal ledger
    state; then checks each exactly once: one ledger row per file, all delivered, one
@@ -221,18 +225,43 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
+PUBLISHERS = ("instant", "stat", "close-write", "slow-append")
+SLOW_APPEND_PAUSE = 0.5  # seconds between the three appends of a slow uploader
+
+
+def publish_in_place(path: Path, data: bytes, *, pieces: int) -> None:
+    """Write ``data`` under its final name in ``pieces`` appends (a pause between them)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        step = -(-len(data) // pieces)
+        for start in range(0, len(data), step):
+            if start:
+                time.sleep(SLOW_APPEND_PAUSE)
+            handle.write(data[start : start + step])
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
 def run_latency(root: Path, count: int, publisher: str, gap: float, next_row: int) -> list[Timing]:
+    """Drop ``count`` files one at a time the ``publisher`` way; the clock starts when the
+    file is complete under its final name (after the rename, or after the last close)."""
     drop = root / "agencies" / AGENCY / "drop"
     outbox = root / "partners" / PARTNER / "outbox"
     timings: list[Timing] = []
     for i in range(count):
         data, _table = intake_bytes(next_row + 3 * i, 3)
-        temp = write_temp(drop, f"latency-{i:03d}.csv", data)
-        if publisher == "stat":
-            os.stat(temp)
-        started = time.monotonic()
-        wall = time.time()
-        os.rename(temp, drop / f"latency-{i:03d}.csv")
+        final = drop / f"latency-{publisher}-{i:03d}.csv"
+        if publisher in ("close-write", "slow-append"):
+            publish_in_place(final, data, pieces=1 if publisher == "close-write" else 3)
+            started = time.monotonic()
+            wall = time.time()
+        else:
+            temp = write_temp(drop, final.name, data)
+            if publisher == "stat":
+                os.stat(temp)
+            started = time.monotonic()
+            wall = time.time()
+            os.rename(temp, final)
         deadline = started + 120
         sig = None
         while sig is None:
@@ -337,7 +366,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=30)
     parser.add_argument("--backlog", type=int, default=1000)
-    parser.add_argument("--publisher", choices=["stat", "instant"], default="stat")
+    parser.add_argument("--publisher", choices=["all", *PUBLISHERS], default="all")
     parser.add_argument(
         "--gap", type=float, default=1.0, help="seconds between a package and the next drop"
     )
@@ -353,11 +382,13 @@ def main() -> int:
         started = time.monotonic()
         stack.wait_for_line(UI_LINE, timeout=240)
         print(f"stack up in {time.monotonic() - started:.1f} s ({root})")
-        if args.files:
-            timings = run_latency(root, args.files, args.publisher, args.gap, next_row=0)
+        kinds = PUBLISHERS if args.publisher == "all" else (args.publisher,)
+        for number, kind in enumerate(kinds if args.files else ()):
+            first_row = number * 3 * args.files
+            timings = run_latency(root, args.files, kind, args.gap, next_row=first_row)
             latencies = [t.latency for t in timings]
             print(
-                f"latency, {args.files} files one at a time (publisher: {args.publisher}, "
+                f"latency, {args.files} files one at a time (publisher: {kind}, "
                 f"{args.gap:g} s after each package before the next drop):"
             )
             print(
