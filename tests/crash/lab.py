@@ -228,9 +228,14 @@ class ForkServer:
         reply = self._read()
         return RunResult(int(reply["exit"]), bool(reply["killed"]), float(reply["seconds"]))
 
-    def clean_run(self, root: Path) -> RunResult:
-        """A run without a failpoint that must finish the work (exit 0)."""
-        result = self.run(root)
+    def clean_run(self, root: Path, *, time_limit: float = 300.0) -> RunResult:
+        """A run without a failpoint that must finish the work (exit 0).
+
+        ``time_limit`` only guards against a hang: the run stops there (exit 3) even while
+        it is making progress, so a run with hundreds of files waiting on a loaded machine
+        needs more than the default.
+        """
+        result = self.run(root, time_limit=time_limit)
         assert result.exit == 0, f"clean run exited {result.exit}:\n{self.log()}"
         return result
 
