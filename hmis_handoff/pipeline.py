@@ -60,6 +60,7 @@ from hmis_handoff.reports import (
     write_agency_report,
     write_duplicate_notice,
 )
+from hmis_handoff.safedir import UnsafeFolderError, check_private_tree, held_dir
 from hmis_handoff.timeliness import submitted_late
 from schemas.columns import SpecVersion, canonical_header, column_names
 from schemas.rules import RULES
@@ -198,12 +199,17 @@ class Pipeline:
     def recover(self) -> list[ClaimedFile]:
         """Remove temp files a crash left behind; return claims still in the work area."""
         directories = [self.layout.work, self.layout.quarantine, self.layout.archive]
-        for agency in self.settings.agencies:
-            directories.append(self.layout.agency_reports(agency.id))
         for partner in self.settings.partners:
             directories.append(self.layout.partner_outbox(partner.id))
+        check_private_tree(self.layout, [p.id for p in self.settings.partners])
         for directory in directories:
             remove_stale_temps(directory, min_age_seconds=STALE_TEMP_SECONDS)
+        for agency in self.settings.agencies:
+            with (
+                contextlib.suppress(UnsafeFolderError, FileNotFoundError),
+                held_dir(self.layout.agencies, (agency.id, "reports"), "reports") as held,
+            ):
+                remove_stale_temps(held, min_age_seconds=STALE_TEMP_SECONDS)
         self._finish_interrupted_refusals()
         return pending_claims(self.layout.work)
 
@@ -231,8 +237,28 @@ class Pipeline:
     def _finish_refusal(
         self, moved: Path, *, agency_id: str, fingerprint: str, rule_id: str
     ) -> None:
+        with self._reports_dir(agency_id) as reports_dir:
+            self._refusal_report(reports_dir, fingerprint=fingerprint, rule_id=rule_id)
+        if moved.is_file() and not moved.is_symlink():
+            recipient = self.settings.archive_recipient
+            if recipient:
+                encrypted = moved.with_name(moved.name + ".age")
+                encrypt_file(moved, encrypted, [parse_recipient(recipient)], overwrite=True)
+            moved.unlink()
+
+    def _reports_dir(self, agency_id: str) -> contextlib.AbstractContextManager[Path]:
+        """The agency's reports folder, held open without following links: a ``reports``
+        swapped for a symlink is refused (UnsafeFolderError), never written through."""
+        return held_dir(
+            self.layout.agencies,
+            (agency_id, "reports"),
+            f"reports of agency {agency_id}",
+            create=True,
+        )
+
+    def _refusal_report(self, reports_dir: Path, *, fingerprint: str, rule_id: str) -> None:
         write_agency_report(
-            self.layout.agency_reports(agency_id),
+            reports_dir,
             file_ref=fingerprint,
             received_at=self.clock().astimezone(self.settings.tz),
             outcome_summary=ReportSummary(
@@ -246,12 +272,6 @@ class Pipeline:
             problems=[],
             rules=RULES,
         )
-        if moved.is_file() and not moved.is_symlink():
-            recipient = self.settings.archive_recipient
-            if recipient:
-                encrypted = moved.with_name(moved.name + ".age")
-                encrypt_file(moved, encrypted, [parse_recipient(recipient)], overwrite=True)
-            moved.unlink()
 
     def _finish_interrupted_refusals(self) -> None:
         """Quarantined plaintext a crash left unencrypted: encrypt it and answer the agency."""
@@ -321,15 +341,16 @@ class Pipeline:
     def _duplicate_notice(self, claimed: ClaimedFile, view: FileView) -> None:
         """Tell the agency its file repeats an earlier one (same name every time: idempotent)."""
         original = self.ledger.file(view.duplicate_of) if view.duplicate_of else None
-        write_duplicate_notice(
-            self.layout.agency_reports(view.agency_id),
-            file_ref=view.ref,
-            received_at=claimed.claimed_at.astimezone(self.settings.tz),
-            original_ref=original.ref if original else "",
-            original_received_at=(
-                original.received_at.astimezone(self.settings.tz) if original else None
-            ),
-        )
+        with self._reports_dir(view.agency_id) as reports_dir:
+            write_duplicate_notice(
+                reports_dir,
+                file_ref=view.ref,
+                received_at=claimed.claimed_at.astimezone(self.settings.tz),
+                original_ref=original.ref if original else "",
+                original_received_at=(
+                    original.received_at.astimezone(self.settings.tz) if original else None
+                ),
+            )
 
     def _handoff(self, claimed: ClaimedFile, view: FileView) -> FileOutcome:
         agency = self.settings.agency(view.agency_id)
@@ -532,8 +553,24 @@ class Pipeline:
         reject_rule: str | None = None,
         detail: str | None = None,
     ) -> None:
+        with self._reports_dir(view.agency_id) as reports_dir:
+            self._write_report(reports_dir, claimed, view, counts, problems, package_id=package_id,
+                               reject_rule=reject_rule, detail=detail)  # fmt: skip
+
+    def _write_report(
+        self,
+        reports_dir: Path,
+        claimed: ClaimedFile,
+        view: FileView,
+        counts: FileCounts,
+        problems: list[Any],
+        *,
+        package_id: str | None,
+        reject_rule: str | None,
+        detail: str | None,
+    ) -> None:
         write_agency_report(
-            self.layout.agency_reports(view.agency_id),
+            reports_dir,
             file_ref=view.ref,
             received_at=claimed.claimed_at.astimezone(self.settings.tz),
             outcome_summary=ReportSummary(
