@@ -62,6 +62,7 @@ from hmis_handoff.reports import (
 )
 from hmis_handoff.safedir import UnsafeFolderError, check_private_tree, held_dir
 from hmis_handoff.timeliness import submitted_late
+from hmis_handoff.workcopy import copy_path, original_changed, private_copy
 from schemas.columns import SpecVersion, canonical_header, column_names
 from schemas.rules import RULES
 from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, ValidationContext
@@ -125,6 +126,40 @@ class Verdict:
             spec_version=self.spec_version,
             source_format=self.source_format,
         )
+
+
+def save_verdict(path: Path, verdict: Verdict) -> None:
+    """Keep pass 1's decision (row numbers and rule ids only: no values) beside the claim,
+    0600 in ``work/``, so every later pass and rerun packages exactly what was decided."""
+    payload = {
+        "spec_version": verdict.spec_version,
+        "source_format": verdict.source_format,
+        "rows_total": verdict.rows_total,
+        "sendable": sorted(verdict.sendable),
+        "held": sorted(verdict.held.items()),
+        "problems": [[p.row, p.column, p.rule_id, p.severity] for p in verdict.problems],
+    }
+    with atomic_writer(path) as handle:
+        handle.write(json.dumps(payload).encode("ascii"))
+
+
+def load_verdict(path: Path) -> Verdict | None:
+    """The decision :func:`save_verdict` kept, or None if there is none (or it is damaged)."""
+    try:
+        payload = json.loads(path.read_bytes())
+        return Verdict(
+            spec_version=payload["spec_version"],
+            source_format=str(payload["source_format"]),
+            rows_total=int(payload["rows_total"]),
+            sendable={int(row) for row in payload["sendable"]},
+            held={int(row): str(rule) for row, rule in payload["held"]},
+            problems=[
+                Problem(row=int(r), column=str(c), rule_id=str(i), severity=sev)
+                for r, c, i, sev in payload["problems"]
+            ],
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def sha256_file(path: Path) -> str:
@@ -313,9 +348,12 @@ class Pipeline:
         if not claimed.path.exists():
             raise IntegrityError(f"claim {claimed.claim_id}: work file missing, no terminal state")
         agency = self.settings.agency(claimed.agency_id)
+        copy = self._copy(claimed)
+        if not private_copy(claimed.path, copy, self.settings.intake.max_bytes):
+            return self._refuse_oversized(claimed)
         view = self.ledger.register_claim(
             claim_id=claimed.claim_id,
-            sha256=sha256_file(claimed.path),
+            sha256=sha256_file(copy),
             agency_id=agency.id,
             partner_id=agency.partner,
             received_at=claimed.claimed_at,
@@ -337,6 +375,35 @@ class Pipeline:
                 [],
                 detail=rejection.detail,
             )
+
+    def _copy(self, claimed: ClaimedFile) -> Path:
+        """Our private copy of the claim: every pass reads it, never the agency's inode."""
+        return copy_path(self.layout.work, claimed.claim_id, claimed.suffix)
+
+    def _refuse_oversized(self, claimed: ClaimedFile) -> FileOutcome:
+        """FILE-TOO-LARGE from the size alone: nothing is read, hashed or archived.
+
+        What is kept is the fact (ledger row, report); the content hash is replaced by a
+        per-claim marker hash so the file is never matched as a duplicate.
+        """
+        agency = self.settings.agency(claimed.agency_id)
+        view = self.ledger.register_claim(
+            claim_id=claimed.claim_id,
+            sha256=hashlib.sha256(f"FILE-TOO-LARGE:{claimed.claim_id}".encode()).hexdigest(),
+            agency_id=agency.id,
+            partner_id=agency.partner,
+            received_at=claimed.claimed_at,
+        )
+        limit_mb = self.settings.intake.max_bytes // 2**20
+        return self._reject(
+            claimed,
+            view,
+            "FILE-TOO-LARGE",
+            FileCounts(0, 0, 0, 0, 0),
+            [],
+            detail=f"the file is over the {limit_mb} MB limit",
+            keep_original=False,
+        )
 
     def _duplicate_notice(self, claimed: ClaimedFile, view: FileView) -> None:
         """Tell the agency its file repeats an earlier one (same name every time: idempotent)."""
@@ -361,10 +428,17 @@ class Pipeline:
             expected_coc=self.settings.coc_code,
             previously_sent=self.ledger.previously_sent(agency.id),
         )
-        verdict = self._validate(claimed.path, context)
+        copy = self._copy(claimed)
+        decided = (
+            load_verdict(self._verdict_path(claimed)) if view.state == FileState.VALIDATED else None
+        )
+        verdict = decided or self._validate(copy, context)
         problems = verdict.problems
         counts = verdict.counts()
-        rule = self._file_level_rule(agency.id, verdict, counts)
+        rule = None if decided else self._file_level_rule(agency.id, verdict, counts)
+        if rule is None and not decided and original_changed(claimed.path, copy):
+            # Written through a kept handle after we took our copy: rows could be missing.
+            rule, problems = "FILE-CHANGED-AFTER-CLAIM", []
         if rule is not None:
             held = FileCounts(
                 counts.rows_total,
@@ -376,6 +450,10 @@ class Pipeline:
                 counts.source_format,
             )
             return self._reject(claimed, view, rule, held, problems)
+        if not decided:
+            # Package and ledger rows are built from this decision on every later pass, so a
+            # rerun after a day rollover (an ROI expiring at midnight) cannot change them.
+            save_verdict(self._verdict_path(claimed), verdict)
         self.ledger.mark_validated(view.id, counts)
         failpoint("validated")
 
@@ -463,7 +541,7 @@ class Pipeline:
                 text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
                 writer = csv.writer(text, lineterminator="\r\n")
                 header_written = False
-                for frame in self._chunks(claimed.path):
+                for frame in self._chunks(self._copy(claimed)):
                     columns = [c for c in order if c in frame.columns]
                     if not header_written:
                         writer.writerow(columns)
@@ -510,7 +588,7 @@ class Pipeline:
         wanted = list(RECORD_COLUMNS)
         tracked = list(verdict.sendable | set(verdict.held))
         due_cache: dict[date, date] = {}
-        for frame in self._chunks(claimed.path):
+        for frame in self._chunks(self._copy(claimed)):
             rows = frame.index.to_numpy() + FIRST_DATA_ROW
             keep = np.isin(rows, tracked)
             selected = frame.loc[keep, [c for c in wanted if c in frame.columns]]
@@ -599,12 +677,14 @@ class Pipeline:
         problems: list[Any],
         *,
         detail: str | None = None,
+        keep_original: bool = True,
     ) -> FileOutcome:
         self._report(
             claimed, view, counts, problems, package_id=None, reject_rule=rule_id, detail=detail
         )
         failpoint("reported")
-        self._archive(claimed, view, self.layout.quarantine)
+        if keep_original:
+            self._archive(claimed, view, self.layout.quarantine)
         failpoint("archived")
         self.ledger.mark_rejected(view.id, rule_id, counts)
         failpoint("rejected")
@@ -618,18 +698,27 @@ class Pipeline:
             return
         received = view.received_at.astimezone(self.settings.tz)
         target = directory / f"{received:%Y%m%d}-{view.ref}{claimed.suffix}.age"
-        encrypt_file(claimed.path, target, [parse_recipient(recipient)], overwrite=True)
+        copy = self._copy(claimed)
+        # The bytes we read (our copy), or the claimed file if we never got to copy it.
+        source = copy if copy.exists() else claimed.path
+        encrypt_file(source, target, [parse_recipient(recipient)], overwrite=True)
+
+    def _verdict_path(self, claimed: ClaimedFile) -> Path:
+        return self.layout.work / f"{claimed.claim_id}.verdict.json"
 
     def _remove_claim_temps(self, claimed: ClaimedFile) -> None:
         """Temp files of this claim (we hold its lock, so no one else is writing them)."""
-        for temp in self.layout.work.glob(f"{TEMP_PREFIX}*-{claimed.claim_id}.send.csv"):
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
+        for pattern in (".send.csv", ".copy*", ".verdict.json"):
+            for temp in self.layout.work.glob(f"{TEMP_PREFIX}*-{claimed.claim_id}{pattern}"):
+                with contextlib.suppress(FileNotFoundError):
+                    temp.unlink()
 
     def _cleanup(self, claimed: ClaimedFile) -> None:
         """Remove the plaintext original and its claim files from the work area."""
         for path in (
             claimed.path,
+            self._copy(claimed),
+            self._verdict_path(claimed),
             self.layout.work / f"{claimed.claim_id}.send.csv",
             self.layout.work / f"{claimed.claim_id}.claim.json",
         ):
