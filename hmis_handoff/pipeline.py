@@ -37,6 +37,7 @@ from connectors.dropfolder import (
     REFUSAL_SIDECAR_SUFFIX,
     ClaimedFile,
     Refusal,
+    new_claim_id,
     pending_claims,
     quarantine_refusal,
 )
@@ -48,7 +49,13 @@ from hmis_handoff.crypto.signing import SigningKey
 from hmis_handoff.deadlines import calendar_for
 from hmis_handoff.errors import FileRejected, HandoffError, IntegrityError
 from hmis_handoff.failpoints import failpoint
-from hmis_handoff.fsutil import TEMP_PREFIX, atomic_writer, remove_stale_temps
+from hmis_handoff.fsutil import (
+    TEMP_PREFIX,
+    atomic_write_text,
+    atomic_writer,
+    ensure_private_dir,
+    remove_stale_temps,
+)
 from hmis_handoff.hashing import RecordKeyer
 from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import FileCounts, FileState, FileView, Ledger, NewRecord, PackageInfo
@@ -375,6 +382,77 @@ class Pipeline:
                 [],
                 detail=rejection.detail,
             )
+
+    def abandon_claim(self, claimed: ClaimedFile, rule_id: str) -> FileOutcome | None:
+        """Give up a claim that keeps failing: answer its agency with ``rule_id``, keep the
+        original only encrypted in ``quarantine/``, remove its plaintext from ``work/``.
+
+        A known agency gets the usual rejection (report, quarantine, ledger ``rejected``);
+        a claim whose agency is no longer configured is quarantined like a refused object
+        (refusal sidecar, no ledger row) and answered in its reports folder if that still
+        exists. Returns the outcome, or None (another process owns it; unknown agency).
+        """
+        with claim_lock(self.layout.work, claimed.claim_id) as owned:
+            if not owned:
+                return None
+            try:
+                agency = self.settings.agency(claimed.agency_id)
+            except HandoffError:
+                self._quarantine_orphan(claimed, rule_id)
+                return None
+            view = self.ledger.file_by_claim(claimed.claim_id) or self.ledger.register_claim(
+                claim_id=claimed.claim_id,
+                sha256=hashlib.sha256(f"{rule_id}:{claimed.claim_id}".encode()).hexdigest(),
+                agency_id=agency.id,
+                partner_id=agency.partner,
+                received_at=claimed.claimed_at,
+            )
+            if view.state in TERMINAL_FILE_STATES:
+                self._cleanup(claimed)
+                return self._outcome(claimed, view)
+            try:
+                return self._reject(claimed, view, rule_id, FileCounts(0, 0, 0, 0, 0), [])
+            except Exception:
+                # The usual answer failed too (e.g. its reports folder is refused): still get
+                # the plaintext out of work/, encrypted, and close the ledger row.
+                if claimed.path.exists():
+                    self._quarantine_orphan(claimed, rule_id)
+                self.ledger.mark_rejected(view.id, rule_id, FileCounts(0, 0, 0, 0, 0))
+                self._cleanup(claimed)
+                return self._outcome(claimed, self.ledger.file(view.id))
+
+    def _quarantine_orphan(self, claimed: ClaimedFile, rule_id: str) -> None:
+        """Quarantine a claim of an unconfigured agency (encrypted) and clear ``work/``."""
+        quarantine = ensure_private_dir(self.layout.quarantine)
+        quarantine_id = new_claim_id()
+        atomic_write_text(
+            quarantine / f"{quarantine_id}{REFUSAL_SIDECAR_SUFFIX}",
+            json.dumps(
+                {
+                    "quarantine_id": quarantine_id,
+                    "agency_id": claimed.agency_id,
+                    "reason_rule_id": rule_id,
+                    "name_fingerprint": claimed.name_fingerprint,
+                    "kind": "file",
+                    "quarantined_at": self.clock().isoformat(),
+                }
+            ),
+            replace=False,
+        )
+        moved = quarantine / f"{quarantine_id}{QUARANTINE_SUFFIX}"
+        os.rename(claimed.path, moved)
+        recipient = self.settings.archive_recipient
+        if recipient:
+            encrypt_file(moved, moved.with_name(moved.name + ".age"), [parse_recipient(recipient)])
+        moved.unlink()
+        with (
+            contextlib.suppress(OSError, HandoffError),
+            held_dir(
+                self.layout.agencies, (claimed.agency_id, "reports"), "reports"
+            ) as reports_dir,
+        ):
+            self._refusal_report(reports_dir, fingerprint=claimed.name_fingerprint, rule_id=rule_id)
+        self._cleanup(claimed)
 
     def _copy(self, claimed: ClaimedFile) -> Path:
         """Our private copy of the claim: every pass reads it, never the agency's inode."""
@@ -719,6 +797,7 @@ class Pipeline:
             claimed.path,
             self._copy(claimed),
             self._verdict_path(claimed),
+            self.layout.work / f"{claimed.claim_id}.attempts.json",
             self.layout.work / f"{claimed.claim_id}.send.csv",
             self.layout.work / f"{claimed.claim_id}.claim.json",
         ):

@@ -32,7 +32,6 @@ from hmis_handoff.pipeline import Pipeline
 from tests.pipeline.test_pipeline import drop_rows, make_pipeline, rows
 from tests.synthetic import make_valid_row
 
-
 _CRASH_SCRIPT = """
 import sys
 from datetime import datetime
