@@ -21,6 +21,7 @@ from connectors.dropfolder import (
     load_claim,
 )
 from flows.events import emit_file_detected, emit_file_outcome, emit_refusal
+from flows.guard import value_free
 from flows.runtime import pipeline
 from hmis_handoff.config import Settings
 from hmis_handoff.isolation import hand_off_guarded
@@ -133,6 +134,7 @@ def hand_off_file(claim_id: str) -> dict[str, Any] | None:
 
 
 @flow(name="ingest", persist_result=False, log_prints=False)
+@value_free
 def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> dict[str, Any]:
     """Hand off claimed files: crash leftovers first, then ``claim_ids``, then a sweep.
 
