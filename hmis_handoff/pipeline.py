@@ -60,6 +60,7 @@ from hmis_handoff.hashing import RecordKeyer
 from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import FileCounts, FileState, FileView, Ledger, NewRecord, PackageInfo
 from hmis_handoff.ledger.models import TERMINAL_FILE_STATES, RecordState
+from hmis_handoff.ledger.reservations import release_intake_ids, reserve_intake_ids
 from hmis_handoff.match_keys import record_match_keys
 from hmis_handoff.reports import (
     ReportProblem,
@@ -121,6 +122,8 @@ class Verdict:
     sendable: set[int] = field(default_factory=set)
     held: dict[int, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # IntakeID of each sendable row: what is reserved in the ledger before packaging.
+    intake_ids: dict[int, str] = field(default_factory=dict)
 
     def counts(self) -> FileCounts:
         errors = {p.row for p in self.problems if p.severity == "error"}
@@ -145,6 +148,7 @@ def save_verdict(path: Path, verdict: Verdict) -> None:
         "sendable": sorted(verdict.sendable),
         "held": sorted(verdict.held.items()),
         "problems": [[p.row, p.column, p.rule_id, p.severity] for p in verdict.problems],
+        "intake_ids": sorted(verdict.intake_ids.items()),
     }
     with atomic_writer(path) as handle:
         handle.write(json.dumps(payload).encode("ascii"))
@@ -164,9 +168,26 @@ def load_verdict(path: Path) -> Verdict | None:
                 Problem(row=int(r), column=str(c), rule_id=str(i), severity=sev)
                 for r, c, i, sev in payload["problems"]
             ],
+            intake_ids={int(row): str(intake) for row, intake in payload["intake_ids"]},
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def withhold_taken(verdict: Verdict, taken: frozenset[str]) -> None:
+    """Hold back the sendable rows whose IntakeID another file reserved first: each becomes
+    an ``INTAKE-ID-ALREADY-SENT`` error (row, column, rule; no value)."""
+    rows = sorted(row for row, intake in verdict.intake_ids.items() if intake in taken)
+    for row in rows:
+        verdict.sendable.discard(row)
+        del verdict.intake_ids[row]
+    verdict.problems = sorted(
+        [
+            *verdict.problems,
+            *(Problem(row, "IntakeID", "INTAKE-ID-ALREADY-SENT", "error") for row in rows),
+        ],
+        key=lambda p: (p.row, p.column, p.rule_id),
+    )
 
 
 def sha256_file(path: Path) -> str:
@@ -417,6 +438,7 @@ class Pipeline:
                 # the plaintext out of work/, encrypted, and close the ledger row.
                 if claimed.path.exists():
                     self._quarantine_orphan(claimed, rule_id)
+                release_intake_ids(self.ledger, view.id)
                 self.ledger.mark_rejected(view.id, rule_id, FileCounts(0, 0, 0, 0, 0))
                 self._cleanup(claimed)
                 return self._outcome(claimed, self.ledger.file(view.id))
@@ -517,6 +539,19 @@ class Pipeline:
         if rule is None and not decided and original_changed(claimed.path, copy):
             # Written through a kept handle after we took our copy: rows could be missing.
             rule, problems = "FILE-CHANGED-AFTER-CLAIM", []
+        if rule is None and not decided:
+            # Committed before any package: another worker's file reusing these IntakeIDs
+            # sees them taken and never packages those rows (nor do we, if it won).
+            taken = reserve_intake_ids(
+                self.ledger,
+                file_id=view.id,
+                agency_id=agency.id,
+                intake_ids=verdict.intake_ids.values(),
+            )
+            if taken:
+                withhold_taken(verdict, taken)
+                problems, counts = verdict.problems, verdict.counts()
+                rule = self._file_level_rule(agency.id, verdict, counts)
         if rule is not None:
             held = FileCounts(
                 counts.rows_total,
@@ -586,6 +621,10 @@ class Pipeline:
             verdict.held.update(part.not_transmittable)
             verdict.problems.extend(part.problems)
             verdict.spec_version = part.spec_version
+            if "IntakeID" in frame.columns:
+                verdict.intake_ids.update(
+                    zip(rows.tolist(), frame["IntakeID"].tolist(), strict=True)
+                )
         tail = run.finish()
         verdict.sendable -= tail.withheld | tail.errored
         for row in tail.errored:
@@ -594,6 +633,11 @@ class Pipeline:
             [*verdict.problems, *tail.problems], key=lambda p: (p.row, p.column, p.rule_id)
         )
         verdict.source_format = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
+        verdict.intake_ids = {
+            row: str(verdict.intake_ids[row])
+            for row in verdict.sendable
+            if row in verdict.intake_ids
+        }
         return verdict
 
     def _file_level_rule(self, agency_id: str, verdict: Verdict, counts: FileCounts) -> str | None:
@@ -763,6 +807,7 @@ class Pipeline:
         failpoint("reported")
         if keep_original:
             self._archive(claimed, view, self.layout.quarantine)
+        release_intake_ids(self.ledger, view.id)
         failpoint("archived")
         self.ledger.mark_rejected(view.id, rule_id, counts)
         failpoint("rejected")
