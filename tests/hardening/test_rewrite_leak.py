@@ -82,9 +82,7 @@ def test_rewrite_after_validated_is_not_delivered_and_never_leaks(
 
 
 @pytest.mark.server
-def test_failed_ingest_leaves_no_pickle_in_result_storage(
-    tmp_path: Path, prefect_api: str
-) -> None:
+def test_failed_ingest_leaves_no_pickle_in_result_storage(tmp_path: Path, prefect_api: str) -> None:
     root = tmp_path / "x"
     run_cli("init", str(root), "--demo", "--port", str(api_port(prefect_api)))
     work = root / "work"
