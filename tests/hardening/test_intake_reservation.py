@@ -101,8 +101,7 @@ def test_failing_sql_never_carries_its_parameters(root: Path) -> None:
     }
     with pipe.ledger.engine.begin() as connection:
         connection.execute(insert(IntakeFile), values)
-    with pytest.raises(SAIntegrityError) as caught:
-        with pipe.ledger.engine.begin() as connection:
-            connection.execute(insert(IntakeFile), values)
+    with pytest.raises(SAIntegrityError) as caught, pipe.ledger.engine.begin() as connection:
+        connection.execute(insert(IntakeFile), values)
     assert marker not in str(caught.value)
     assert "a" * 64 not in str(caught.value)
