@@ -70,7 +70,7 @@ from hmis_handoff.reports import (
 )
 from hmis_handoff.safedir import UnsafeFolderError, check_private_tree, held_dir
 from hmis_handoff.timeliness import submitted_late
-from hmis_handoff.workcopy import copy_path, original_changed, private_copy
+from hmis_handoff.workcopy import copy_path, original_changed, oversized, private_copy
 from schemas.columns import SpecVersion, canonical_header, column_names
 from schemas.rules import RULES
 from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, ValidationContext
@@ -304,7 +304,9 @@ class Pipeline:
             self._refusal_report(reports_dir, fingerprint=fingerprint, rule_id=rule_id)
         if moved.is_file() and not moved.is_symlink():
             recipient = self.settings.archive_recipient
-            if recipient:
+            # An oversized object (a sparse terabyte costs 4 KB on disk) is never read: only
+            # the fact is kept (sidecar and report), not an encrypted copy of its bytes.
+            if recipient and not oversized(moved, self.settings.intake.max_bytes):
                 encrypted = moved.with_name(moved.name + ".age")
                 encrypt_file(moved, encrypted, [parse_recipient(recipient)], overwrite=True)
             moved.unlink()

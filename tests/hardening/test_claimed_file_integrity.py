@@ -159,3 +159,25 @@ def test_crash_then_day_rollover_delivers_the_first_decision(root: Path) -> None
     outcome = later.process_claim(again)
     assert outcome is not None and outcome.state == FileState.DELIVERED
     assert outcome.rows_sent == 2
+
+
+def test_sparse_file_of_a_refused_type_is_not_encrypted_into_quarantine(root: Path) -> None:
+    pipe = make_pipeline(root)
+    big = root / "agencies" / "demo-agency" / "drop" / "big.pdf"
+    with big.open("wb") as handle:
+        handle.truncate(2 * 2**30)
+    scanner = DropFolderScanner(
+        pipe.layout.agencies, ["demo-agency"], SettlePolicy(stable_seconds=0.05)
+    )
+    answered = []
+    for _ in range(40):
+        for refusal in scanner.scan().refused:
+            answered.append(pipe.answer_refusal(refusal))
+        if answered:
+            break
+        time.sleep(0.06)
+    assert answered and answered[0] is not None
+    assert _tree_bytes(root / "quarantine") < 64 * 1024
+    assert not big.exists()
+    reports = root / "agencies" / "demo-agency" / "reports"
+    assert any("FILE-BAD-TYPE" in p.read_text() for p in reports.glob("*.csv"))
