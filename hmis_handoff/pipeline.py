@@ -839,13 +839,17 @@ class Pipeline:
                     temp.unlink()
 
     def _cleanup(self, claimed: ClaimedFile) -> None:
-        """Remove the plaintext original and its claim files from the work area."""
+        """Remove the plaintext original and its claim files from the work area.
+
+        The claim's own file goes after its helpers: while it exists, recovery lists the
+        claim and finishes this cleanup, so a crash here never strands a copy.
+        """
         for path in (
-            claimed.path,
             self._copy(claimed),
             self._verdict_path(claimed),
             self.layout.work / f"{claimed.claim_id}.attempts.json",
             self.layout.work / f"{claimed.claim_id}.send.csv",
+            claimed.path,
             self.layout.work / f"{claimed.claim_id}.claim.json",
         ):
             with contextlib.suppress(FileNotFoundError):
