@@ -186,6 +186,10 @@ class Ledger:
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
         with self.engine.begin() as connection:
+            if connection.dialect.name == "sqlite":
+                # pysqlite runs DDL outside any transaction, so a kill mid-migration left
+                # half a schema that no later start could migrate; one transaction instead.
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
