@@ -58,6 +58,7 @@ from hmis_handoff.fsutil import (
     move_no_replace,
     rename_no_replace,
 )
+from hmis_handoff.safedir import UnsafeFolderError, held_dir
 
 logger = logging.getLogger(__name__)
 
@@ -375,8 +376,28 @@ class DropFolderScanner:
         return ScanResult(tally.settled, len(tally.waits), tally.refused, tally.ignored, next_due)
 
     def _scan_agency(self, agency_id: str, tally: _Tally) -> None:
+        try:
+            with held_dir(self._root, (agency_id, "drop"), f"drop of agency {agency_id}") as held:
+                self._scan_held(agency_id, held, tally)
+        except UnsafeFolderError as exc:
+            # Never follow it: a drop folder swapped for a link to ../../state would have us
+            # quarantine the signing key. Logged once per agency until it is fixed.
+            if agency_id not in self._unlistable:
+                self._unlistable.add(agency_id)
+                logger.error("%s", exc)
+        except FileNotFoundError:
+            return  # not created yet: the folder may be there on the next scan
+        except OSError as exc:
+            if agency_id not in self._unlistable:
+                self._unlistable.add(agency_id)
+                logger.warning(
+                    "drop folder of agency %s cannot be listed: %s", agency_id, type(exc).__name__
+                )
+
+    def _scan_held(self, agency_id: str, held: Path, tally: _Tally) -> None:
+        """Scan one drop folder through ``held`` (its checked handle, see held_dir)."""
         drop = self._root / agency_id / "drop"
-        listing = self._list(agency_id, drop)
+        listing = self._list(agency_id, held)
         if listing is None:
             return  # keep what we knew: the folder may be back on the next scan
         previous = self._state.get(agency_id, _AgencyScan())
@@ -399,7 +420,7 @@ class DropFolderScanner:
                     continue  # a subdirectory without a file-like name: not ours to judge
                 seen = _observe(previous.seen.get(path), st, tally.now)
                 current.seen[path] = seen
-                rule = self._settle(agency_id, path, st, seen, markers.get(name), tally)
+                rule = self._settle(agency_id, path, held, st, seen, markers.get(name), tally)
                 if rule is None:
                     continue
             key = (rule, st.st_ino, stat.S_IFMT(st.st_mode))
@@ -415,6 +436,7 @@ class DropFolderScanner:
         self,
         agency_id: str,
         path: Path,
+        held: Path,
         st: os.stat_result,
         seen: _Seen,
         marker: tuple[str, int] | None,
@@ -430,7 +452,7 @@ class DropFolderScanner:
         window = self._window(st)
         wait = 0.0 if marker else window - (tally.now - seen.changed_at)
         if wait <= 0:
-            rule = self._readable_rule(path, st)
+            rule = self._readable_rule(held / path.name, st)
             if rule is _CHANGED:
                 seen.changed_at = tally.now
                 wait = window
@@ -466,12 +488,11 @@ class DropFolderScanner:
         return policy.stable_seconds
 
     def _list(self, agency_id: str, drop: Path) -> list[tuple[str, os.stat_result]] | None:
-        """(name, lstat) for each entry, or None if the folder cannot be listed."""
+        """(name, lstat) for each entry of ``drop`` (a held handle path), or None if the
+        folder cannot be listed."""
         try:
             with os.scandir(drop) as iterator:
                 names = [entry.name for entry in iterator]
-        except FileNotFoundError:
-            return None
         except OSError as exc:
             if agency_id not in self._unlistable:
                 self._unlistable.add(agency_id)
@@ -611,7 +632,30 @@ def claim(
     suffix = os.path.splitext(candidate.path.name)[1].lower()
     if not _SUFFIX_RE.fullmatch(suffix):
         raise ValueError("candidate has no claimable suffix")
-    if not _matches(candidate.path, candidate):
+    try:
+        with _held_drop(candidate.path, candidate.agency_id) as held:
+            return _claim_held(
+                candidate, held / candidate.path.name, suffix, work_dir, fingerprint_key
+            )
+    except (UnsafeFolderError, FileNotFoundError):
+        return None  # the scanner reports an unsafe drop folder; a missing one has no file
+
+
+def _held_drop(path: Path, agency_id: str) -> contextlib.AbstractContextManager[Path]:
+    """The drop folder holding ``path`` (``<agencies>/<agency>/drop/<name>``), opened
+    without following links (see hmis_handoff.safedir)."""
+    return held_dir(path.parents[2], (agency_id, "drop"), f"drop of agency {agency_id}")
+
+
+def _claim_held(
+    candidate: DropCandidate,
+    source: Path,
+    suffix: str,
+    work_dir: Path,
+    fingerprint_key: bytes | None,
+) -> ClaimedFile | None:
+    """:func:`claim` with ``source`` addressed through the held drop folder."""
+    if not _matches(source, candidate):
         return None
     ensure_private_dir(work_dir)
     claim_id = new_claim_id()
@@ -631,7 +675,7 @@ def claim(
     )
     failpoint("claim-sidecar-written")
     try:
-        _atomic_rename(candidate.path, target)
+        _atomic_rename(source, target)
     except FileNotFoundError:
         _discard(sidecar)
         return None
@@ -640,7 +684,7 @@ def claim(
         raise _rename_error("claim", exc) from None
     failpoint("claimed")
     if not _matches(target, candidate):
-        if _put_back(target, candidate.path, claim_id):
+        if _put_back(target, source, claim_id):
             _discard(sidecar)
         return None
     with contextlib.suppress(PermissionError):
@@ -648,7 +692,7 @@ def claim(
         # (chmod refused) is still private.
         os.chmod(target, FILE_MODE)
     if candidate.done_marker is not None:
-        _discard(candidate.done_marker)
+        _discard(source.with_name(candidate.done_marker.name))
     return ClaimedFile(
         claim_id=claim_id,
         agency_id=candidate.agency_id,
@@ -818,7 +862,16 @@ def quarantine_refusal(refusal: Refusal, quarantine_dir: Path) -> Path | None:
     if refusal.reason_rule_id == RULE_UNREADABLE:
         return None
     try:
-        st = os.lstat(refusal.path)
+        with _held_drop(refusal.path, refusal.agency_id) as held:
+            return _quarantine_held(refusal, held / refusal.path.name, quarantine_dir)
+    except (UnsafeFolderError, FileNotFoundError):
+        return None  # never move anything out of a folder we cannot trust
+
+
+def _quarantine_held(refusal: Refusal, source: Path, quarantine_dir: Path) -> Path | None:
+    """:func:`quarantine_refusal` with ``source`` addressed through the held drop folder."""
+    try:
+        st = os.lstat(source)
     except OSError:
         return None
     if _kind(st) != refusal.kind or refusal.inode not in (None, st.st_ino):
@@ -839,7 +892,7 @@ def quarantine_refusal(refusal: Refusal, quarantine_dir: Path) -> Path | None:
         },
     )
     try:
-        _atomic_rename(refusal.path, target)
+        _atomic_rename(source, target)
     except FileNotFoundError:
         _discard(sidecar)
         return None

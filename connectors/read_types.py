@@ -21,13 +21,17 @@ class ReadLimits:
 
     ``max_rows`` counts data rows, blank ones included, since it bounds work, not content.
     ``max_xlsx_uncompressed`` caps the sum of the zip entries' declared sizes and
-    ``max_xlsx_ratio`` caps any one large entry's expansion ratio.
+    ``max_xlsx_ratio`` caps any one large entry's expansion ratio. The cell caps are
+    counted before parsing (see connectors/xlsx_cells.py).
     """
 
     max_bytes: int = 50 * 2**20
     max_rows: int = 200_000
     max_xlsx_uncompressed: int = 200 * 2**20
     max_xlsx_ratio: int = 100
+    # Excel's own column limit: a real row never has more cells. A sheet cap bounds CPU.
+    max_xlsx_cells_per_row: int = 16_384
+    max_xlsx_cells_per_sheet: int = 25_000_000
 
 
 @dataclass

@@ -49,6 +49,7 @@ from connectors.headers import (
 )
 from connectors.read_types import HeaderMap, ReadLimits, ReadResult, UnknownPolicy
 from connectors.sniff import CONTROL_CHARS
+from connectors.xlsx_cells import check_cell_counts
 from hmis_handoff.errors import ConfigError, FileRejected
 from hmis_handoff.templates import TEMPLATE_HELPER_SHEETS
 
@@ -355,6 +356,11 @@ def read_xlsx(
             warnings.simplefilter("ignore")
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 check_archive(archive, limits)
+                check_cell_counts(
+                    archive,
+                    per_row=limits.max_xlsx_cells_per_row,
+                    per_sheet=limits.max_xlsx_cells_per_sheet,
+                )
             workbook = _load(data)
             try:
                 sheet, header = _pick_sheet(workbook, header_map)

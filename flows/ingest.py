@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,10 @@ from connectors.dropfolder import (
     load_claim,
 )
 from flows.events import emit_file_detected, emit_file_outcome, emit_refusal
+from flows.guard import value_free
 from flows.runtime import pipeline
 from hmis_handoff.config import Settings
+from hmis_handoff.isolation import hand_off_guarded
 from hmis_handoff.layout import Layout
 from hmis_handoff.pipeline import load_or_create_secret
 
@@ -71,14 +74,28 @@ def drop_scanner(settings: Settings) -> tuple[DropFolderScanner, bytes]:
 def claim_settled(result: ScanResult, work: Path, key: bytes) -> list[str]:
     """Answer the scan's refusals and claim its settled files; returns the claim ids."""
     for refusal in result.refused:
-        answer_refusal(refusal)
+        try:
+            answer_refusal(refusal)
+        except Exception as exc:  # one object must not stop the others; retried next scan
+            _log_isolated("answering a refused object", refusal.agency_id, exc)
     claim_ids: list[str] = []
     for candidate in result.settled:
-        got = claim(candidate, work, fingerprint_key=key)
+        try:
+            got = claim(candidate, work, fingerprint_key=key)
+        except Exception as exc:  # left in the drop folder; the next scan tries again
+            _log_isolated("claiming a file", candidate.agency_id, exc)
+            continue
         if got is not None:
             emit_file_detected(got.agency_id, got.name_fingerprint, dispatch="inline")
             claim_ids.append(got.claim_id)
     return claim_ids
+
+
+def _log_isolated(action: str, agency_id: str, exc: Exception) -> None:
+    """Type name only: an exception's message may carry a path or a value."""
+    logging.getLogger(__name__).error(
+        "%s failed for agency %s: %s", action, agency_id, type(exc).__name__
+    )
 
 
 def answer_refusal(refusal: Refusal) -> None:
@@ -94,7 +111,12 @@ def hand_off_file(claim_id: str) -> dict[str, Any] | None:
     claimed = _claimed(claim_id)
     if claimed is None:
         return None
-    outcome = pipeline().process_claim(claimed)
+    # Isolated: a claim that raises is counted and, after a few attempts, answered
+    # FILE-PROCESSING-FAILED; it never ends the flow, so every other claim still moves.
+    attempt = hand_off_guarded(pipeline(), claimed)
+    if attempt.failed:
+        return {"claim_id": claim_id, "state": "failed"}
+    outcome = attempt.outcome
     if outcome is None:
         return None
     emit_file_outcome(outcome)
@@ -112,6 +134,7 @@ def hand_off_file(claim_id: str) -> dict[str, Any] | None:
 
 
 @flow(name="ingest", persist_result=False, log_prints=False)
+@value_free
 def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> dict[str, Any]:
     """Hand off claimed files: crash leftovers first, then ``claim_ids``, then a sweep.
 
@@ -120,8 +143,11 @@ def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> dict[str, 
     todo = list(dict.fromkeys([*recover_work_area(), *(claim_ids or [])]))
     if sweep:
         todo.extend(c for c in sweep_drop_folders() if c not in todo)
-    outcomes = [o for o in (hand_off_file(c) for c in todo) if o is not None]
+    results = [o for o in (hand_off_file(c) for c in todo) if o is not None]
+    outcomes = [o for o in results if o["state"] != "failed"]
     summary = summarise(outcomes)
+    # Claims that raised this run: retried on the next run, given up after a few attempts.
+    summary["claims_failed"] = len(results) - len(outcomes)
     if outcomes:
         create_table_artifact(
             key="intake-last-run",

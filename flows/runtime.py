@@ -17,7 +17,12 @@ _lock = threading.Lock()
 
 @functools.cache
 def _pipeline_for(config_path: str) -> Pipeline:
-    return Pipeline(load_settings(config_path))
+    settings = load_settings(config_path)
+    # Every flow gets here first: refuse to run with a Prefect leak surface open.
+    from flows.hardening import assert_prefect_hardened
+
+    assert_prefect_hardened(settings, server=False)
+    return Pipeline(settings)
 
 
 def pipeline() -> Pipeline:

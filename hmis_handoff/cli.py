@@ -10,11 +10,14 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hmis_handoff.errors import HandoffError
+
+if TYPE_CHECKING:
+    from hmis_handoff.config import Settings
 
 app = typer.Typer(
     add_completion=False,
@@ -59,6 +62,16 @@ def init(
         typer.echo(line)
 
 
+def _assert_hardened(settings: Settings) -> None:
+    """Refuse to start unless Prefect's leak surfaces are closed (flows/hardening.py)."""
+    from flows.hardening import assert_prefect_hardened
+
+    try:
+        assert_prefect_hardened(settings, server=True)
+    except HandoffError as exc:
+        raise _fail(str(exc)) from None
+
+
 @app.command()
 def up(config: ConfigOption = None) -> None:
     """Run the embedded stack: Prefect server + UI, the deployments, the drop-folder watcher."""
@@ -66,6 +79,7 @@ def up(config: ConfigOption = None) -> None:
     from hmis_handoff import prefect_env
 
     prefect_env.apply(settings, with_api_url=True)
+    _assert_hardened(settings)
     from flows.stack import run_stack
 
     raise typer.Exit(run_stack(settings))
@@ -79,6 +93,7 @@ def process(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
     reachable = _api_reachable(prefect_env.api_url(settings))
     prefect_env.apply(settings, with_api_url=reachable)
+    _assert_hardened(settings)
     from flows.ingest import ingest
 
     summary = ingest()

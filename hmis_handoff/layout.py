@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hmis_handoff.errors import ConfigError
 from hmis_handoff.fsutil import ensure_private_dir
 
 
@@ -79,10 +80,24 @@ class Layout:
         """Create every directory (0700), tightening modes of existing ones."""
         ensure_private_dir(self.root)
         for directory in (self.work, self.quarantine, self.archive, self.state, self.prefect_home):
+            _refuse_link(directory)
             ensure_private_dir(directory)
         for agency_id in agency_ids:
-            ensure_private_dir(self.agency_drop(agency_id))
-            ensure_private_dir(self.agency_reports(agency_id))
+            for directory in (self.agency_drop(agency_id), self.agency_reports(agency_id)):
+                _refuse_link(directory.parent)
+                _refuse_link(directory)
+                ensure_private_dir(directory)
         for partner_id in partner_ids:
-            ensure_private_dir(self.partner_outbox(partner_id))
-            ensure_private_dir(self.partner_confirmations(partner_id))
+            for directory in (
+                self.partner_outbox(partner_id),
+                self.partner_confirmations(partner_id),
+            ):
+                _refuse_link(directory.parent)
+                _refuse_link(directory)
+                ensure_private_dir(directory)
+
+
+def _refuse_link(path: Path) -> None:
+    """Never create or chmod through a folder that was swapped for a symlink."""
+    if path.is_symlink():
+        raise ConfigError("a folder under the data root is a symlink; replace it with a directory")

@@ -37,6 +37,7 @@ from connectors.dropfolder import (
     REFUSAL_SIDECAR_SUFFIX,
     ClaimedFile,
     Refusal,
+    new_claim_id,
     pending_claims,
     quarantine_refusal,
 )
@@ -48,12 +49,19 @@ from hmis_handoff.crypto.signing import SigningKey
 from hmis_handoff.deadlines import calendar_for
 from hmis_handoff.errors import FileRejected, HandoffError, IntegrityError
 from hmis_handoff.failpoints import failpoint
-from hmis_handoff.fsutil import TEMP_PREFIX, atomic_writer, remove_stale_temps
+from hmis_handoff.fsutil import (
+    TEMP_PREFIX,
+    atomic_write_text,
+    atomic_writer,
+    ensure_private_dir,
+    remove_stale_temps,
+)
 from hmis_handoff.hashing import RecordKeyer
 from hmis_handoff.layout import Layout
 from hmis_handoff.leak_switch import plant_leak
 from hmis_handoff.ledger import FileCounts, FileState, FileView, Ledger, NewRecord, PackageInfo
 from hmis_handoff.ledger.models import TERMINAL_FILE_STATES, RecordState
+from hmis_handoff.ledger.reservations import release_intake_ids, reserve_intake_ids
 from hmis_handoff.match_keys import record_match_keys
 from hmis_handoff.reports import (
     ReportProblem,
@@ -61,7 +69,9 @@ from hmis_handoff.reports import (
     write_agency_report,
     write_duplicate_notice,
 )
+from hmis_handoff.safedir import UnsafeFolderError, check_private_tree, held_dir
 from hmis_handoff.timeliness import submitted_late
+from hmis_handoff.workcopy import copy_path, original_changed, oversized, private_copy
 from schemas.columns import SpecVersion, canonical_header, column_names
 from schemas.rules import RULES
 from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, ValidationContext
@@ -113,6 +123,8 @@ class Verdict:
     sendable: set[int] = field(default_factory=set)
     held: dict[int, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # IntakeID of each sendable row: what is reserved in the ledger before packaging.
+    intake_ids: dict[int, str] = field(default_factory=dict)
 
     def counts(self) -> FileCounts:
         errors = {p.row for p in self.problems if p.severity == "error"}
@@ -125,6 +137,58 @@ class Verdict:
             spec_version=self.spec_version,
             source_format=self.source_format,
         )
+
+
+def save_verdict(path: Path, verdict: Verdict) -> None:
+    """Keep pass 1's decision (row numbers and rule ids only: no values) beside the claim,
+    0600 in ``work/``, so every later pass and rerun packages exactly what was decided."""
+    payload = {
+        "spec_version": verdict.spec_version,
+        "source_format": verdict.source_format,
+        "rows_total": verdict.rows_total,
+        "sendable": sorted(verdict.sendable),
+        "held": sorted(verdict.held.items()),
+        "problems": [[p.row, p.column, p.rule_id, p.severity] for p in verdict.problems],
+        "intake_ids": sorted(verdict.intake_ids.items()),
+    }
+    with atomic_writer(path) as handle:
+        handle.write(json.dumps(payload).encode("ascii"))
+
+
+def load_verdict(path: Path) -> Verdict | None:
+    """The decision :func:`save_verdict` kept, or None if there is none (or it is damaged)."""
+    try:
+        payload = json.loads(path.read_bytes())
+        return Verdict(
+            spec_version=payload["spec_version"],
+            source_format=str(payload["source_format"]),
+            rows_total=int(payload["rows_total"]),
+            sendable={int(row) for row in payload["sendable"]},
+            held={int(row): str(rule) for row, rule in payload["held"]},
+            problems=[
+                Problem(row=int(r), column=str(c), rule_id=str(i), severity=sev)
+                for r, c, i, sev in payload["problems"]
+            ],
+            intake_ids={int(row): str(intake) for row, intake in payload["intake_ids"]},
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def withhold_taken(verdict: Verdict, taken: frozenset[str]) -> None:
+    """Hold back the sendable rows whose IntakeID another file reserved first: each becomes
+    an ``INTAKE-ID-ALREADY-SENT`` error (row, column, rule; no value)."""
+    rows = sorted(row for row, intake in verdict.intake_ids.items() if intake in taken)
+    for row in rows:
+        verdict.sendable.discard(row)
+        del verdict.intake_ids[row]
+    verdict.problems = sorted(
+        [
+            *verdict.problems,
+            *(Problem(row, "IntakeID", "INTAKE-ID-ALREADY-SENT", "error") for row in rows),
+        ],
+        key=lambda p: (p.row, p.column, p.rule_id),
+    )
 
 
 def sha256_file(path: Path) -> str:
@@ -199,12 +263,17 @@ class Pipeline:
     def recover(self) -> list[ClaimedFile]:
         """Remove temp files a crash left behind; return claims still in the work area."""
         directories = [self.layout.work, self.layout.quarantine, self.layout.archive]
-        for agency in self.settings.agencies:
-            directories.append(self.layout.agency_reports(agency.id))
         for partner in self.settings.partners:
             directories.append(self.layout.partner_outbox(partner.id))
+        check_private_tree(self.layout, [p.id for p in self.settings.partners])
         for directory in directories:
             remove_stale_temps(directory, min_age_seconds=STALE_TEMP_SECONDS)
+        for agency in self.settings.agencies:
+            with (
+                contextlib.suppress(UnsafeFolderError, FileNotFoundError),
+                held_dir(self.layout.agencies, (agency.id, "reports"), "reports") as held,
+            ):
+                remove_stale_temps(held, min_age_seconds=STALE_TEMP_SECONDS)
         self._finish_interrupted_refusals()
         return pending_claims(self.layout.work)
 
@@ -232,8 +301,30 @@ class Pipeline:
     def _finish_refusal(
         self, moved: Path, *, agency_id: str, fingerprint: str, rule_id: str
     ) -> None:
+        with self._reports_dir(agency_id) as reports_dir:
+            self._refusal_report(reports_dir, fingerprint=fingerprint, rule_id=rule_id)
+        if moved.is_file() and not moved.is_symlink():
+            recipient = self.settings.archive_recipient
+            # An oversized object (a sparse terabyte costs 4 KB on disk) is never read: only
+            # the fact is kept (sidecar and report), not an encrypted copy of its bytes.
+            if recipient and not oversized(moved, self.settings.intake.max_bytes):
+                encrypted = moved.with_name(moved.name + ".age")
+                encrypt_file(moved, encrypted, [parse_recipient(recipient)], overwrite=True)
+            moved.unlink()
+
+    def _reports_dir(self, agency_id: str) -> contextlib.AbstractContextManager[Path]:
+        """The agency's reports folder, held open without following links: a ``reports``
+        swapped for a symlink is refused (UnsafeFolderError), never written through."""
+        return held_dir(
+            self.layout.agencies,
+            (agency_id, "reports"),
+            f"reports of agency {agency_id}",
+            create=True,
+        )
+
+    def _refusal_report(self, reports_dir: Path, *, fingerprint: str, rule_id: str) -> None:
         write_agency_report(
-            self.layout.agency_reports(agency_id),
+            reports_dir,
             file_ref=fingerprint,
             received_at=self.clock().astimezone(self.settings.tz),
             outcome_summary=ReportSummary(
@@ -247,12 +338,6 @@ class Pipeline:
             problems=[],
             rules=RULES,
         )
-        if moved.is_file() and not moved.is_symlink():
-            recipient = self.settings.archive_recipient
-            if recipient:
-                encrypted = moved.with_name(moved.name + ".age")
-                encrypt_file(moved, encrypted, [parse_recipient(recipient)], overwrite=True)
-            moved.unlink()
 
     def _finish_interrupted_refusals(self) -> None:
         """Quarantined plaintext a crash left unencrypted: encrypt it and answer the agency."""
@@ -294,9 +379,12 @@ class Pipeline:
         if not claimed.path.exists():
             raise IntegrityError(f"claim {claimed.claim_id}: work file missing, no terminal state")
         agency = self.settings.agency(claimed.agency_id)
+        copy = self._copy(claimed)
+        if not private_copy(claimed.path, copy, self.settings.intake.max_bytes):
+            return self._refuse_oversized(claimed)
         view = self.ledger.register_claim(
             claim_id=claimed.claim_id,
-            sha256=sha256_file(claimed.path),
+            sha256=sha256_file(copy),
             agency_id=agency.id,
             partner_id=agency.partner,
             received_at=claimed.claimed_at,
@@ -319,18 +407,120 @@ class Pipeline:
                 detail=rejection.detail,
             )
 
+    def abandon_claim(self, claimed: ClaimedFile, rule_id: str) -> FileOutcome | None:
+        """Give up a claim that keeps failing: answer its agency with ``rule_id``, keep the
+        original only encrypted in ``quarantine/``, remove its plaintext from ``work/``.
+
+        A known agency gets the usual rejection (report, quarantine, ledger ``rejected``);
+        a claim whose agency is no longer configured is quarantined like a refused object
+        (refusal sidecar, no ledger row) and answered in its reports folder if that still
+        exists. Returns the outcome, or None (another process owns it; unknown agency).
+        """
+        with claim_lock(self.layout.work, claimed.claim_id) as owned:
+            if not owned:
+                return None
+            try:
+                agency = self.settings.agency(claimed.agency_id)
+            except HandoffError:
+                self._quarantine_orphan(claimed, rule_id)
+                return None
+            view = self.ledger.file_by_claim(claimed.claim_id) or self.ledger.register_claim(
+                claim_id=claimed.claim_id,
+                sha256=hashlib.sha256(f"{rule_id}:{claimed.claim_id}".encode()).hexdigest(),
+                agency_id=agency.id,
+                partner_id=agency.partner,
+                received_at=claimed.claimed_at,
+            )
+            if view.state in TERMINAL_FILE_STATES:
+                self._cleanup(claimed)
+                return self._outcome(claimed, view)
+            try:
+                return self._reject(claimed, view, rule_id, FileCounts(0, 0, 0, 0, 0), [])
+            except Exception:
+                # The usual answer failed too (e.g. its reports folder is refused): still get
+                # the plaintext out of work/, encrypted, and close the ledger row.
+                if claimed.path.exists():
+                    self._quarantine_orphan(claimed, rule_id)
+                release_intake_ids(self.ledger, view.id)
+                self.ledger.mark_rejected(view.id, rule_id, FileCounts(0, 0, 0, 0, 0))
+                self._cleanup(claimed)
+                return self._outcome(claimed, self.ledger.file(view.id))
+
+    def _quarantine_orphan(self, claimed: ClaimedFile, rule_id: str) -> None:
+        """Quarantine a claim of an unconfigured agency (encrypted) and clear ``work/``."""
+        quarantine = ensure_private_dir(self.layout.quarantine)
+        quarantine_id = new_claim_id()
+        atomic_write_text(
+            quarantine / f"{quarantine_id}{REFUSAL_SIDECAR_SUFFIX}",
+            json.dumps(
+                {
+                    "quarantine_id": quarantine_id,
+                    "agency_id": claimed.agency_id,
+                    "reason_rule_id": rule_id,
+                    "name_fingerprint": claimed.name_fingerprint,
+                    "kind": "file",
+                    "quarantined_at": self.clock().isoformat(),
+                }
+            ),
+            replace=False,
+        )
+        moved = quarantine / f"{quarantine_id}{QUARANTINE_SUFFIX}"
+        os.rename(claimed.path, moved)
+        recipient = self.settings.archive_recipient
+        if recipient:
+            encrypt_file(moved, moved.with_name(moved.name + ".age"), [parse_recipient(recipient)])
+        moved.unlink()
+        with (
+            contextlib.suppress(OSError, HandoffError),
+            held_dir(
+                self.layout.agencies, (claimed.agency_id, "reports"), "reports"
+            ) as reports_dir,
+        ):
+            self._refusal_report(reports_dir, fingerprint=claimed.name_fingerprint, rule_id=rule_id)
+        self._cleanup(claimed)
+
+    def _copy(self, claimed: ClaimedFile) -> Path:
+        """Our private copy of the claim: every pass reads it, never the agency's inode."""
+        return copy_path(self.layout.work, claimed.claim_id, claimed.suffix)
+
+    def _refuse_oversized(self, claimed: ClaimedFile) -> FileOutcome:
+        """FILE-TOO-LARGE from the size alone: nothing is read, hashed or archived.
+
+        What is kept is the fact (ledger row, report); the content hash is replaced by a
+        per-claim marker hash so the file is never matched as a duplicate.
+        """
+        agency = self.settings.agency(claimed.agency_id)
+        view = self.ledger.register_claim(
+            claim_id=claimed.claim_id,
+            sha256=hashlib.sha256(f"FILE-TOO-LARGE:{claimed.claim_id}".encode()).hexdigest(),
+            agency_id=agency.id,
+            partner_id=agency.partner,
+            received_at=claimed.claimed_at,
+        )
+        limit_mb = self.settings.intake.max_bytes // 2**20
+        return self._reject(
+            claimed,
+            view,
+            "FILE-TOO-LARGE",
+            FileCounts(0, 0, 0, 0, 0),
+            [],
+            detail=f"the file is over the {limit_mb} MB limit",
+            keep_original=False,
+        )
+
     def _duplicate_notice(self, claimed: ClaimedFile, view: FileView) -> None:
         """Tell the agency its file repeats an earlier one (same name every time: idempotent)."""
         original = self.ledger.file(view.duplicate_of) if view.duplicate_of else None
-        write_duplicate_notice(
-            self.layout.agency_reports(view.agency_id),
-            file_ref=view.ref,
-            received_at=claimed.claimed_at.astimezone(self.settings.tz),
-            original_ref=original.ref if original else "",
-            original_received_at=(
-                original.received_at.astimezone(self.settings.tz) if original else None
-            ),
-        )
+        with self._reports_dir(view.agency_id) as reports_dir:
+            write_duplicate_notice(
+                reports_dir,
+                file_ref=view.ref,
+                received_at=claimed.claimed_at.astimezone(self.settings.tz),
+                original_ref=original.ref if original else "",
+                original_received_at=(
+                    original.received_at.astimezone(self.settings.tz) if original else None
+                ),
+            )
 
     def _handoff(self, claimed: ClaimedFile, view: FileView) -> FileOutcome:
         agency = self.settings.agency(view.agency_id)
@@ -341,10 +531,30 @@ class Pipeline:
             expected_coc=self.settings.coc_code,
             previously_sent=self.ledger.previously_sent(agency.id),
         )
-        verdict = self._validate(claimed.path, context)
+        copy = self._copy(claimed)
+        decided = (
+            load_verdict(self._verdict_path(claimed)) if view.state == FileState.VALIDATED else None
+        )
+        verdict = decided or self._validate(copy, context)
         problems = verdict.problems
         counts = verdict.counts()
-        rule = self._file_level_rule(agency.id, verdict, counts)
+        rule = None if decided else self._file_level_rule(agency.id, verdict, counts)
+        if rule is None and not decided and original_changed(claimed.path, copy):
+            # Written through a kept handle after we took our copy: rows could be missing.
+            rule, problems = "FILE-CHANGED-AFTER-CLAIM", []
+        if rule is None and not decided:
+            # Committed before any package: another worker's file reusing these IntakeIDs
+            # sees them taken and never packages those rows (nor do we, if it won).
+            taken = reserve_intake_ids(
+                self.ledger,
+                file_id=view.id,
+                agency_id=agency.id,
+                intake_ids=verdict.intake_ids.values(),
+            )
+            if taken:
+                withhold_taken(verdict, taken)
+                problems, counts = verdict.problems, verdict.counts()
+                rule = self._file_level_rule(agency.id, verdict, counts)
         if rule is not None:
             held = FileCounts(
                 counts.rows_total,
@@ -356,6 +566,10 @@ class Pipeline:
                 counts.source_format,
             )
             return self._reject(claimed, view, rule, held, problems)
+        if not decided:
+            # Package and ledger rows are built from this decision on every later pass, so a
+            # rerun after a day rollover (an ROI expiring at midnight) cannot change them.
+            save_verdict(self._verdict_path(claimed), verdict)
         self.ledger.mark_validated(view.id, counts)
         failpoint("validated")
 
@@ -411,6 +625,10 @@ class Pipeline:
             verdict.held.update(part.not_transmittable)
             verdict.problems.extend(part.problems)
             verdict.spec_version = part.spec_version
+            if "IntakeID" in frame.columns:
+                verdict.intake_ids.update(
+                    zip(rows.tolist(), frame["IntakeID"].tolist(), strict=True)
+                )
         tail = run.finish()
         verdict.sendable -= tail.withheld | tail.errored
         for row in tail.errored:
@@ -419,6 +637,11 @@ class Pipeline:
             [*verdict.problems, *tail.problems], key=lambda p: (p.row, p.column, p.rule_id)
         )
         verdict.source_format = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
+        verdict.intake_ids = {
+            row: str(verdict.intake_ids[row])
+            for row in verdict.sendable
+            if row in verdict.intake_ids
+        }
         return verdict
 
     def _file_level_rule(self, agency_id: str, verdict: Verdict, counts: FileCounts) -> str | None:
@@ -444,7 +667,7 @@ class Pipeline:
                 text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
                 writer = csv.writer(text, lineterminator="\r\n")
                 header_written = False
-                for frame in self._chunks(claimed.path):
+                for frame in self._chunks(self._copy(claimed)):
                     columns = [c for c in order if c in frame.columns]
                     if not header_written:
                         writer.writerow(columns)
@@ -491,7 +714,7 @@ class Pipeline:
         wanted = list(RECORD_COLUMNS)
         tracked = list(verdict.sendable | set(verdict.held))
         due_cache: dict[date, date] = {}
-        for frame in self._chunks(claimed.path):
+        for frame in self._chunks(self._copy(claimed)):
             rows = frame.index.to_numpy() + FIRST_DATA_ROW
             keep = np.isin(rows, tracked)
             selected = frame.loc[keep, [c for c in wanted if c in frame.columns]]
@@ -534,8 +757,24 @@ class Pipeline:
         reject_rule: str | None = None,
         detail: str | None = None,
     ) -> None:
+        with self._reports_dir(view.agency_id) as reports_dir:
+            self._write_report(reports_dir, claimed, view, counts, problems, package_id=package_id,
+                               reject_rule=reject_rule, detail=detail)  # fmt: skip
+
+    def _write_report(
+        self,
+        reports_dir: Path,
+        claimed: ClaimedFile,
+        view: FileView,
+        counts: FileCounts,
+        problems: list[Any],
+        *,
+        package_id: str | None,
+        reject_rule: str | None,
+        detail: str | None,
+    ) -> None:
         write_agency_report(
-            self.layout.agency_reports(view.agency_id),
+            reports_dir,
             file_ref=view.ref,
             received_at=claimed.claimed_at.astimezone(self.settings.tz),
             outcome_summary=ReportSummary(
@@ -564,12 +803,15 @@ class Pipeline:
         problems: list[Any],
         *,
         detail: str | None = None,
+        keep_original: bool = True,
     ) -> FileOutcome:
         self._report(
             claimed, view, counts, problems, package_id=None, reject_rule=rule_id, detail=detail
         )
         failpoint("reported")
-        self._archive(claimed, view, self.layout.quarantine)
+        if keep_original:
+            self._archive(claimed, view, self.layout.quarantine)
+        release_intake_ids(self.ledger, view.id)
         failpoint("archived")
         self.ledger.mark_rejected(view.id, rule_id, counts)
         failpoint("rejected")
@@ -583,19 +825,33 @@ class Pipeline:
             return
         received = view.received_at.astimezone(self.settings.tz)
         target = directory / f"{received:%Y%m%d}-{view.ref}{claimed.suffix}.age"
-        encrypt_file(claimed.path, target, [parse_recipient(recipient)], overwrite=True)
+        copy = self._copy(claimed)
+        # The bytes we read (our copy), or the claimed file if we never got to copy it.
+        source = copy if copy.exists() else claimed.path
+        encrypt_file(source, target, [parse_recipient(recipient)], overwrite=True)
+
+    def _verdict_path(self, claimed: ClaimedFile) -> Path:
+        return self.layout.work / f"{claimed.claim_id}.verdict.json"
 
     def _remove_claim_temps(self, claimed: ClaimedFile) -> None:
         """Temp files of this claim (we hold its lock, so no one else is writing them)."""
-        for temp in self.layout.work.glob(f"{TEMP_PREFIX}*-{claimed.claim_id}.send.csv"):
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
+        for pattern in (".send.csv", ".copy*", ".verdict.json"):
+            for temp in self.layout.work.glob(f"{TEMP_PREFIX}*-{claimed.claim_id}{pattern}"):
+                with contextlib.suppress(FileNotFoundError):
+                    temp.unlink()
 
     def _cleanup(self, claimed: ClaimedFile) -> None:
-        """Remove the plaintext original and its claim files from the work area."""
+        """Remove the plaintext original and its claim files from the work area.
+
+        The claim's own file goes after its helpers: while it exists, recovery lists the
+        claim and finishes this cleanup, so a crash here never strands a copy.
+        """
         for path in (
-            claimed.path,
+            self._copy(claimed),
+            self._verdict_path(claimed),
+            self.layout.work / f"{claimed.claim_id}.attempts.json",
             self.layout.work / f"{claimed.claim_id}.send.csv",
+            claimed.path,
             self.layout.work / f"{claimed.claim_id}.claim.json",
         ):
             with contextlib.suppress(FileNotFoundError):

@@ -222,6 +222,20 @@ _FILE: Final[tuple[tuple[str, str, str], ...]] = (
         "Save the intake sheet again from Excel as 'CSV UTF-8 (Comma delimited)' or .xlsx "
         "and send the new file.",
     ),
+    (
+        "FILE-CHANGED-AFTER-CLAIM",
+        "The file was still being changed after it arrived",
+        "The file changed after we started reading it, so some rows may be missing. Nothing "
+        "from it was sent. Wait until the upload or save has finished, then send the whole "
+        "file again.",
+    ),
+    (
+        "FILE-PROCESSING-FAILED",
+        "The file could not be processed",
+        "We tried several times and could not finish this file. Nothing from it was sent. "
+        "Save the intake sheet again from the template and send the new file; if this keeps "
+        "happening, call the CoC help desk and quote the file reference.",
+    ),
 )
 
 _ROW: Final[tuple[tuple[str, Severity, Scope, str, str], ...]] = (

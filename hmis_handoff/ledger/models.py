@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -174,3 +175,23 @@ class Transition(Base):
     to_state: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     rule_id: Mapped[str | None] = mapped_column(String(40))
+
+
+class IntakeReservation(Base):
+    """An IntakeID claimed by one file before its package is written (migration 0004).
+
+    Committed before packaging, keyed by (agency, IntakeID): of two workers handing off
+    files that reuse IntakeIDs, the loser sees the winner's reservation and never writes a
+    package for those rows. Released when the file is rejected.
+    """
+
+    __tablename__ = "intake_reservation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[str] = mapped_column(String(32))
+    intake_id: Mapped[str] = mapped_column(String(32))
+    file_id: Mapped[int] = mapped_column(ForeignKey("intake_file.id"), index=True)
+
+    __table_args__ = (
+        UniqueConstraint("agency_id", "intake_id", name="uq_intake_reservation_agency_intake"),
+    )

@@ -151,7 +151,8 @@ def _record_values(row: IntakeFile, rec: NewRecord, package_id: str | None) -> d
 def make_engine(url: str) -> Engine:
     """An engine with durable settings: SQLite in WAL with synchronous=FULL."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60})
+        # hide_parameters: a failing statement's message must not carry intake ids or HMACs.
+        engine = create_engine(url, connect_args={"timeout": 60}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -162,7 +163,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 class Ledger:

@@ -1,0 +1,16 @@
+"""Fixtures for the hardening regression tests: a fresh demo data root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hmis_handoff.setup import initialise
+
+
+@pytest.fixture()
+def root(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    initialise(data, demo=True)
+    return data
