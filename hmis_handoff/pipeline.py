@@ -62,6 +62,7 @@ from hmis_handoff.reports import (
 )
 from hmis_handoff.timeliness import submitted_late
 from schemas.columns import SpecVersion, canonical_header, column_names
+from schemas.formula import neutralise
 from schemas.rules import RULES
 from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, ValidationContext
 
@@ -449,7 +450,9 @@ class Pipeline:
                         header_written = True
                     rows = frame.index.to_numpy() + FIRST_DATA_ROW
                     keep = np.isin(rows, list(verdict.sendable))
-                    writer.writerows(frame.loc[keep, columns].itertuples(index=False, name=None))
+                    # Formula-like cells reach the partner as text (schemas/formula.py).
+                    sendable = frame.loc[keep, columns].apply(neutralise)
+                    writer.writerows(sendable.itertuples(index=False, name=None))
                 text.flush()
                 text.detach()
             failpoint("plaintext-written")
