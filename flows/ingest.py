@@ -24,6 +24,7 @@ from flows.runtime import pipeline
 from hmis_handoff.config import Settings
 from hmis_handoff.layout import Layout
 from hmis_handoff.pipeline import load_or_create_secret
+from hmis_handoff.record_key import adopt_legacy_hmac_key
 
 
 def _claimed(claim_id: str) -> ClaimedFile | None:
@@ -58,6 +59,7 @@ def sweep_drop_folders(max_wait_seconds: float = 30.0) -> list[str]:
 def drop_scanner(settings: Settings) -> tuple[DropFolderScanner, bytes]:
     """A scanner over every configured agency's drop folder, and its fingerprint key."""
     layout = Layout(settings.root)
+    adopt_legacy_hmac_key(layout)
     key = load_or_create_secret(layout.hmac_key)
     scanner = DropFolderScanner(
         layout.agencies,

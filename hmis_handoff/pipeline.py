@@ -54,6 +54,7 @@ from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import FileCounts, FileState, FileView, Ledger, NewRecord, PackageInfo
 from hmis_handoff.ledger.models import TERMINAL_FILE_STATES, RecordState
 from hmis_handoff.match_keys import record_match_keys
+from hmis_handoff.record_key import adopt_legacy_hmac_key
 from hmis_handoff.reports import (
     ReportProblem,
     ReportSummary,
@@ -178,6 +179,7 @@ class Pipeline:
         self.ledger = ledger or Ledger(settings.ledger_url)
         self.clock = clock
         self.calendar = calendar_for(settings)
+        adopt_legacy_hmac_key(self.layout)
         self.keyer = RecordKeyer(load_or_create_secret(self.layout.hmac_key))
         self._signing_key: SigningKey | None = None
 
@@ -504,6 +506,10 @@ class Pipeline:
                     due_cache[start] = self.calendar.due_date(start, days)
                 due = due_cache[start]
                 reason = verdict.held.get(row_number)
+                # A row never sent (no consent, a victim-service agency) gets no keyed hash
+                # of its identity: nothing will ever be matched to it, and each hash is one
+                # more target for a guess-and-check attack on a stolen ledger (SECURITY.md).
+                keys = {} if reason else self._identity_keys(row)
                 yield NewRecord(
                     intake_id=str(row["IntakeID"]),
                     row_number=row_number,
@@ -515,14 +521,20 @@ class Pipeline:
                     submitted_late=submitted_late(
                         intake_date=intake_date, received_on=received_on, due=due
                     ),
-                    person_key=self.keyer.person_key(
-                        str(row.get("FirstName", "")),
-                        str(row.get("LastName", "")),
-                        str(row.get("DOB", "")),
-                        str(row.get("SSN", "")),
-                    ),
-                    **record_match_keys(self.keyer, row),
+                    **keys,
                 )
+
+    def _identity_keys(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The person key and match keys of one sent row (keyed hashes, never values)."""
+        return {
+            "person_key": self.keyer.person_key(
+                str(row.get("FirstName", "")),
+                str(row.get("LastName", "")),
+                str(row.get("DOB", "")),
+                str(row.get("SSN", "")),
+            ),
+            **record_match_keys(self.keyer, row),
+        }
 
     def _report(
         self,
