@@ -23,6 +23,7 @@ import io
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -54,6 +55,7 @@ from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import FileCounts, FileState, FileView, Ledger, NewRecord, PackageInfo
 from hmis_handoff.ledger.models import TERMINAL_FILE_STATES, RecordState
 from hmis_handoff.match_keys import record_match_keys
+from hmis_handoff.quarantine_archive import encrypt_directory_and_remove
 from hmis_handoff.record_key import adopt_legacy_hmac_key
 from hmis_handoff.reports import (
     ReportProblem,
@@ -249,19 +251,28 @@ class Pipeline:
             problems=[],
             rules=RULES,
         )
+        recipient = self.settings.archive_recipient
+        encrypted = moved.with_name(moved.name + ".age")
         if moved.is_file() and not moved.is_symlink():
-            recipient = self.settings.archive_recipient
             if recipient:
-                encrypted = moved.with_name(moved.name + ".age")
                 encrypt_file(moved, encrypted, [parse_recipient(recipient)], overwrite=True)
             moved.unlink()
+        elif moved.is_dir() and not moved.is_symlink():
+            # A refused folder may hold client files: kept only encrypted, like a file.
+            if recipient:
+                encrypt_directory_and_remove(
+                    moved, encrypted, [parse_recipient(recipient)],
+                    max_member_bytes=self.settings.intake.max_bytes,
+                )  # fmt: skip
+            else:
+                shutil.rmtree(moved)
 
     def _finish_interrupted_refusals(self) -> None:
         """Quarantined plaintext a crash left unencrypted: encrypt it and answer the agency."""
         for sidecar in self.layout.quarantine.glob(f"*{REFUSAL_SIDECAR_SUFFIX}"):
             quarantine_id = sidecar.name.removesuffix(REFUSAL_SIDECAR_SUFFIX)
             moved = self.layout.quarantine / f"{quarantine_id}{QUARANTINE_SUFFIX}"
-            if not (moved.is_file() and not moved.is_symlink()):
+            if moved.is_symlink() or not (moved.is_file() or moved.is_dir()):
                 continue
             try:
                 facts = json.loads(sidecar.read_text(encoding="utf-8"))
