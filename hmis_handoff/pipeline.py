@@ -343,6 +343,9 @@ class Pipeline:
             original_received_at=(
                 original.received_at.astimezone(self.settings.tz) if original else None
             ),
+            # Per copy (the random end of the claim id): the same name on a retry after a
+            # crash, a new one per resend.
+            notice_id=claimed.claim_id[-8:],
         )
 
     def _handoff(self, claimed: ClaimedFile, view: FileView) -> FileOutcome:
