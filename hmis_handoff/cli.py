@@ -18,6 +18,8 @@ from hmis_handoff.errors import HandoffError
 
 app = typer.Typer(
     add_completion=False,
+    # A traceback's local variables may hold cell values: never print them.
+    pretty_exceptions_show_locals=False,
     no_args_is_help=True,
     help="HMIS Handoff: Coordinated Entry intakes from non-HMIS agencies to their data partner.",
 )
@@ -121,6 +123,10 @@ def encrypt(
     try:
         recipients = [parse_recipient(r) for r in recipient]
         stats = encrypt_file(source, out, recipients)
+    except FileExistsError:
+        raise _fail(f"cannot encrypt: {out} already exists; choose another output") from None
+    except OSError as exc:
+        raise _fail(f"cannot encrypt: {exc.strerror or type(exc).__name__}") from None
     except (HandoffError, ValueError) as exc:
         raise _fail(f"cannot encrypt: {exc}") from None
     typer.echo(f"wrote {out} ({stats.ciphertext_size} bytes, sha256 {stats.ciphertext_sha256})")
@@ -144,6 +150,10 @@ def decrypt(
         lines = decrypt_package(package, identity=identity, out=out, signers=signer, config=config)
     except HandoffError as exc:
         raise _fail(f"NOT decrypted: {exc}") from None
+    except FileExistsError:
+        raise _fail(f"NOT decrypted: {out} already exists (or is a link); choose another") from None
+    except OSError as exc:
+        raise _fail(f"NOT decrypted: {exc.strerror or type(exc).__name__}") from None
     for line in lines:
         typer.echo(line)
 
@@ -258,4 +268,21 @@ def main() -> None:  # pragma: no cover - console entry point
         app()
     except HandoffError as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except OSError as exc:
+        # One line, no traceback; strerror only (the path may be an agency's file name).
+        typer.secho(f"error: {exc.strerror or type(exc).__name__}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except Exception as exc:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if not isinstance(exc, SQLAlchemyError):
+            raise
+        # Its text may quote SQL parameters (ids, keyed hashes): name the class only.
+        typer.secho(
+            f"error: the ledger database failed ({type(exc).__name__}); check [ledger] url "
+            "(HANDOFF_LEDGER__URL) and that the database is running",
+            fg=typer.colors.RED,
+            err=True,
+        )
         sys.exit(2)
