@@ -64,7 +64,10 @@ def drop_scanner(settings: Settings) -> tuple[DropFolderScanner, bytes]:
     scanner = DropFolderScanner(
         layout.agencies,
         [agency.id for agency in settings.agencies],
-        SettlePolicy(stable_seconds=settings.intake.stable_seconds),
+        SettlePolicy(
+            stable_seconds=settings.intake.stable_seconds,
+            abandon_seconds=settings.intake.abandon_seconds,
+        ),
         fingerprint_key=key,
     )
     return scanner, key

@@ -78,6 +78,12 @@ class IntakeSettings(_Section):
     max_rows: int = Field(200_000, gt=0, description="most data rows in one intake file")
     stable_seconds: float = Field(2.0, ge=0, description="size+mtime must hold this long")
     sweep_interval_seconds: float = Field(30.0, gt=0, description="watcher safety-net sweep")
+    abandon_seconds: float = Field(
+        86_400.0,
+        gt=0,
+        description="partial uploads, lock/temp/hidden files and subfolders left unchanged "
+        "this long are answered (FILE-ABANDONED) and quarantined encrypted",
+    )
     force_polling: bool | None = Field(
         None, description="true: poll (network shares); false: events; unset: auto-detect"
     )
