@@ -65,6 +65,7 @@ def init(
 def up(config: ConfigOption = None) -> None:
     """Run the embedded stack: Prefect server + UI, the deployments, the drop-folder watcher."""
     settings = _settings(config)
+    _lifeline()
     from hmis_handoff import prefect_env
 
     prefect_env.apply(settings, with_api_url=True)
@@ -77,6 +78,7 @@ def up(config: ConfigOption = None) -> None:
 def process(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """One sweep over all drop folders, then exit (0 = ran, whatever files were rejected)."""
     settings = _settings(config)
+    _lifeline()
     from hmis_handoff import prefect_env
 
     reachable = _api_reachable(prefect_env.api_url(settings))
@@ -253,6 +255,13 @@ def _settings(config: Path | None) -> Any:
         raise _fail(str(exc)) from None
 
 
+def _lifeline() -> None:
+    """If this command is killed, end the Prefect server it started (hmis_handoff/lifeline)."""
+    from hmis_handoff.lifeline import start_lifeline
+
+    start_lifeline()
+
+
 def _api_reachable(url: str) -> bool:
     import urllib.request
 
@@ -264,6 +273,9 @@ def _api_reachable(url: str) -> bool:
 
 
 def main() -> None:  # pragma: no cover - console entry point
+    from hmis_handoff.private_files import set_private_umask
+
+    set_private_umask()  # every file this command (or a server it starts) writes: 0600
     try:
         app()
     except HandoffError as exc:
