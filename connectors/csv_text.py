@@ -49,6 +49,7 @@ from hmis_handoff.errors import FileRejected
 _MAX_HEADER_CHARS = 1 << 20
 _BATCH = 1 << 16
 _SCAN_BLOCK = 1 << 22
+_FIELD_LIMIT_MESSAGE = "field larger than field limit"
 _C0_BYTES = bytes(b for b in range(32) if b not in b"\t\r\n") + b"\x7f"
 _UTF8_C1 = re.compile(b"\xc2[\x80-\x9f]")
 _UTF8_MULTIBYTE = re.compile(
@@ -165,15 +166,32 @@ def _survey(
                 if exc.nul
                 else ("FILE-CONTROL-CHARS", f"row {row} contains an invisible control character")
             )
-        except csv.Error:
+        except csv.Error as exc:
             row = len(counts) + 2 if header_done else 1
             problem = (
-                "FILE-QUOTE",
-                f"the quotation marks in row {row} are not balanced, or a quoted value never ends",
+                (
+                    "FILE-CELL-TOO-LARGE",
+                    f"a cell in row {row} holds more than {csv.field_size_limit() // 1024} KiB",
+                )
+                if _is_field_limit(exc)
+                else (
+                    "FILE-QUOTE",
+                    f"the quotation marks in row {row} are not balanced, "
+                    "or a quoted value never ends",
+                )
             )
     if problem is not None:
         raise FileRejected(*problem)
     return _Survey(encoding, delimiter, header, counts)
+
+
+def _is_field_limit(exc: csv.Error) -> bool:
+    """True if the csv module refused a field over ``csv.field_size_limit()``.
+
+    The module raises the same class for every problem; this one message is fixed text in
+    CPython's ``_csv.c`` ("field larger than field limit (N)") and quotes no input.
+    """
+    return str(exc).startswith(_FIELD_LIMIT_MESSAGE)
 
 
 def _first_ragged(

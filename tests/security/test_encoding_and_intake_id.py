@@ -69,3 +69,23 @@ def test_intake_ids_holding_ssn_dob_or_name_are_refused(root: Path) -> None:
     assert outcome.rows_sent == 2
     stored = {r.intake_id for r in pipe.ledger.records()}
     assert stored == {data[4]["IntakeID"], data[5]["IntakeID"]}
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_cell_over_128_kib_has_its_own_rule(tmp_path: Path, quoted: bool) -> None:
+    path = tmp_path / "huge-cell.csv"
+    big = "CNRY" + "x" * (130 * 1024)
+    cell = f'"{big}"' if quoted else big
+    path.write_text(HEADER + "A1,Ann,Lee\r\n" + f"A2,{cell},Lee\r\n", encoding="utf-8")
+    with pytest.raises(FileRejected) as caught:
+        _read(path)
+    assert caught.value.rule_id == "FILE-CELL-TOO-LARGE"
+    assert "row 3" in caught.value.detail and "CNRY" not in str(caught.value)
+
+
+def test_unbalanced_quotes_are_still_file_quote(tmp_path: Path) -> None:
+    path = tmp_path / "quote.csv"
+    path.write_text(HEADER + 'A1,"Ann,Lee\r\n', encoding="utf-8")
+    with pytest.raises(FileRejected) as caught:
+        _read(path)
+    assert caught.value.rule_id == "FILE-QUOTE"
