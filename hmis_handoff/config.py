@@ -61,8 +61,7 @@ class LedgerSettings(_Section):
         # the message never repeats the URL (it may hold a password).
         if value and not ledger_url_usable(value):
             raise ValueError(
-                "not a usable database URL; use sqlite:///PATH or "
-                "postgresql+psycopg://USER@HOST/DB"
+                "not a usable database URL; use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
             )
         return value
 

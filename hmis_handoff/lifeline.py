@@ -36,7 +36,7 @@ def start_lifeline() -> None:
         return
     read_end, write_end = os.pipe()  # both non-inheritable; write_end stays open until we die
     try:
-        subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        subprocess.Popen(
             [sys.executable, "-m", "hmis_handoff.lifeline", str(os.getpid())],
             stdin=read_end,
             stdout=subprocess.DEVNULL,

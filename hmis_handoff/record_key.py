@@ -43,4 +43,3 @@ def adopt_legacy_hmac_key(layout: Layout) -> None:
     legacy.unlink()
     fsync_dir(target.parent)
     fsync_dir(legacy.parent)
-

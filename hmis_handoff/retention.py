@@ -18,8 +18,8 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass
 import stat
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 

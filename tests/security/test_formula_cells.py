@@ -53,7 +53,9 @@ def test_formula_cells_are_sent_as_text_with_a_warning(root: Path, tmp_path: Pat
     for record in sent:
         for value in record.values():
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r"))
-    warnings = {(r["row"], r["column"]) for r in report_rows(root) if r["rule_id"] == "CELL-FORMULA"}
+    warnings = {
+        (r["row"], r["column"]) for r in report_rows(root) if r["rule_id"] == "CELL-FORMULA"
+    }
     assert warnings == {("2", c) for c in PAYLOADS} | {("3", "FirstName")}
     report_text = "".join(p.read_text() for p in (root / "agencies/demo-agency/reports").iterdir())
     assert "cmd|" not in report_text and "HYPERLINK" not in report_text

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from hmis_handoff.setup import initialise
-from tests.synthetic import write_sample_csv
 from tests.pipeline.test_pipeline import rows
+from tests.synthetic import write_sample_csv
 
 
 def _children(pid: int) -> list[int]:
