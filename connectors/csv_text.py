@@ -16,6 +16,7 @@ quoted line break does not start a new row.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import io
@@ -48,8 +49,12 @@ from hmis_handoff.errors import FileRejected
 _MAX_HEADER_CHARS = 1 << 20
 _BATCH = 1 << 16
 _SCAN_BLOCK = 1 << 22
+_FIELD_LIMIT_MESSAGE = "field larger than field limit"
 _C0_BYTES = bytes(b for b in range(32) if b not in b"\t\r\n") + b"\x7f"
 _UTF8_C1 = re.compile(b"\xc2[\x80-\x9f]")
+_UTF8_MULTIBYTE = re.compile(
+    b"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 
 
 class _ControlChar(Exception):
@@ -161,15 +166,32 @@ def _survey(
                 if exc.nul
                 else ("FILE-CONTROL-CHARS", f"row {row} contains an invisible control character")
             )
-        except csv.Error:
+        except csv.Error as exc:
             row = len(counts) + 2 if header_done else 1
             problem = (
-                "FILE-QUOTE",
-                f"the quotation marks in row {row} are not balanced, or a quoted value never ends",
+                (
+                    "FILE-CELL-TOO-LARGE",
+                    f"a cell in row {row} holds more than {csv.field_size_limit() // 1024} KiB",
+                )
+                if _is_field_limit(exc)
+                else (
+                    "FILE-QUOTE",
+                    f"the quotation marks in row {row} are not balanced, "
+                    "or a quoted value never ends",
+                )
             )
     if problem is not None:
         raise FileRejected(*problem)
     return _Survey(encoding, delimiter, header, counts)
+
+
+def _is_field_limit(exc: csv.Error) -> bool:
+    """True if the csv module refused a field over ``csv.field_size_limit()``.
+
+    The module raises the same class for every problem; this one message is fixed text in
+    CPython's ``_csv.c`` ("field larger than field limit (N)") and quotes no input.
+    """
+    return str(exc).startswith(_FIELD_LIMIT_MESSAGE)
 
 
 def _first_ragged(
@@ -224,6 +246,8 @@ def _detect(fd: int, size: int, header_map: HeaderMap, limits: ReadLimits) -> _S
         raise FileRejected("FILE-BINARY", "the file contains binary data, not text")
     raw = None if announced else _raw_controls(fd, size)
     for encoding in (announced,) if announced else (UTF8, CP1252):
+        if encoding is CP1252:
+            _refuse_mixed_encoding(fd, size)
         check_lines = raw is None or raw[0] or (encoding is UTF8 and raw[1])
         survey = _survey(fd, size, encoding, header_map, limits, check_lines)
         if survey is not None:
@@ -231,6 +255,52 @@ def _detect(fd: int, size: int, header_map: HeaderMap, limits: ReadLimits) -> _S
     raise FileRejected(
         "FILE-ENCODING", "the text is not UTF-8 or Windows-1252 and has no byte-order mark"
     )
+
+
+def _refuse_mixed_encoding(fd: int, size: int) -> None:
+    """Refuse a file that is UTF-8 except for some bytes (``FILE-MIXED-ENCODING``).
+
+    Called once UTF-8 decoding failed. A file holding valid multi-byte UTF-8 sequences as
+    well as invalid ones was written as UTF-8 and then had text pasted in from another
+    encoding; decoding it all as cp1252 would garble every accented name without a word,
+    so the agency is told the row of the first bad byte instead. A file with no multi-byte
+    UTF-8 sequence at all is plain cp1252 and is read as such.
+
+    Raises:
+        FileRejected: ``FILE-MIXED-ENCODING`` naming the row (line) of the first bad byte.
+    """
+    offset = _first_utf8_error(fd, size)
+    if offset is None:
+        return
+    start = max(0, offset - _SCAN_BLOCK)
+    window = os.pread(fd, min(size, offset + _SCAN_BLOCK) - start, start)
+    if _UTF8_MULTIBYTE.search(window) is None:
+        return
+    row = 1
+    with buffered(fd, offset) as raw:
+        while block := raw.read(_SCAN_BLOCK):
+            row += block.count(b"\n")
+    raise FileRejected(
+        "FILE-MIXED-ENCODING",
+        f"row {row} has characters that are not UTF-8, while the rest of the file is UTF-8",
+    )
+
+
+def _first_utf8_error(fd: int, size: int) -> int | None:
+    """Byte offset of the first invalid UTF-8 sequence, or None if the bytes are UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    consumed = 0
+    with buffered(fd, size) as raw:
+        while True:
+            block = raw.read(_SCAN_BLOCK)
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                # exc.start counts from the bytes the decoder still held before this block.
+                return max(0, consumed - len(decoder.getstate()[0]) + exc.start)
+            if not block:
+                return None
+            consumed += len(block)
 
 
 def _guarded(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:

@@ -16,8 +16,10 @@ evidence that tells a rename from a write, and its limits).
 Anything else in a drop folder that is not a temp, lock or hidden name is answered, never
 ignored forever: a settled regular file without an allowed suffix (``.xls``, ``.pdf``, no
 suffix ...) is refused as ``FILE-BAD-TYPE``, any other non-regular object as
-``FILE-NOT-REGULAR``. Subfolders without a file-like name are the one exception (not ours
-to judge).
+``FILE-NOT-REGULAR``. Ignored names (partial uploads, lock, temp and hidden files) and
+subfolders without a file-like name are left alone while they may be in use, and answered
+as ``FILE-ABANDONED`` (then quarantined, kept only encrypted) once they have been left
+unchanged for ``SettlePolicy.abandon_seconds`` (a day by default).
 
 Privacy: the agency's file name is used only to address the file in its drop folder (lstat,
 rename). It is never logged, returned in a message, stored, or used to build another path.
@@ -66,6 +68,7 @@ RULE_NOT_REGULAR = "FILE-NOT-REGULAR"
 RULE_UNREADABLE = "FILE-UNREADABLE"
 RULE_BAD_NAME = "FILE-BAD-NAME"
 RULE_BAD_TYPE = "FILE-BAD-TYPE"
+RULE_ABANDONED = "FILE-ABANDONED"
 
 DEFAULT_IGNORES: tuple[str, ...] = (
     "~$*",  # Office owner/lock file
@@ -147,6 +150,9 @@ class SettlePolicy:
     fast_settle: bool = True
     fast_confirm_seconds: float = 0.1
     fast_max_gap_seconds: float = 60.0
+    # Ignored names (partial uploads, lock, temp and hidden files) and subfolders untouched
+    # this long are answered as FILE-ABANDONED and quarantined; None keeps them forever.
+    abandon_seconds: float | None = 86_400.0
 
     def __post_init__(self) -> None:
         if not self.stable_seconds >= 0:
@@ -165,6 +171,8 @@ class SettlePolicy:
             raise ConfigError("intake.done_marker_suffix must start with '.' and not be allowed")
         if CLAIM_LOCK_SUFFIX in self._suffixes():
             raise ConfigError("intake.allowed_suffixes: '.lock' names claim locks")
+        if self.abandon_seconds is not None and not self.abandon_seconds > 0:
+            raise ConfigError("intake.abandon_seconds must be > 0")
 
     def _suffixes(self) -> frozenset[str]:
         return frozenset(s.lower() for s in self.allowed_suffixes)
@@ -407,6 +415,8 @@ class DropFolderScanner:
         for name, st in listing:
             if self._ignore.match(name):
                 tally.ignored += 1
+                if self._abandoned(st):
+                    entries.append((name, st))
             elif name.lower().endswith(self._marker):
                 if stat.S_ISREG(st.st_mode):
                     markers[name[: -len(self._marker)]] = (name, st.st_ctime_ns)
@@ -415,9 +425,11 @@ class DropFolderScanner:
         for name, st in entries:
             path = drop / name
             rule = self._refusal_rule(name, st)
+            if rule is None and (stat.S_ISDIR(st.st_mode) or self._ignore.match(name)):
+                if not self._abandoned(st):
+                    continue  # a subdirectory without a file-like name, not left for long
+                rule = RULE_ABANDONED
             if rule is None:
-                if stat.S_ISDIR(st.st_mode):
-                    continue  # a subdirectory without a file-like name: not ours to judge
                 seen = _observe(previous.seen.get(path), st, tally.now)
                 current.seen[path] = seen
                 rule = self._settle(agency_id, path, held, st, seen, markers.get(name), tally)
@@ -510,6 +522,15 @@ class DropFolderScanner:
             except OSError:
                 continue  # vanished (or became unreachable) since the listing; next scan decides
         return listing
+
+    def _abandoned(self, st: os.stat_result) -> bool:
+        """True if an ignored object or subfolder has been left unchanged past the grace
+        period. Judged by ctime and mtime on the wall clock, not by our own observations,
+        so a one-shot ``handoff process`` sees it too; no writer can set ctime back."""
+        grace = self._policy.abandon_seconds
+        if grace is None:
+            return False
+        return time.time() - max(st.st_ctime, st.st_mtime) >= grace
 
     def _suffix(self, name: str) -> str | None:
         suffix = os.path.splitext(name)[1].lower()

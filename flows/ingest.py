@@ -27,6 +27,7 @@ from hmis_handoff.config import Settings
 from hmis_handoff.isolation import hand_off_guarded
 from hmis_handoff.layout import Layout
 from hmis_handoff.pipeline import load_or_create_secret
+from hmis_handoff.record_key import adopt_legacy_hmac_key
 
 
 def _claimed(claim_id: str) -> ClaimedFile | None:
@@ -61,11 +62,15 @@ def sweep_drop_folders(max_wait_seconds: float = 30.0) -> list[str]:
 def drop_scanner(settings: Settings) -> tuple[DropFolderScanner, bytes]:
     """A scanner over every configured agency's drop folder, and its fingerprint key."""
     layout = Layout(settings.root)
+    adopt_legacy_hmac_key(layout)
     key = load_or_create_secret(layout.hmac_key)
     scanner = DropFolderScanner(
         layout.agencies,
         [agency.id for agency in settings.agencies],
-        SettlePolicy(stable_seconds=settings.intake.stable_seconds),
+        SettlePolicy(
+            stable_seconds=settings.intake.stable_seconds,
+            abandon_seconds=settings.intake.abandon_seconds,
+        ),
         fingerprint_key=key,
     )
     return scanner, key

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     add_completion=False,
+    # A traceback's local variables may hold cell values: never print them.
+    pretty_exceptions_show_locals=False,
     no_args_is_help=True,
     help="HMIS Handoff: Coordinated Entry intakes from non-HMIS agencies to their data partner.",
 )
@@ -76,6 +78,7 @@ def _assert_hardened(settings: Settings) -> None:
 def up(config: ConfigOption = None) -> None:
     """Run the embedded stack: Prefect server + UI, the deployments, the drop-folder watcher."""
     settings = _settings(config)
+    _lifeline()
     from hmis_handoff import prefect_env
 
     prefect_env.apply(settings, with_api_url=True)
@@ -89,6 +92,7 @@ def up(config: ConfigOption = None) -> None:
 def process(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """One sweep over all drop folders, then exit (0 = ran, whatever files were rejected)."""
     settings = _settings(config)
+    _lifeline()
     from hmis_handoff import prefect_env
 
     reachable = _api_reachable(prefect_env.api_url(settings))
@@ -136,6 +140,10 @@ def encrypt(
     try:
         recipients = [parse_recipient(r) for r in recipient]
         stats = encrypt_file(source, out, recipients)
+    except FileExistsError:
+        raise _fail(f"cannot encrypt: {out} already exists; choose another output") from None
+    except OSError as exc:
+        raise _fail(f"cannot encrypt: {exc.strerror or type(exc).__name__}") from None
     except (HandoffError, ValueError) as exc:
         raise _fail(f"cannot encrypt: {exc}") from None
     typer.echo(f"wrote {out} ({stats.ciphertext_size} bytes, sha256 {stats.ciphertext_sha256})")
@@ -159,6 +167,10 @@ def decrypt(
         lines = decrypt_package(package, identity=identity, out=out, signers=signer, config=config)
     except HandoffError as exc:
         raise _fail(f"NOT decrypted: {exc}") from None
+    except FileExistsError:
+        raise _fail(f"NOT decrypted: {out} already exists (or is a link); choose another") from None
+    except OSError as exc:
+        raise _fail(f"NOT decrypted: {exc.strerror or type(exc).__name__}") from None
     for line in lines:
         typer.echo(line)
 
@@ -258,6 +270,13 @@ def _settings(config: Path | None) -> Any:
         raise _fail(str(exc)) from None
 
 
+def _lifeline() -> None:
+    """If this command is killed, end the Prefect server it started (hmis_handoff/lifeline)."""
+    from hmis_handoff.lifeline import start_lifeline
+
+    start_lifeline()
+
+
 def _api_reachable(url: str) -> bool:
     import urllib.request
 
@@ -269,8 +288,28 @@ def _api_reachable(url: str) -> bool:
 
 
 def main() -> None:  # pragma: no cover - console entry point
+    from hmis_handoff.private_files import set_private_umask
+
+    set_private_umask()  # every file this command (or a server it starts) writes: 0600
     try:
         app()
     except HandoffError as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except OSError as exc:
+        # One line, no traceback; strerror only (the path may be an agency's file name).
+        typer.secho(f"error: {exc.strerror or type(exc).__name__}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except Exception as exc:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if not isinstance(exc, SQLAlchemyError):
+            raise
+        # Its text may quote SQL parameters (ids, keyed hashes): name the class only.
+        typer.secho(
+            f"error: the ledger database failed ({type(exc).__name__}); check [ledger] url "
+            "(HANDOFF_LEDGER__URL) and that the database is running",
+            fg=typer.colors.RED,
+            err=True,
+        )
         sys.exit(2)

@@ -26,6 +26,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hmis_handoff.data_root import check_data_root
 from hmis_handoff.errors import ConfigError
 
 CONFIG_ENV = "HANDOFF_CONFIG"
@@ -34,12 +35,35 @@ _ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
 _AGE_RECIPIENT = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
 
 
+def ledger_url_usable(url: str) -> bool:
+    """True if SQLAlchemy can parse ``url`` and load its dialect (SQLite or PostgreSQL)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect()
+    except Exception:  # any parse or plugin failure means "not usable"; its text may hold the URL
+        return False
+    return parsed.get_backend_name() in ("sqlite", "postgresql")
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class LedgerSettings(_Section):
     url: str = Field("", description="SQLAlchemy URL; empty means SQLite at state/ledger.db")
+
+    @field_validator("url")
+    @classmethod
+    def _usable_url(cls, value: str) -> str:
+        # Checked here so a typo fails at start-up with one line, not deep in a command;
+        # the message never repeats the URL (it may hold a password).
+        if value and not ledger_url_usable(value):
+            raise ValueError(
+                "not a usable database URL; use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+            )
+        return value
 
 
 class PrefectSettings(_Section):
@@ -53,6 +77,12 @@ class IntakeSettings(_Section):
     max_rows: int = Field(200_000, gt=0, description="most data rows in one intake file")
     stable_seconds: float = Field(2.0, ge=0, description="size+mtime must hold this long")
     sweep_interval_seconds: float = Field(30.0, gt=0, description="watcher safety-net sweep")
+    abandon_seconds: float = Field(
+        86_400.0,
+        gt=0,
+        description="partial uploads, lock/temp/hidden files and subfolders left unchanged "
+        "this long are answered (FILE-ABANDONED) and quarantined encrypted",
+    )
     force_polling: bool | None = Field(
         None, description="true: poll (network shares); false: events; unset: auto-detect"
     )
@@ -251,11 +281,12 @@ def load_settings(config: Path | str | None = None, **overrides: Any) -> Setting
     )
     try:
         settings: Settings = loaded(config_path=path, **overrides)
-        return settings
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
     except ValueError as exc:  # TOML syntax errors surface as ValueError subclasses
         raise ConfigError(f"{path}: cannot parse TOML ({type(exc).__name__})") from None
+    check_data_root(settings.root)
+    return settings
 
 
 def _describe(exc: ValidationError, path: Path) -> str:

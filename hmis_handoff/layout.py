@@ -7,7 +7,8 @@
     partners/<partner>/outbox/         <package>.age + <package>.manifest.json + .sig
     partners/<partner>/confirmations/  partner drops confirmation CSVs / HMIS exports
     work/  quarantine/  archive/       claimed files in flight; encrypted originals
-    state/                             ledger.db, signing key, HMAC key, Prefect home
+    state/                             ledger.db, signing key, Prefect home
+    keys/                              record HMAC key, CoC archive identity (move it off)
 
 Directories are 0700; every file we create is 0600.
 """
@@ -73,8 +74,14 @@ class Layout:
         return self.state / "signing.pub"
 
     @property
+    def keys(self) -> Path:
+        return self.root / "keys"
+
+    @property
     def hmac_key(self) -> Path:
-        return self.state / "record-hmac.key"
+        # Not in state/: a copy of the ledger must not carry the key that opens its
+        # hashes (hmis_handoff/record_key.py).
+        return self.keys / "record-hmac.key"
 
     def create(self, agency_ids: Iterable[str], partner_ids: Iterable[str]) -> None:
         """Create every directory (0700), tightening modes of existing ones."""

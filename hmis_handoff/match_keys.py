@@ -41,6 +41,7 @@ from hmis_handoff.hashing import (
     is_hud_hashed_ssn,
 )
 from hmis_handoff.layout import Layout
+from hmis_handoff.record_key import adopt_legacy_hmac_key
 from schemas.ssn import is_valid_ssn
 
 __all__ = [
@@ -89,18 +90,20 @@ class HudForm:
 
 
 def keyer_for(settings: Settings) -> RecordKeyer:
-    """The ledger's keyer (the secret in ``state/record-hmac.key``); never creates it.
+    """The ledger's keyer (the secret in ``keys/record-hmac.key``); never creates it.
 
     Raises:
         ConfigError: if the secret is missing or too short (no record could have keys).
     """
-    path = Layout(settings.root).hmac_key
+    layout = Layout(settings.root)
+    adopt_legacy_hmac_key(layout)
+    path = layout.hmac_key
     try:
         secret = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError("the record HMAC key (state/record-hmac.key) is missing") from None
+        raise ConfigError("the record HMAC key (keys/record-hmac.key) is missing") from None
     if len(secret) < MIN_SECRET_BYTES:
-        raise ConfigError("the record HMAC key (state/record-hmac.key) is too short")
+        raise ConfigError("the record HMAC key (keys/record-hmac.key) is too short")
     return RecordKeyer(secret)
 
 

@@ -23,6 +23,7 @@ import io
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -63,6 +64,8 @@ from hmis_handoff.ledger import FileCounts, FileState, FileView, Ledger, NewReco
 from hmis_handoff.ledger.models import TERMINAL_FILE_STATES, RecordState
 from hmis_handoff.ledger.reservations import release_intake_ids, reserve_intake_ids
 from hmis_handoff.match_keys import record_match_keys
+from hmis_handoff.quarantine_archive import encrypt_directory_and_remove
+from hmis_handoff.record_key import adopt_legacy_hmac_key
 from hmis_handoff.reports import (
     ReportProblem,
     ReportSummary,
@@ -73,6 +76,7 @@ from hmis_handoff.safedir import UnsafeFolderError, check_private_tree, held_dir
 from hmis_handoff.timeliness import submitted_late
 from hmis_handoff.workcopy import copy_path, original_changed, oversized, private_copy
 from schemas.columns import SpecVersion, canonical_header, column_names
+from schemas.formula import neutralise
 from schemas.rules import RULES
 from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, ValidationContext
 
@@ -242,6 +246,7 @@ class Pipeline:
         self.ledger = ledger or Ledger(settings.ledger_url)
         self.clock = clock
         self.calendar = calendar_for(settings)
+        adopt_legacy_hmac_key(self.layout)
         self.keyer = RecordKeyer(load_or_create_secret(self.layout.hmac_key))
         self._signing_key: SigningKey | None = None
 
@@ -311,6 +316,18 @@ class Pipeline:
                 encrypted = moved.with_name(moved.name + ".age")
                 encrypt_file(moved, encrypted, [parse_recipient(recipient)], overwrite=True)
             moved.unlink()
+        elif moved.is_dir() and not moved.is_symlink():
+            # A refused folder may hold client files: kept only encrypted, like a file.
+            recipient = self.settings.archive_recipient
+            if recipient:
+                encrypt_directory_and_remove(
+                    moved,
+                    moved.with_name(moved.name + ".age"),
+                    [parse_recipient(recipient)],
+                    max_member_bytes=self.settings.intake.max_bytes,
+                )
+            else:
+                shutil.rmtree(moved)
 
     def _reports_dir(self, agency_id: str) -> contextlib.AbstractContextManager[Path]:
         """The agency's reports folder, held open without following links: a ``reports``
@@ -344,7 +361,7 @@ class Pipeline:
         for sidecar in self.layout.quarantine.glob(f"*{REFUSAL_SIDECAR_SUFFIX}"):
             quarantine_id = sidecar.name.removesuffix(REFUSAL_SIDECAR_SUFFIX)
             moved = self.layout.quarantine / f"{quarantine_id}{QUARANTINE_SUFFIX}"
-            if not (moved.is_file() and not moved.is_symlink()):
+            if moved.is_symlink() or not (moved.is_file() or moved.is_dir()):
                 continue
             try:
                 facts = json.loads(sidecar.read_text(encoding="utf-8"))
@@ -520,6 +537,9 @@ class Pipeline:
                 original_received_at=(
                     original.received_at.astimezone(self.settings.tz) if original else None
                 ),
+                # Per copy (the random end of the claim id): the same name on a retry after a
+                # crash, a new one per resend.
+                notice_id=claimed.claim_id[-8:],
             )
 
     def _handoff(self, claimed: ClaimedFile, view: FileView) -> FileOutcome:
@@ -674,7 +694,9 @@ class Pipeline:
                         header_written = True
                     rows = frame.index.to_numpy() + FIRST_DATA_ROW
                     keep = np.isin(rows, list(verdict.sendable))
-                    writer.writerows(frame.loc[keep, columns].itertuples(index=False, name=None))
+                    # Formula-like cells reach the partner as text (schemas/formula.py).
+                    sendable = frame.loc[keep, columns].apply(neutralise)
+                    writer.writerows(sendable.itertuples(index=False, name=None))
                 text.flush()
                 text.detach()
             failpoint("plaintext-written")
@@ -726,6 +748,10 @@ class Pipeline:
                     due_cache[start] = self.calendar.due_date(start, days)
                 due = due_cache[start]
                 reason = verdict.held.get(row_number)
+                # A row never sent (no consent, a victim-service agency) gets no keyed hash
+                # of its identity: nothing will ever be matched to it, and each hash is one
+                # more target for a guess-and-check attack on a stolen ledger (SECURITY.md).
+                keys = {} if reason else self._identity_keys(row)
                 yield NewRecord(
                     intake_id=str(row["IntakeID"]),
                     row_number=row_number,
@@ -737,14 +763,20 @@ class Pipeline:
                     submitted_late=submitted_late(
                         intake_date=intake_date, received_on=received_on, due=due
                     ),
-                    person_key=self.keyer.person_key(
-                        str(row.get("FirstName", "")),
-                        str(row.get("LastName", "")),
-                        str(row.get("DOB", "")),
-                        str(row.get("SSN", "")),
-                    ),
-                    **record_match_keys(self.keyer, row),
+                    **keys,
                 )
+
+    def _identity_keys(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The person key and match keys of one sent row (keyed hashes, never values)."""
+        return {
+            "person_key": self.keyer.person_key(
+                str(row.get("FirstName", "")),
+                str(row.get("LastName", "")),
+                str(row.get("DOB", "")),
+                str(row.get("SSN", "")),
+            ),
+            **record_match_keys(self.keyer, row),
+        }
 
     def _report(
         self,

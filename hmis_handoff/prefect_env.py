@@ -12,6 +12,7 @@ import os
 
 from hmis_handoff.config import Settings
 from hmis_handoff.layout import Layout
+from hmis_handoff.private_files import set_private_umask, tighten_tree
 
 
 def api_url(settings: Settings) -> str:
@@ -45,5 +46,8 @@ def prefect_environment(settings: Settings, *, with_api_url: bool) -> dict[str, 
 def apply(settings: Settings, *, with_api_url: bool) -> None:
     """Export :func:`prefect_environment` into this process (before importing Prefect)."""
     os.environ.update(prefect_environment(settings, with_api_url=with_api_url))
+    # Prefect's database, WAL, logs and storage: 0600 from now on, and tightened if older.
+    set_private_umask()
+    tighten_tree(Layout(settings.root).prefect_home)
     if not with_api_url:
         os.environ.pop("PREFECT_API_URL", None)

@@ -323,8 +323,12 @@ def write_duplicate_notice(
     received_at: datetime,
     original_ref: str,
     original_received_at: datetime | None,
+    notice_id: str = "",
 ) -> ReportPaths:
     """Write "identical to file ref X received on DATE; not processed again".
+
+    ``notice_id`` (a short id of this copy, e.g. the random end of its claim id) goes into the
+    notice's file name, so two copies sent on one day get two notices, not one overwritten.
 
     ``original_ref`` may be ``""`` (and ``original_received_at`` ``None``) when the original
     is no longer known; the notice then says "a file received earlier".
@@ -332,7 +336,8 @@ def write_duplicate_notice(
     Raises:
         ValueError: ``file_ref`` or a non-empty ``original_ref`` is not a short id.
     """
-    paths = _paths(reports_dir, received_at, file_ref, "duplicate")
+    kind = f"duplicate-{_check_ref(notice_id, 'notice_id')}" if notice_id else "duplicate"
+    paths = _paths(reports_dir, received_at, file_ref, kind)
     if original_ref:
         _check_ref(original_ref, "original_ref")
     earlier = f"file {original_ref}" if original_ref else "a file"

@@ -7,7 +7,7 @@ Creates (all 0700 / 0600):
 * ``state/signing.key`` (the CoC's Ed25519 manifest-signing key) and ``state/signing.pub``;
   the public key is also copied to every partner folder as ``coc-signing.pub`` so partners
   can check signatures (they should confirm its fingerprint with the CoC by phone);
-* ``state/record-hmac.key`` (secret for keyed record hashes in the ledger);
+* ``keys/record-hmac.key`` (secret for keyed record hashes in the ledger; not in state/);
 * ``keys/coc-archive.key``: the CoC archive identity. Only its *recipient* goes into the
   config: originals are kept encrypted to it. Move the identity off this host;
 * with ``--demo``: ``demo-keys/demo-partner.key`` (a TEST identity for the demo partner;

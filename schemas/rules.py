@@ -236,6 +236,30 @@ _FILE: Final[tuple[tuple[str, str, str], ...]] = (
         "Save the intake sheet again from the template and send the new file; if this keeps "
         "happening, call the CoC help desk and quote the file reference.",
     ),
+    # Issue #9 (hold under attack).
+    (
+        "FILE-MIXED-ENCODING",
+        "Part of the file is in a different text encoding",
+        "Most of the file is UTF-8, but the row named in the report has characters saved in "
+        "another encoding (often text pasted from an older program), so names would arrive "
+        "garbled. Retype the accented letters in that row, save with File > Save As > "
+        "'CSV UTF-8 (Comma delimited)', and send the file again.",
+    ),
+    (
+        "FILE-CELL-TOO-LARGE",
+        "A cell holds far more text than an intake field can",
+        "One cell in the row named in the report holds more than 128 KiB of text, so the "
+        "file was not read. Check that row for pasted text or a broken column, clear the "
+        "cell or shorten it, and send the file again.",
+    ),
+    (
+        "FILE-ABANDONED",
+        "An unfinished upload, temporary file or folder was left in your drop folder",
+        "Your folder held a partial upload, an Office lock or temporary file, a hidden file "
+        "or a subfolder for longer than the waiting time, so it was removed and kept only "
+        "encrypted. Nothing in it was read or sent. If it was an intake, save it as .csv "
+        "or .xlsx directly in your drop folder and send it again.",
+    ),
 )
 
 _ROW: Final[tuple[tuple[str, Severity, Scope, str, str], ...]] = (
@@ -675,6 +699,26 @@ _ROW: Final[tuple[tuple[str, Severity, Scope, str, str], ...]] = (
         "Victim service provider: identifying data is not sent",
         "Your agency is a victim service provider, so federal law (VAWA/FVPSA) does not "
         "allow client-identifying data to be sent. Nothing identifying was transmitted.",
+    ),
+    # Issue #9 (hold under attack).
+    (
+        "CELL-FORMULA",
+        "warning",
+        "row",
+        "The cell starts like a spreadsheet formula",
+        "This cell starts with =, +, -, @, a tab or a line break, which a spreadsheet would "
+        "run as a formula. It was sent with an apostrophe in front so the data partner's "
+        "spreadsheet shows it as text. If the character is not part of the value, remove "
+        "it in your records.",
+    ),
+    (
+        "INTAKE-ID-HAS-PII",
+        "error",
+        "row",
+        "The IntakeID contains the client's SSN, birth date or name",
+        "An IntakeID travels into logs and tracking, so it must not identify the client. "
+        "Use your agency's own record number (letters, digits, hyphens), not the SSN, birth "
+        "date or name, and send the row again.",
     ),
 )
 

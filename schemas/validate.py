@@ -44,6 +44,9 @@ from schemas.columns import (
     detect_spec_version,
 )
 from schemas.crossrow import CrossRowState
+from schemas.formula import formula_mask
+from schemas.intake_id_pii import RULE_ID as INTAKE_ID_PII
+from schemas.intake_id_pii import intake_id_pii_mask
 from schemas.rowrules import Parsed, all_row_rules, consent_gate, people
 from schemas.rules import RULES, Severity
 
@@ -278,6 +281,12 @@ class ChunkedValidation:
         ]
         who = people(parsed)
         hits += all_row_rules(parsed, who, self.context)
+        hits.append((INTAKE_ID_PII, "IntakeID", intake_id_pii_mask(text)))
+        hits += [
+            ("CELL-FORMULA", name, formula_mask(chunk[name]))
+            for name in checks
+            if name in chunk.columns
+        ]
         error = np.zeros(n, dtype=bool)
         for rule_id, _, mask in hits:
             if RULES[rule_id].severity == "error":

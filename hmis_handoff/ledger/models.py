@@ -81,13 +81,16 @@ class IntakeFile(Base):
     package_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
-        # The same bytes are accepted once: only one non-duplicate row per content hash.
+        # The same bytes are accepted once per agency: one row per agency and content hash
+        # that is neither a duplicate nor rejected (a rejected file sent again is judged
+        # again, so it gets the same answer, not "duplicate"). Migration 0004.
         Index(
-            "uq_intake_file_sha256_live",
+            "uq_intake_file_agency_sha256_live",
+            "agency_id",
             "sha256",
             unique=True,
-            sqlite_where=text("state != 'duplicate'"),
-            postgresql_where=text("state != 'duplicate'"),
+            sqlite_where=text("state NOT IN ('duplicate', 'rejected')"),
+            postgresql_where=text("state NOT IN ('duplicate', 'rejected')"),
         ),
     )
 

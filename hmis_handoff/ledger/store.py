@@ -233,6 +233,11 @@ class Ledger:
     ) -> FileView:
         """Record a claimed file once; a second content-identical file becomes ``duplicate``.
 
+        Duplicates are per agency (another agency's identical bytes are judged on their
+        own: telling agency B about agency A's file would disclose it), and only an
+        accepted original counts: bytes that were rejected are judged again, so a resent
+        refused file gets the same refusal with its rows, not "duplicate".
+
         Idempotent per ``claim_id``: calling again returns the existing row unchanged.
         """
         existing = self.file_by_claim(claim_id)
@@ -243,8 +248,9 @@ class Ledger:
                 with self.session() as session:
                     original = session.scalar(
                         select(IntakeFile).where(
+                            IntakeFile.agency_id == agency_id,
                             IntakeFile.sha256 == sha256,
-                            IntakeFile.state != FileState.DUPLICATE,
+                            IntakeFile.state.not_in((FileState.DUPLICATE, FileState.REJECTED)),
                         )
                     )
                     row = IntakeFile(

@@ -291,10 +291,16 @@ def check_invariants(root: Path, inputs: Inputs, tmp: Path) -> None:
     assert Counter(r.sha256 for r in rows) == Counter(c.sha256 for c in inputs.contents())
 
     # Per content: exactly one live row, in the state its kind calls for; the rest duplicates.
+    # A refused content is judged again each time it is sent: every row of it is rejected.
     live = {}
     for sha, count in Counter(r.sha256 for r in rows).items():
         mine = [r for r in rows if r.sha256 == sha]
         originals = [r for r in mine if r.state != FileState.DUPLICATE]
+        if EXPECTED_STATE[contents[sha].kind] == FileState.REJECTED:
+            assert originals == mine, (sha[:12], [r.state for r in mine])
+            live[sha] = originals[0]
+            assert all(r.state == FileState.REJECTED for r in mine), [r.state for r in mine]
+            continue
         assert len(originals) == 1, (sha[:12], [r.state for r in mine])
         original = originals[0]
         live[sha] = original
@@ -368,9 +374,10 @@ def _check_reports(root: Path, rows: list[Any], live: dict[str, Any]) -> None:
     present = set(os.listdir(reports))
 
     def has(ref: str, kind: str) -> bool:
-        return any(n.endswith(f"_{ref}_{kind}.csv") for n in present) and any(
-            n.endswith(f"_{ref}_{kind}.html") for n in present
-        )
+        # A duplicate notice's name ends in a per-copy id: _<ref>_duplicate-<8 hex>.
+        named = re.compile(rf".*_{ref}_{kind}(-[0-9a-f]{{8}})?\.(csv|html)")
+        found = {m.group(2) for n in present if (m := named.fullmatch(n))}
+        return found == {"csv", "html"}
 
     for row in live.values():
         kind = "receipt" if row.state == FileState.DELIVERED and row.rows_sent else "rejected"

@@ -120,6 +120,7 @@ def make_root(
     layout = Layout(root)
     layout.create([a for a, _ in pairs], [p for _, p in pairs])
     (root / "handoff.toml").write_text(text, encoding="utf-8")
+    layout.hmac_key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     layout.hmac_key.write_bytes(secrets.token_bytes(32))
     layout.hmac_key.chmod(0o600)
     return load_settings(root / "handoff.toml")
