@@ -62,6 +62,7 @@ from hmis_handoff.reports import (
 )
 from hmis_handoff.timeliness import submitted_late
 from schemas.columns import SpecVersion, canonical_header, column_names
+from schemas.normalise import NormaliseOptions, normalise
 from schemas.rules import RULES
 from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, ValidationContext
 
@@ -112,6 +113,7 @@ class Verdict:
     sendable: set[int] = field(default_factory=set)
     held: dict[int, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    normalise: NormaliseOptions | None = None
 
     def counts(self) -> FileCounts:
         errors = {p.row for p in self.problems if p.severity == "error"}
@@ -339,6 +341,8 @@ class Pipeline:
             is_victim_service_provider=agency.victim_service_provider,
             expected_coc=self.settings.coc_code,
             previously_sent=self.ledger.previously_sent(agency.id),
+            date_order=agency.date_order,
+            source_format="xlsx" if claimed.path.suffix.lower() == ".xlsx" else "csv",
         )
         verdict = self._validate(claimed.path, context)
         problems = verdict.problems
@@ -397,6 +401,15 @@ class Pipeline:
         ):
             yield part.frame
 
+    def _normalised_chunks(self, path: Path, verdict: Verdict) -> Iterator[pd.DataFrame]:
+        """The chunks with the Excel forms validation accepted rewritten (ISO dates, 9-char
+        SSNs), so the package and the ledger carry exactly what was validated."""
+        for frame in self._chunks(path):
+            if verdict.normalise is None:
+                yield frame
+            else:
+                yield normalise(frame, verdict.spec_version, verdict.normalise).frame
+
     def _validate(self, path: Path, context: ValidationContext) -> Verdict:
         """Pass 1: row verdicts chunk by chunk, then the cross-row rules over all chunks."""
         run = ChunkedValidation(context)
@@ -410,6 +423,7 @@ class Pipeline:
             verdict.problems.extend(part.problems)
             verdict.spec_version = part.spec_version
         tail = run.finish()
+        verdict.normalise = run.options
         verdict.sendable -= tail.withheld | tail.errored
         for row in tail.errored:
             verdict.held.pop(row, None)
@@ -442,7 +456,7 @@ class Pipeline:
                 text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
                 writer = csv.writer(text, lineterminator="\r\n")
                 header_written = False
-                for frame in self._chunks(claimed.path):
+                for frame in self._normalised_chunks(claimed.path, verdict):
                     columns = [c for c in order if c in frame.columns]
                     if not header_written:
                         writer.writerow(columns)
@@ -489,7 +503,7 @@ class Pipeline:
         wanted = list(RECORD_COLUMNS)
         tracked = list(verdict.sendable | set(verdict.held))
         due_cache: dict[date, date] = {}
-        for frame in self._chunks(claimed.path):
+        for frame in self._normalised_chunks(claimed.path, verdict):
             rows = frame.index.to_numpy() + FIRST_DATA_ROW
             keep = np.isin(rows, tracked)
             selected = frame.loc[keep, [c for c in wanted if c in frame.columns]]

@@ -662,6 +662,45 @@ _ROW: Final[tuple[tuple[str, Severity, Scope, str, str], ...]] = (
         "Your agency is a victim service provider, so federal law (VAWA/FVPSA) does not "
         "allow client-identifying data to be sent. Nothing identifying was transmitted.",
     ),
+    # Issue 13: what Excel produces (schemas/normalise.py) and HUD consistency warnings.
+    (
+        "DATE-DAY-FIRST",
+        "error",
+        "row",
+        "The date only makes sense day first",
+        "Dates are read month first (3/9/2026 is March 9). This date has a first number "
+        "over 12, so it only works as day/month/year, which is never guessed. Write it as "
+        "month/day/year (12/25/2026) or as year-month-day (2026-12-25).",
+    ),
+    (
+        "SSN-LEADING-ZEROS-PADDED",
+        "warning",
+        "row",
+        "Excel dropped the SSN's leading zeros; they were put back",
+        "Excel stored this SSN as a number and dropped the zeros at the start. The row was "
+        "sent with the zeros put back; check the SSN against the client's card. To stop "
+        "this, format the SSN column as Text (right-click the column > Format Cells > Text) "
+        "before typing.",
+    ),
+    (
+        "SSN-LEADING-ZERO-LOST",
+        "error",
+        "row",
+        "The SSN has 8 digits: Excel probably dropped a leading zero",
+        "An SSN has 9 digits. Excel drops a leading zero when the column is formatted as a "
+        "number. Format the SSN column as Text, type the SSN with its leading zero (dashes "
+        "are fine), save and send the row again.",
+    ),
+    (
+        "TEXT-MOJIBAKE",
+        "warning",
+        "row",
+        "Accented letters or quotes look garbled",
+        "The text contains character pairs such as Ã© or â€™ that appear when a file is "
+        "saved in one text encoding and opened in another. Retype the accented letters or "
+        "apostrophes in this column, and save the file as 'CSV UTF-8 (Comma delimited)' or "
+        ".xlsx.",
+    ),
 )
 
 

@@ -20,6 +20,7 @@ the one-chunk case of the same code.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -44,6 +45,7 @@ from schemas.columns import (
     detect_spec_version,
 )
 from schemas.crossrow import CrossRowState
+from schemas.normalise import DateOrder, NormaliseOptions, SourceFormat, normalise
 from schemas.rowrules import Parsed, all_row_rules, consent_gate, people
 from schemas.rules import RULES, Severity
 
@@ -72,7 +74,8 @@ class ValidationContext:
     """What the validator needs to know beyond the file.
 
     ``today`` is the America/Chicago date "not in the future" is judged against.
-    ``previously_sent`` holds the IntakeIDs this agency already delivered.
+    ``previously_sent`` holds the IntakeIDs this agency already delivered. ``date_order``
+    and ``source_format`` decide which Excel forms :mod:`schemas.normalise` accepts.
     """
 
     agency_id: str
@@ -80,6 +83,8 @@ class ValidationContext:
     is_victim_service_provider: bool = False
     expected_coc: str = "MO-606"
     previously_sent: frozenset[str] = frozenset()
+    date_order: DateOrder = "us"
+    source_format: SourceFormat = "csv"
 
 
 @dataclass(frozen=True)
@@ -221,6 +226,9 @@ class ChunkedValidation:
         self._columns: list[str] | None = None
         self._state = CrossRowState()
         self._finished = False
+        self.options = NormaliseOptions(
+            today=context.today, date_order=context.date_order, source_format=context.source_format
+        )
 
     def validate_chunk(self, chunk: pd.DataFrame) -> ValidationOutcome:
         """Row-local verdicts for ``chunk``; cross-row rules wait for :meth:`finish`."""
@@ -263,11 +271,14 @@ class ChunkedValidation:
     def _validate(self, chunk: pd.DataFrame, spec_version: SpecVersion) -> ValidationOutcome:
         rows = _row_numbers(chunk)
         n = len(chunk)
+        normalised = normalise(chunk, spec_version, self.options)
+        chunk = normalised.frame
         checks: dict[str, ColumnCheck] = {}
         for spec in columns_for(spec_version):
             if spec.name in chunk.columns:
                 keep = spec.name in _TEXT_COLUMNS or spec.name in _COMPARED_COLUMNS
-                checks[spec.name] = cells.check_column(spec, chunk[spec.name], keep_text=keep)
+                check = cells.check_column(spec, chunk[spec.name], keep_text=keep)
+                checks[spec.name] = _without(check, normalised.judged.get(spec.name))
             else:
                 checks[spec.name] = cells.absent_column(spec, n)
         # Positional index throughout: the rules combine these Series element-wise.
@@ -277,6 +288,7 @@ class ChunkedValidation:
             (rule_id, name, mask) for name, check in checks.items() for rule_id, mask in check.hits
         ]
         who = people(parsed)
+        hits += normalised.hits
         hits += all_row_rules(parsed, who, self.context)
         error = np.zeros(n, dtype=bool)
         for rule_id, _, mask in hits:
@@ -303,6 +315,22 @@ class ChunkedValidation:
             not_transmittable=dict(sorted(not_transmittable.items())),
             problems=problems,
         )
+
+
+def _without(check: ColumnCheck, judged: BoolArray | None) -> ColumnCheck:
+    """``check`` with the cells the normaliser already judged as errors taken out (not
+    valid, no second message from the column checks)."""
+    if judged is None or not judged.any():
+        return check
+    days = check.days
+    if days is not None:
+        days = np.where(judged, np.datetime64("NaT"), days)
+    return dataclasses.replace(
+        check,
+        valid=check.valid & ~judged,
+        hits=tuple((rule_id, mask & ~judged) for rule_id, mask in check.hits),
+        days=days,
+    )
 
 
 def validate_chunk(run: ChunkedValidation, chunk: pd.DataFrame) -> ValidationOutcome:
