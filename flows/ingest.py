@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from connectors.dropfolder import (
 )
 from flows.events import emit_file_detected, emit_file_outcome, emit_refusal
 from flows.runtime import pipeline
+from hmis_handoff import agency_names
 from hmis_handoff.config import Settings
 from hmis_handoff.layout import Layout
 from hmis_handoff.pipeline import load_or_create_secret
@@ -76,6 +78,12 @@ def claim_settled(result: ScanResult, work: Path, key: bytes) -> list[str]:
     for candidate in result.settled:
         got = claim(candidate, work, fingerprint_key=key)
         if got is not None:
+            # The agency's file name, for its receipt: kept only in its reports folder.
+            agency_names.remember(
+                pipeline().layout.agency_reports(got.agency_id),
+                got.claim_id,
+                os.fsdecode(candidate.path.name),
+            )
             emit_file_detected(got.agency_id, got.name_fingerprint, dispatch="inline")
             claim_ids.append(got.claim_id)
     return claim_ids

@@ -41,6 +41,7 @@ from connectors.dropfolder import (
     quarantine_refusal,
 )
 from connectors.reader import ReadLimits, iter_intake_chunks
+from hmis_handoff import agency_names
 from hmis_handoff.config import Settings
 from hmis_handoff.crypto.age import encrypt_file, parse_recipient
 from hmis_handoff.crypto.package import write_package
@@ -69,6 +70,7 @@ from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, Validat
 HASH_CHUNK = 1 << 20
 # The column a consent gate points the agency at.
 _GATE_COLUMN = {"ROI-MISSING": "ROIConsent", "ROI-EXPIRED": "ROIExpirationDate"}
+_ALREADY_SENT_SAME = "INTAKE-ID-ALREADY-SENT-SAME"
 SCHEMA_FORMAT = "hmis-intake-csv"
 # Temp files younger than this may belong to another live worker sharing the tree.
 STALE_TEMP_SECONDS = 600.0
@@ -227,14 +229,22 @@ class Pipeline:
             agency_id=refusal.agency_id,
             fingerprint=refusal.fingerprint,
             rule_id=refusal.reason_rule_id,
+            name=os.fsdecode(refusal.path.name),
         )
         return moved.name.split(".", 1)[0]
 
     def _finish_refusal(
-        self, moved: Path, *, agency_id: str, fingerprint: str, rule_id: str
+        self,
+        moved: Path,
+        *,
+        agency_id: str,
+        fingerprint: str,
+        rule_id: str,
+        name: str | None = None,
     ) -> None:
         write_agency_report(
             self.layout.agency_reports(agency_id),
+            agency_file_name=name,
             file_ref=fingerprint,
             received_at=self.clock().astimezone(self.settings.tz),
             outcome_summary=ReportSummary(
@@ -325,6 +335,9 @@ class Pipeline:
         original = self.ledger.file(view.duplicate_of) if view.duplicate_of else None
         write_duplicate_notice(
             self.layout.agency_reports(view.agency_id),
+            agency_file_name=agency_names.recall(
+                self.layout.agency_reports(view.agency_id), claimed.claim_id
+            ),
             file_ref=view.ref,
             received_at=claimed.claimed_at.astimezone(self.settings.tz),
             original_ref=original.ref if original else "",
@@ -341,6 +354,8 @@ class Pipeline:
             is_victim_service_provider=agency.victim_service_provider,
             expected_coc=self.settings.coc_code,
             previously_sent=self.ledger.previously_sent(agency.id),
+            sent_content=self.ledger.sent_content(agency.id),
+            content_key=lambda rows: self._content_keys(agency.id, rows),
             date_order=agency.date_order,
             source_format="xlsx" if claimed.path.suffix.lower() == ".xlsx" else "csv",
         )
@@ -368,9 +383,7 @@ class Pipeline:
         # Rows held for consent or a victim-service agency are listed too, so the agency
         # knows which ones were not sent and why (the gate's rule id; no value).
         not_sent = [
-            Problem(
-                row=row, column=_GATE_COLUMN.get(reason, ""), rule_id=reason, severity="warning"
-            )
+            Problem(row=row, column=_GATE_COLUMN.get(reason, ""), rule_id=reason, severity="info")
             for row, reason in sorted(verdict.held.items())
         ]
         self._report(
@@ -400,6 +413,14 @@ class Pipeline:
             chunk_rows=CHUNK_ROWS,
         ):
             yield part.frame
+
+    def _content_keys(self, agency_id: str, rows: pd.DataFrame) -> list[str]:
+        """Keyed hash of each (normalised) row's content: tells identical re-sends apart."""
+        columns = [str(c) for c in rows.columns]
+        return [
+            self.keyer.content_key(agency_id, zip(columns, map(str, values), strict=True))
+            for values in rows.itertuples(index=False, name=None)
+        ]
 
     def _normalised_chunks(self, path: Path, verdict: Verdict) -> Iterator[pd.DataFrame]:
         """The chunks with the Excel forms validation accepted rewritten (ISO dates, 9-char
@@ -441,7 +462,8 @@ class Pipeline:
         policy = self.settings.error_policy_for(agency_id)
         if counts.rows_held and policy == "reject_file":
             return "FILE-HAS-ERRORS"
-        if counts.rows_sent == 0 and counts.rows_not_transmittable == 0:
+        nothing_accepted = counts.rows_sent == 0 and counts.rows_not_transmittable == 0
+        if nothing_accepted and not any(p.rule_id == _ALREADY_SENT_SAME for p in verdict.problems):
             return "FILE-NO-VALID-ROWS"
         return None
 
@@ -508,7 +530,10 @@ class Pipeline:
             keep = np.isin(rows, tracked)
             selected = frame.loc[keep, [c for c in wanted if c in frame.columns]]
             records: list[dict[str, Any]] = selected.to_dict("records")  # type: ignore[assignment]
-            for row_number, row in zip(rows[keep].tolist(), records, strict=True):
+            content_keys = self._content_keys(claimed.agency_id, frame.loc[keep])
+            for row_number, row, content_key in zip(
+                rows[keep].tolist(), records, content_keys, strict=True
+            ):
                 intake_date = date.fromisoformat(str(row["IntakeDate"]))
                 start = receipt_start if clock_from_receipt else intake_date
                 if start not in due_cache:
@@ -533,6 +558,7 @@ class Pipeline:
                         str(row.get("SSN", "")),
                     ),
                     **record_match_keys(self.keyer, row),
+                    content_key=None if reason else content_key,
                 )
 
     def _report(
@@ -548,6 +574,9 @@ class Pipeline:
     ) -> None:
         write_agency_report(
             self.layout.agency_reports(view.agency_id),
+            agency_file_name=agency_names.recall(
+                self.layout.agency_reports(view.agency_id), claimed.claim_id
+            ),
             file_ref=view.ref,
             received_at=claimed.claimed_at.astimezone(self.settings.tz),
             outcome_summary=ReportSummary(
@@ -556,6 +585,7 @@ class Pipeline:
                 rows_held_back=counts.rows_held,
                 rows_not_transmittable=counts.rows_not_transmittable,
                 warnings=counts.warnings,
+                rows_already_sent=sum(1 for p in problems if p.rule_id == _ALREADY_SENT_SAME),
                 rejected_rule=reject_rule,
                 package_ref=package_id,
                 rejected_detail=detail or None,

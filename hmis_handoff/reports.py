@@ -4,7 +4,10 @@ Contract:
 
 * Value-free by construction: the inputs are counts, row numbers, our canonical column
   names, rule ids and the rule catalogue's fixed text. There is no parameter through which
-  a cell value or an agency's file name could arrive.
+  a cell value could arrive. The one agency-given text is ``agency_file_name``: the name
+  of the file, shown so staff can match receipt and file; it goes only into the page body
+  inside the agency's own reports folder (never into a file name we create).
+* Every report adds an entry to the folder's ``index.html`` (:mod:`report_index`).
 * File names come from the received date and ``file_ref`` only
   (``<yyyy-mm-dd>_<file_ref>_{receipt|rejected|duplicate}.{csv,html}``); ``file_ref`` must
   be a short id (letters, digits, ``-``, ``_``), so no path is ever built from agency text.
@@ -29,6 +32,7 @@ from html import escape
 from pathlib import Path
 from typing import Final, Protocol
 
+from hmis_handoff import report_index
 from hmis_handoff.fsutil import atomic_write_bytes
 
 CSV_FIELDS: Final = ("file_ref", "row", "column", "rule_id", "severity", "title", "what_to_fix")
@@ -88,6 +92,7 @@ class ReportSummary:
     package_ref: str | None = None
     rejected_detail: str | None = None
     blank_rows_ignored: int = 0
+    rows_already_sent: int = 0
 
 
 @dataclass(frozen=True)
@@ -173,13 +178,18 @@ def _page(title: str, body: str) -> bytes:
 
 
 def _count_cards(summary: ReportSummary) -> str:
-    cards = (
+    if summary.rejected_rule and not summary.rows_received:
+        # Turned back before its rows were read: "0 rows received" would not be true.
+        return ""
+    cards = [
         ("Rows received", summary.rows_received),
         ("Sent to your HMIS data partner", summary.rows_sent),
         ("Held back: need fixing", summary.rows_held_back),
         ("Not sent: no consent to share or protected agency", summary.rows_not_transmittable),
         ("Warnings to check", summary.warnings),
-    )
+    ]
+    if summary.rows_already_sent:
+        cards.insert(4, ("Already sent earlier: not sent again", summary.rows_already_sent))
     inner = "".join(
         f'<div class="count"><b>{value:,}</b>{escape(label)}</div>' for label, value in cards
     )
@@ -202,7 +212,31 @@ def _headline(summary: ReportSummary, rules: Mapping[str, RuleText]) -> tuple[st
             f"<b>{summary.rows_sent:,}</b> of {summary.rows_received:,} rows were sent to your "
             f"HMIS data partner{package}."
         )
-    return "bad", "No row of this file was sent to your HMIS data partner. See below why."
+    reasons = []
+    if summary.rows_held_back:
+        reasons.append(f"{summary.rows_held_back:,} need fixing")
+    if summary.rows_not_transmittable:
+        reasons.append(f"{summary.rows_not_transmittable:,} may not be shared (no consent)")
+    if summary.rows_already_sent:
+        reasons.append(f"{summary.rows_already_sent:,} were already sent earlier")
+    why = (": " + "; ".join(reasons) + ".") if reasons else ". See below why."
+    css = "info" if not summary.rows_held_back else "bad"
+    return css, (
+        f"<b>Nothing was sent</b> to your HMIS data partner from this file. Of "
+        f"{summary.rows_received:,} rows{why}"
+    )
+
+
+def outcome_line(summary: ReportSummary) -> tuple[str, str]:
+    """(css class, plain text) of a file's outcome, for the index page."""
+    if summary.rejected_rule:
+        return "bad", f"Not accepted (rule {summary.rejected_rule})"
+    if summary.rows_sent:
+        held = f", {summary.rows_held_back:,} need fixing" if summary.rows_held_back else ""
+        return "ok", f"Sent {summary.rows_sent:,} of {summary.rows_received:,} rows{held}"
+    if summary.rows_held_back:
+        return "bad", f"Nothing sent: {summary.rows_held_back:,} rows need fixing"
+    return "info", "Nothing sent (see the receipt why)"
 
 
 def _rule_table(problems: Sequence[ReportProblem], rules: Mapping[str, RuleText]) -> str:
@@ -218,7 +252,12 @@ def _rule_table(problems: Sequence[ReportProblem], rules: Mapping[str, RuleText]
     )
 
 
-def _severity_label(severity: str) -> str:
+_INFO_LABELS: Final = {"INTAKE-ID-ALREADY-SENT-SAME": "Already sent, not sent again"}
+
+
+def _severity_label(severity: str, rule_id: str = "") -> str:
+    if severity == "info":
+        return _INFO_LABELS.get(rule_id, "Not sent")
     return {"error": "Must fix", "warning": "Please check"}.get(severity, severity)
 
 
@@ -227,7 +266,8 @@ def _problem_table(problems: Sequence[ReportProblem], rules: Mapping[str, RuleTe
     rows = "".join(
         f"<tr><td>{'whole file' if p.row is None else p.row}</td>"
         f"<td>{escape(p.column or '')}</td><td>{escape(_rule(rules, p.rule_id).title)}</td>"
-        f"<td>{escape(_severity_label(p.severity))}</td><td>{escape(p.rule_id)}</td></tr>"
+        f"<td>{escape(_severity_label(p.severity, p.rule_id))}</td>"
+        f"<td>{escape(p.rule_id)}</td></tr>"
         for p in shown
     )
     more = (
@@ -257,9 +297,11 @@ def write_agency_report(
     outcome_summary: ReportSummary,
     problems: Sequence[ReportProblem],
     rules: Mapping[str, RuleText],
+    agency_file_name: str | None = None,
 ) -> ReportPaths:
     """Write the receipt (or, if the file was turned back or nothing was sent, the
     rejection report) for one file; see the module docstring for the guarantees.
+    ``agency_file_name`` (the name the agency gave the file) is shown when known.
 
     Raises:
         ValueError: ``file_ref`` is not a short id.
@@ -296,16 +338,21 @@ def write_agency_report(
         if summary.blank_rows_ignored
         else ""
     )
+    verdict = (
+        "not accepted"
+        if summary.rejected_rule
+        else ("nothing sent" if summary.rows_sent == 0 else "receipt")
+    )
     body = [
-        f"<h1>Intake file {escape(file_ref)}: {'not accepted' if rejected else 'receipt'}</h1>",
-        f"<p>Received {escape(_when(received_at))}. File reference: <b>{escape(file_ref)}</b>.</p>",
+        f"<h1>{_file_label(file_ref, agency_file_name)}: {verdict}</h1>",
+        _arrival(received_at, file_ref, agency_file_name),
         f'<p class="status {css}">{headline}</p>',
         _count_cards(summary),
         blank,
     ]
     if ordered:
         body += [_rule_table(ordered, rules), _problem_table(ordered, rules)]
-    else:
+    elif not summary.rejected_rule:
         body.append("<p>No problems were found in the rows.</p>")
     body.append(_FOOTER)
     title = f"Intake file {file_ref}"
@@ -313,7 +360,49 @@ def write_agency_report(
     reports_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     atomic_write_bytes(paths.csv, _csv_bytes(csv_rows))
     atomic_write_bytes(paths.html, _page(title, "\n".join(body)))
+    css_class, outcome = outcome_line(summary)
+    _index(reports_dir, paths, file_ref, received_at, agency_file_name, outcome, css_class)
     return paths
+
+
+def _file_label(file_ref: str, agency_file_name: str | None) -> str:
+    """Escaped heading text: the agency's name for the file, else its reference."""
+    if agency_file_name:
+        return f"Your file &ldquo;{escape(agency_file_name)}&rdquo;"
+    return f"Intake file {escape(file_ref)}"
+
+
+def _arrival(received_at: datetime, file_ref: str, agency_file_name: str | None) -> str:
+    named = f"<p>File name: <b>{escape(agency_file_name)}</b></p>" if agency_file_name else ""
+    return (
+        f"{named}<p>Arrived {escape(_when(received_at))}. File reference: "
+        f"<b>{escape(file_ref)}</b>.</p>"
+    )
+
+
+def _index(
+    reports_dir: Path,
+    paths: ReportPaths,
+    file_ref: str,
+    received_at: datetime,
+    agency_file_name: str | None,
+    outcome: str,
+    css_class: str,
+) -> None:
+    """Add this report to the folder's index and rewrite ``index.html``."""
+    entry = report_index.IndexEntry(
+        received_at=received_at.isoformat(),
+        file_ref=file_ref,
+        name=agency_file_name,
+        outcome=outcome,
+        outcome_class=css_class,
+        page=paths.html.name,
+    )
+    report_index.add_entry(reports_dir, paths.html.stem, entry)
+    atomic_write_bytes(
+        reports_dir / report_index.INDEX_PAGE,
+        _page("Files received", report_index.body(reports_dir)),
+    )
 
 
 def write_duplicate_notice(
@@ -323,6 +412,7 @@ def write_duplicate_notice(
     received_at: datetime,
     original_ref: str,
     original_received_at: datetime | None,
+    agency_file_name: str | None = None,
 ) -> ReportPaths:
     """Write "identical to file ref X received on DATE; not processed again".
 
@@ -346,9 +436,8 @@ def write_duplicate_notice(
     csv_bytes = _csv_bytes([(file_ref, "", "", "FILE-DUPLICATE", "info", title, sentence)])
     body = "\n".join(
         (
-            f"<h1>Intake file {escape(file_ref)}: already received</h1>",
-            f"<p>Received {escape(_when(received_at))}. File reference: "
-            f"<b>{escape(file_ref)}</b>.</p>",
+            f"<h1>{_file_label(file_ref, agency_file_name)}: already received</h1>",
+            _arrival(received_at, file_ref, agency_file_name),
             f'<p class="status info"><b>{escape(sentence)}</b><br>{escape(guidance)}</p>',
             _FOOTER,
         )
@@ -356,4 +445,8 @@ def write_duplicate_notice(
     reports_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     atomic_write_bytes(paths.csv, csv_bytes)
     atomic_write_bytes(paths.html, _page(f"Intake file {file_ref}", body))
+    _index(
+        reports_dir, paths, file_ref, received_at, agency_file_name,
+        "Already received earlier: not processed again", "info",
+    )  # fmt: skip
     return paths

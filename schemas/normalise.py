@@ -100,14 +100,18 @@ def two_digit_year(yy: npt.NDArray[np.int64], this_year: int) -> npt.NDArray[np.
     return np.where(years > this_year, years - 100, years)
 
 
-def _days_in_month(year: npt.NDArray[np.int64], month: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def _days_in_month(
+    year: npt.NDArray[np.int64], month: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
     safe = np.clip(month, 1, 12)
     first = (year - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (safe - 1)
     length = (first + 1).astype("datetime64[D]") - first.astype("datetime64[D]")
     return np.asarray(length.astype(np.int64))
 
 
-def _exists(year: npt.NDArray[np.int64], month: npt.NDArray[np.int64], day: npt.NDArray[np.int64]) -> BoolArray:
+def _exists(
+    year: npt.NDArray[np.int64], month: npt.NDArray[np.int64], day: npt.NDArray[np.int64]
+) -> BoolArray:
     month_ok = (month >= 1) & (month <= 12)
     return np.asarray(month_ok & (day >= 1) & (day <= _days_in_month(year, month)), dtype=bool)
 
@@ -131,10 +135,10 @@ def us_dates(text: pd.Series, this_year: int) -> tuple[pd.Series, BoolArray, Boo
     if not shaped.any():
         return iso, none, none.copy(), none.copy()
     found = text[shaped].str.extract(US_DATE_PARTS)
-    month = found["m"].astype("int64").to_numpy()
-    day = found["d"].astype("int64").to_numpy()
+    month = np.asarray(found["m"].astype("int64"), dtype=np.int64)
+    day = np.asarray(found["d"].astype("int64"), dtype=np.int64)
     raw_year = found["y"]
-    year = raw_year.astype("int64").to_numpy()
+    year = np.asarray(raw_year.astype("int64"), dtype=np.int64)
     short = np.asarray(raw_year.str.len() == 2, dtype=bool)
     year = np.where(short, two_digit_year(year, this_year), year)
     month_first = _exists(year, month, day)
@@ -171,9 +175,7 @@ def _dates(spec: ColumnSpec, text: pd.Series, options: NormaliseOptions, out: No
 
 def _ssns(spec: ColumnSpec, text: pd.Series, options: NormaliseOptions, out: Normalised) -> None:
     separated = np.asarray(text.str.fullmatch(SSN_SEPARATED).fillna(False), dtype=bool)
-    digits_only = np.asarray(
-        (text.str.isascii() & text.str.isdigit()).fillna(False), dtype=bool
-    )
+    digits_only = np.asarray((text.str.isascii() & text.str.isdigit()).fillna(False), dtype=bool)
     length = text.str.len().to_numpy()
     new = text.copy()
     if separated.any():

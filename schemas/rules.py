@@ -9,6 +9,8 @@ Severity decides what happens to a row (or file):
 * ``error``: the row is not sent to the data partner (a file-scope error turns back the
   whole file); the agency fixes it and sends the row again.
 * ``warning``: the row is sent and the agency's report lists the point to improve.
+* ``info``: the row is not sent and nothing is wrong with it (it was already sent with
+  exactly this content); the report says so, and it is not counted as held back.
 
 Scopes: ``file`` rules come from the reader and the pipeline (the whole file); ``row`` and
 ``household`` rules come from the validator as :class:`~schemas.validate.Problem` records;
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "info"]
 Scope = Literal["file", "row", "household", "gate"]
 
 
@@ -700,6 +702,14 @@ _ROW: Final[tuple[tuple[str, Severity, Scope, str, str], ...]] = (
         "saved in one text encoding and opened in another. Retype the accented letters or "
         "apostrophes in this column, and save the file as 'CSV UTF-8 (Comma delimited)' or "
         ".xlsx.",
+    ),
+    (
+        "INTAKE-ID-ALREADY-SENT-SAME",
+        "info",
+        "row",
+        "Already sent, not sent again",
+        "This row was sent to your HMIS data partner earlier with exactly the same content, "
+        "so it was not sent twice. Nothing to do.",
     ),
 )
 

@@ -21,7 +21,7 @@ the one-chunk case of the same code.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
@@ -76,6 +76,11 @@ class ValidationContext:
     ``today`` is the America/Chicago date "not in the future" is judged against.
     ``previously_sent`` holds the IntakeIDs this agency already delivered. ``date_order``
     and ``source_format`` decide which Excel forms :mod:`schemas.normalise` accepts.
+    Re-sends: ``content_key`` maps (normalised) rows to a key of their content and
+    ``sent_content`` holds the key each delivered IntakeID was sent with; a row whose
+    IntakeID and content key match is ``INTAKE-ID-ALREADY-SENT-SAME`` (info: not sent, not
+    held), any other row under a delivered IntakeID is ``INTAKE-ID-ALREADY-SENT`` (error).
+    Without ``content_key`` every such row is the error.
     """
 
     agency_id: str
@@ -85,6 +90,8 @@ class ValidationContext:
     previously_sent: frozenset[str] = frozenset()
     date_order: DateOrder = "us"
     source_format: SourceFormat = "csv"
+    sent_content: Mapping[str, str | None] = field(default_factory=dict)
+    content_key: Callable[[pd.DataFrame], list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -290,6 +297,7 @@ class ChunkedValidation:
         who = people(parsed)
         hits += normalised.hits
         hits += all_row_rules(parsed, who, self.context)
+        hits, same = _identical_resends(hits, chunk, parsed, self.context)
         error = np.zeros(n, dtype=bool)
         for rule_id, _, mask in hits:
             if RULES[rule_id].severity == "error":
@@ -297,16 +305,17 @@ class ChunkedValidation:
         gate = consent_gate(parsed, self.context.today)
         if self.context.is_victim_service_provider:
             sendable = np.zeros(n, dtype=bool)
-            not_transmittable = dict.fromkeys(rows[~error].tolist(), "VSP-NO-PII")
+            not_transmittable = dict.fromkeys(rows[~error & ~same].tolist(), "VSP-NO-PII")
         else:
-            sendable = ~error & gate.transmittable
-            missing = ~error & gate.roi_missing
-            expired = ~error & gate.roi_expired
+            sendable = ~error & ~same & gate.transmittable
+            missing = ~error & ~same & gate.roi_missing
+            expired = ~error & ~same & gate.roi_expired
             not_transmittable = {
                 **dict.fromkeys(rows[missing].tolist(), "ROI-MISSING"),
                 **dict.fromkeys(rows[expired].tolist(), "ROI-EXPIRED"),
             }
-        self._state.record(rows, parsed, who, sendable)
+        # A head already delivered with this content counts as sent for its household.
+        self._state.record(rows, parsed, who, sendable | same)
         problems = _problems([(rule_id, col, rows[mask]) for rule_id, col, mask in hits])
         return ValidationOutcome(
             spec_version=spec_version,
@@ -315,6 +324,44 @@ class ChunkedValidation:
             not_transmittable=dict(sorted(not_transmittable.items())),
             problems=problems,
         )
+
+
+def _identical_resends(
+    hits: list[tuple[str, str, BoolArray]],
+    chunk: pd.DataFrame,
+    parsed: Parsed,
+    context: ValidationContext,
+) -> tuple[list[tuple[str, str, BoolArray]], BoolArray]:
+    """Split ``INTAKE-ID-ALREADY-SENT`` into identical re-sends (info) and changed ones.
+
+    Returns the new hits and the identical rows (positional). A row with any other error
+    stays as it is: it is held for that error, and the re-send question does not arise.
+    """
+    n = len(chunk)
+    same = np.zeros(n, dtype=bool)
+    already = [mask for rule_id, _, mask in hits if rule_id == "INTAKE-ID-ALREADY-SENT"]
+    if context.content_key is None or not already or not already[0].any():
+        return hits, same
+    candidates = already[0].copy()
+    for rule_id, _, mask in hits:
+        if rule_id != "INTAKE-ID-ALREADY-SENT" and RULES[rule_id].severity == "error":
+            candidates &= ~mask
+    positions = np.flatnonzero(candidates)
+    if not len(positions):
+        return hits, same
+    keys = context.content_key(chunk.iloc[positions])
+    ids = parsed.text["IntakeID"].iloc[positions].tolist()
+    for position, intake_id, key in zip(positions.tolist(), ids, keys, strict=True):
+        sent = context.sent_content.get(intake_id)
+        same[position] = sent is not None and sent == key
+    if not same.any():
+        return hits, same
+    kept = [
+        (rule_id, column, mask & ~same if rule_id == "INTAKE-ID-ALREADY-SENT" else mask)
+        for rule_id, column, mask in hits
+    ]
+    kept.append(("INTAKE-ID-ALREADY-SENT-SAME", "IntakeID", same))
+    return kept, same
 
 
 def _without(check: ColumnCheck, judged: BoolArray | None) -> ColumnCheck:
