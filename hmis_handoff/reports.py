@@ -246,8 +246,11 @@ def _rule_table(problems: Sequence[ReportProblem], rules: Mapping[str, RuleText]
         f"<td>{count:,}</td><td>{escape(_rule(rules, rule_id).guidance)}</td></tr>"
         for rule_id, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     )
+    heading = (
+        "What to fix" if any(p.severity != "info" for p in problems) else "Rows not sent, and why"
+    )
     return (
-        "<h2>What to fix</h2><table><tr><th>Problem</th><th>Times found</th>"
+        f"<h2>{heading}</h2><table><tr><th>Problem</th><th>Times found</th>"
         f"<th>What to do</th></tr>{rows}</table>"
     )
 
