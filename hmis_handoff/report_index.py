@@ -3,8 +3,9 @@
 ``<agency reports>/index.html`` lists each report written to that folder: when the file
 arrived, the name the agency gave it (when known), what happened, and a link to its
 receipt. Each report adds one small entry, ``.index-<report stem>.json`` (a hidden file
-beside the report); the page is then rebuilt from all entries, so writing an entry again (after a crash) changes nothing and
-two writers cannot lose each other's entries (the page may briefly lag one of them).
+beside the report); the page is then rebuilt from all entries, so writing an entry again
+(after a crash) changes nothing and two writers cannot lose each other's entries (the page
+may briefly lag one of them).
 
 Like the receipts, the page lives only in the agency's own reports folder, the one place
 the agency's file name may appear. It loads nothing and runs no script.
