@@ -28,10 +28,12 @@ ENTRY_PREFIX: Final = ".index-"
 
 @dataclass(frozen=True)
 class IndexEntry:
-    """One received file. ``outcome_class`` is ``ok``, ``bad`` or ``info`` (the colour);
+    """One received file: ``received_at`` (ISO, for sorting) and ``arrived`` (as shown).
+    ``outcome_class`` is ``ok``, ``bad`` or ``info`` (the colour);
     ``page`` is the receipt's file name in the same folder."""
 
     received_at: str
+    arrived: str
     file_ref: str
     name: str | None
     outcome: str
@@ -59,16 +61,10 @@ def entries(reports_dir: Path) -> list[IndexEntry]:
     )
 
 
-def _when(stamp: str) -> str:
-    moment = datetime.fromisoformat(stamp)
-    zone = moment.tzname()
-    return f"{moment:%m/%d/%Y %I:%M %p}" + (f" {zone}" if zone else "")
-
-
 def body(reports_dir: Path) -> str:
     """The index page's body (escaped HTML)."""
     rows = "".join(
-        f'<tr class="{escape(e.outcome_class)}"><td>{escape(_when(e.received_at))}</td>'
+        f'<tr class="{escape(e.outcome_class)}"><td>{escape(e.arrived)}</td>'
         f"<td>{escape(e.name) if e.name else '<i>name not recorded</i>'}</td>"
         f"<td>{escape(e.outcome)}</td>"
         f'<td><a href="{escape(e.page)}">open</a> <small>{escape(e.file_ref)}</small></td></tr>'

@@ -148,8 +148,10 @@ def _sorted(problems: Iterable[ReportProblem]) -> list[ReportProblem]:
 
 
 def _when(moment: datetime) -> str:
+    """A moment as US staff read it: ``12/05/2026 3:07 PM CST``."""
     zone = moment.tzname()
-    return f"{moment:%Y-%m-%d %H:%M}" + (f" {zone}" if zone else "")
+    clock = f"{moment:%I:%M %p}".lstrip("0")
+    return f"{moment:%m/%d/%Y} {clock}" + (f" {zone}" if zone else "")
 
 
 _STYLE: Final = """
@@ -231,12 +233,20 @@ def outcome_line(summary: ReportSummary) -> tuple[str, str]:
     """(css class, plain text) of a file's outcome, for the index page."""
     if summary.rejected_rule:
         return "bad", f"Not accepted (rule {summary.rejected_rule})"
+    others = [
+        f"{count:,} {label}"
+        for count, label in (
+            (summary.rows_held_back, "need fixing"),
+            (summary.rows_not_transmittable, "not sent (no consent)"),
+            (summary.rows_already_sent, "already sent earlier"),
+        )
+        if count
+    ]
     if summary.rows_sent:
-        held = f", {summary.rows_held_back:,} need fixing" if summary.rows_held_back else ""
-        return "ok", f"Sent {summary.rows_sent:,} of {summary.rows_received:,} rows{held}"
-    if summary.rows_held_back:
-        return "bad", f"Nothing sent: {summary.rows_held_back:,} rows need fixing"
-    return "info", "Nothing sent (see the receipt why)"
+        tail = "".join(f", {part}" for part in others)
+        return "ok", f"Sent {summary.rows_sent:,} of {summary.rows_received:,} rows{tail}"
+    css = "bad" if summary.rows_held_back else "info"
+    return css, "Nothing sent: " + ", ".join(others or ["see the receipt"])
 
 
 def _rule_table(problems: Sequence[ReportProblem], rules: Mapping[str, RuleText]) -> str:
@@ -376,10 +386,11 @@ def _file_label(file_ref: str, agency_file_name: str | None) -> str:
 
 
 def _arrival(received_at: datetime, file_ref: str, agency_file_name: str | None) -> str:
-    named = f"<p>File name: <b>{escape(agency_file_name)}</b></p>" if agency_file_name else ""
+    named = "" if agency_file_name else " (the file's name was not recorded)"
     return (
-        f"{named}<p>Arrived {escape(_when(received_at))}. File reference: "
-        f"<b>{escape(file_ref)}</b>.</p>"
+        f"<p>Arrived <b>{escape(_when(received_at))}</b>{named}. File reference: "
+        f'<b>{escape(file_ref)}</b>. <a href="{report_index.INDEX_PAGE}">All files received'
+        "</a></p>"
     )
 
 
@@ -395,6 +406,7 @@ def _index(
     """Add this report to the folder's index and rewrite ``index.html``."""
     entry = report_index.IndexEntry(
         received_at=received_at.isoformat(),
+        arrived=_when(received_at),
         file_ref=file_ref,
         name=agency_file_name,
         outcome=outcome,
