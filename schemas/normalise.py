@@ -23,6 +23,9 @@ and warned (``SSN-LEADING-ZEROS-PADDED``). In a CSV the file no longer says whet
 were dropped, so an 8-digit SSN is an error naming that likely cause
 (``SSN-LEADING-ZERO-LOST``) instead of the generic ``SSN-FORMAT``.
 
+Codes: ``1 - Yes`` (what the template's dropdowns write) becomes ``1`` when ``1`` is one of
+the column's codes.
+
 Mojibake: a name or text cell holding the tell-tale pairs of UTF-8 read as Windows-1252
 (``JosÃ©``, ``Oâ€™Brien``) gets ``TEXT-MOJIBAKE`` (warning) on that column.
 
@@ -63,6 +66,8 @@ MOJIBAKE: Final = (
     r"|Â[\u00A0-\u00BF]|â€"
 )
 _MOJIBAKE_KINDS: Final = frozenset(("name", "text", "freetext"))
+#: What the template's dropdowns write: ``1 - Yes``. The code in front is what counts.
+CODE_WITH_MEANING: Final = r"(?P<code>[0-9]{1,3}) - \S.*"
 
 
 @dataclass(frozen=True)
@@ -158,10 +163,22 @@ def us_dates(text: pd.Series, this_year: int) -> tuple[pd.Series, BoolArray, Boo
     return pd.Series(iso_values, index=text.index, dtype=object), accepted, swapped, impossible
 
 
+def _distinct(text: pd.Series) -> tuple[npt.NDArray[np.intp], pd.Series]:
+    """Each row's position in the column's distinct values, and those values: dates and
+    codes repeat a lot, so they are judged once per distinct value."""
+    positions, uniques = pd.factorize(text)
+    return np.asarray(positions, dtype=np.intp), pd.Series(uniques, dtype=object).astype(str)
+
+
 def _dates(spec: ColumnSpec, text: pd.Series, options: NormaliseOptions, out: Normalised) -> None:
     if options.date_order != "us":
         return
-    iso, accepted, day_first, impossible = us_dates(text, options.today.year)
+    positions, uniques = _distinct(text)
+    iso_u, accepted_u, day_first_u, impossible_u = us_dates(uniques, options.today.year)
+    accepted, day_first, impossible = (
+        accepted_u[positions], day_first_u[positions], impossible_u[positions]
+    )  # fmt: skip
+    iso = pd.Series(iso_u.to_numpy()[positions], index=text.index, dtype=object)
     if accepted.any():
         out.set_column(spec.name, text.where(~accepted, iso).astype(text.dtype))
     if day_first.any():
@@ -194,6 +211,19 @@ def _ssns(spec: ColumnSpec, text: pd.Series, options: NormaliseOptions, out: Nor
         out.set_column(spec.name, new.astype(text.dtype))
 
 
+def _codes(spec: ColumnSpec, text: pd.Series, out: Normalised) -> None:
+    positions, uniques = _distinct(text)
+    labelled = np.asarray(uniques.str.fullmatch(CODE_WITH_MEANING).fillna(False), dtype=bool)
+    if not labelled.any():
+        return
+    code_u = uniques.str.extract(CODE_WITH_MEANING)["code"].fillna("")
+    known_u = labelled & np.asarray(code_u.isin(spec.codes), dtype=bool)
+    if known_u.any():
+        known = known_u[positions]
+        code = pd.Series(code_u.to_numpy()[positions], index=text.index, dtype=object)
+        out.set_column(spec.name, text.where(~known, code).astype(text.dtype))
+
+
 def _mojibake(spec: ColumnSpec, text: pd.Series, out: Normalised) -> None:
     suspect = np.asarray(text.str.contains(MOJIBAKE, regex=True).fillna(False), dtype=bool)
     if suspect.any():
@@ -211,13 +241,15 @@ def normalise(
     for spec in columns_for(spec_version):
         if spec.name not in frame.columns:
             continue
-        if spec.kind not in ("date", "ssn") and spec.kind not in _MOJIBAKE_KINDS:
+        if spec.kind not in ("date", "ssn", "code") and spec.kind not in _MOJIBAKE_KINDS:
             continue
         text = _text(frame[spec.name])
         if spec.kind == "date":
             _dates(spec, text, options, out)
         elif spec.kind == "ssn":
             _ssns(spec, text, options, out)
+        elif spec.kind == "code":
+            _codes(spec, text, out)
         else:
             _mojibake(spec, text, out)
     return out

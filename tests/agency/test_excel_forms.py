@@ -169,3 +169,23 @@ def test_agency_date_order_setting_defaults_to_us() -> None:
     assert agency.date_order == "us"
     strict = AgencyConfig(id="a1", name="Agency One", partner="p1", date_order="iso-only")
     assert strict.date_order == "iso-only"
+
+
+CODES = [
+    Case("code", "VeteranStatus", "0", True, "0"),
+    Case("dropdown-code-meaning", "VeteranStatus", "0 - No", True, "0"),
+    Case("dropdown-reason", "VeteranStatus", "99 - Data not collected", True, "99"),
+    Case(
+        "meaning-with-unknown-code", "VeteranStatus", "7 - Maybe", False,
+        rule="CODE-NOT-IN-LIST", title=RULES["CODE-NOT-IN-LIST"].title,
+    ),
+    Case(
+        "meaning-only", "VeteranStatus", "Not a veteran", False,
+        rule="CODE-NOT-IN-LIST", title=RULES["CODE-NOT-IN-LIST"].title,
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CODES, ids=lambda c: c.name)
+def test_template_dropdown_value(case: Case) -> None:
+    test_excel_form(case)
