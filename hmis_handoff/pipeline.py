@@ -62,12 +62,15 @@ from hmis_handoff.reports import (
     write_duplicate_notice,
 )
 from hmis_handoff.timeliness import submitted_late
-from schemas.columns import SpecVersion, canonical_header, column_names
+from schemas.code_labels import code_list
+from schemas.columns import SPEC_VERSIONS, SpecVersion, canonical_header, column_names, columns_for
 from schemas.normalise import NormaliseOptions, normalise
 from schemas.rules import RULES
 from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, ValidationContext
 
 HASH_CHUNK = 1 << 20
+# Every column of every accepted spec version (code lists for the agency's guidance).
+ALL_COLUMN_SPECS = tuple(spec for version in SPEC_VERSIONS for spec in columns_for(version))
 # The column a consent gate points the agency at.
 _GATE_COLUMN = {"ROI-MISSING": "ROIConsent", "ROI-EXPIRED": "ROIExpirationDate"}
 _ALREADY_SENT_SAME = "INTAKE-ID-ALREADY-SENT-SAME"
@@ -128,6 +131,17 @@ class Verdict:
             spec_version=self.spec_version,
             source_format=self.source_format,
         )
+
+
+def _code_notes(problems: list[Any]) -> dict[tuple[str, str], str]:
+    """For each column with a code not in its list: that column's codes with meanings."""
+    columns = {p.column for p in problems if p.rule_id == "CODE-NOT-IN-LIST"}
+    notes: dict[tuple[str, str], str] = {}
+    for spec in ALL_COLUMN_SPECS:
+        if spec.name in columns and ("CODE-NOT-IN-LIST", spec.name) not in notes:
+            listed = "; ".join(f"{code} = {meaning}" for code, meaning in code_list(spec))
+            notes[("CODE-NOT-IN-LIST", spec.name)] = f"{spec.name} allows: {listed}."
+    return notes
 
 
 def sha256_file(path: Path) -> str:
@@ -591,10 +605,17 @@ class Pipeline:
                 rejected_detail=detail or None,
             ),
             problems=[
-                ReportProblem(row=p.row, column=p.column, rule_id=p.rule_id, severity=p.severity)
+                ReportProblem(
+                    row=p.row,
+                    column=p.column,
+                    rule_id=p.rule_id,
+                    severity=p.severity,
+                    detail=getattr(p, "detail", ""),
+                )
                 for p in problems
             ],
             rules=RULES,
+            column_notes=_code_notes(problems),
         )
 
     def _reject(

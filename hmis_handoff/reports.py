@@ -66,12 +66,14 @@ class RuleInfo:
 @dataclass(frozen=True)
 class ReportProblem:
     """One finding: spreadsheet ``row`` (header = 1; ``None`` for the whole file), canonical
-    ``column`` (``None`` when the rule is not about one column), rule id and severity."""
+    ``column`` (``None`` when the rule is not about one column), rule id and severity;
+    ``detail`` is value-free context from the validator (which household, which head row)."""
 
     row: int | None
     column: str | None
     rule_id: str
     severity: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -249,12 +251,29 @@ def outcome_line(summary: ReportSummary) -> tuple[str, str]:
     return css, "Nothing sent: " + ", ".join(others or ["see the receipt"])
 
 
-def _rule_table(problems: Sequence[ReportProblem], rules: Mapping[str, RuleText]) -> str:
-    counts = Counter(p.rule_id for p in problems)
+def _rule_table(
+    problems: Sequence[ReportProblem],
+    rules: Mapping[str, RuleText],
+    notes: Mapping[tuple[str, str], str],
+) -> str:
+    # A rule with column-specific help gets one line per column, the others one line.
+    counts = Counter(
+        (p.rule_id, (p.column or "") if (p.rule_id, p.column or "") in notes else "")
+        for p in problems
+    )
+
+    def line(rule_id: str, column: str, count: int) -> str:
+        rule = _rule(rules, rule_id)
+        where = f" &middot; {escape(column)}" if column else ""
+        note = f"<br><b>{escape(notes[(rule_id, column)])}</b>" if column else ""
+        return (
+            f"<tr><td>{escape(rule.title)}<br><small>{escape(rule_id)}{where}</small></td>"
+            f"<td>{count:,}</td><td>{escape(rule.guidance)}{note}</td></tr>"
+        )
+
     rows = "".join(
-        f"<tr><td>{escape(_rule(rules, rule_id).title)}<br><small>{escape(rule_id)}</small></td>"
-        f"<td>{count:,}</td><td>{escape(_rule(rules, rule_id).guidance)}</td></tr>"
-        for rule_id, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        line(rule_id, column, count)
+        for (rule_id, column), count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     )
     heading = (
         "What to fix" if any(p.severity != "info" for p in problems) else "Rows not sent, and why"
@@ -278,7 +297,8 @@ def _problem_table(problems: Sequence[ReportProblem], rules: Mapping[str, RuleTe
     shown = problems[:HTML_ROW_LIMIT]
     rows = "".join(
         f"<tr><td>{'whole file' if p.row is None else p.row}</td>"
-        f"<td>{escape(p.column or '')}</td><td>{escape(_rule(rules, p.rule_id).title)}</td>"
+        f"<td>{escape(p.column or '')}</td><td>{escape(_rule(rules, p.rule_id).title)}"
+        f"{'<br><small>' + escape(p.detail) + '</small>' if p.detail else ''}</td>"
         f"<td>{escape(_severity_label(p.severity, p.rule_id))}</td>"
         f"<td>{escape(p.rule_id)}</td></tr>"
         for p in shown
@@ -311,10 +331,13 @@ def write_agency_report(
     problems: Sequence[ReportProblem],
     rules: Mapping[str, RuleText],
     agency_file_name: str | None = None,
+    column_notes: Mapping[tuple[str, str], str] | None = None,
 ) -> ReportPaths:
     """Write the receipt (or, if the file was turned back or nothing was sent, the
     rejection report) for one file; see the module docstring for the guarantees.
     ``agency_file_name`` (the name the agency gave the file) is shown when known.
+    ``column_notes`` adds fixed, column-specific help to a rule, keyed by (rule id,
+    column): e.g. the codes allowed in that column with their meanings.
 
     Raises:
         ValueError: ``file_ref`` is not a short id.
@@ -331,8 +354,11 @@ def write_agency_report(
             f" Where: {summary.rejected_detail}." if summary.rejected_detail else ""
         )
         csv_rows.append((file_ref, "", "", summary.rejected_rule, "error", rule.title, fix))
+    notes = column_notes or {}
     for problem in ordered:
         rule = _rule(rules, problem.rule_id)
+        note = notes.get((problem.rule_id, problem.column or ""))
+        guidance = f"{rule.guidance} {note}" if note else rule.guidance
         csv_rows.append(
             (
                 file_ref,
@@ -341,7 +367,7 @@ def write_agency_report(
                 problem.rule_id,
                 problem.severity,
                 rule.title,
-                rule.guidance,
+                f"{problem.detail}. {guidance}" if problem.detail else guidance,
             )
         )
 
@@ -364,7 +390,7 @@ def write_agency_report(
         blank,
     ]
     if ordered:
-        body += [_rule_table(ordered, rules), _problem_table(ordered, rules)]
+        body += [_rule_table(ordered, rules, notes), _problem_table(ordered, rules)]
     elif not summary.rejected_rule:
         body.append("<p>No problems were found in the rows.</p>")
     body.append(_FOOTER)

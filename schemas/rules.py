@@ -249,8 +249,8 @@ _ROW: Final[tuple[tuple[str, Severity, Scope, str, str], ...]] = (
         "error",
         "row",
         "Not one of the allowed codes",
-        "Use one of the codes listed for this column in the intake template (for example 1, "
-        "8, 9 or 99), without decimals or words.",
+        "Use one of this column's codes (listed below with their meanings), as the number "
+        "alone or as picked from the template's dropdown, without decimals or other words.",
     ),
     (
         "TEXT-TOO-LONG",
@@ -376,8 +376,10 @@ _ROW: Final[tuple[tuple[str, Severity, Scope, str, str], ...]] = (
         "error",
         "row",
         "The SSN is not 9 digits",
-        "Write the SSN as exactly 9 digits with no dashes or spaces (for example 123456789 "
-        "style, not 123-45-6789). Use a lower-case x for each unknown digit.",
+        "An SSN has 9 digits, written 123456789, 123-45-6789 or 123 45 6789. If some digits "
+        "are unknown, put an x in their place (for example xxxxx6789) and set SSNDataQuality "
+        "to 2. If the SSN is not known at all, leave it blank and set SSNDataQuality to 8, 9 "
+        "or 99.",
     ),
     (
         "SSN-INVALID",
@@ -393,7 +395,8 @@ _ROW: Final[tuple[tuple[str, Severity, Scope, str, str], ...]] = (
         "error",
         "row",
         "SSN and SSNDataQuality do not agree",
-        "With SSNDataQuality 1 or 2 fill in the SSN; with 8, 9 or 99 leave SSN blank.",
+        "With SSNDataQuality 1 (full SSN) fill in all 9 digits; with 2 (partial) fill in the "
+        "digits you know and an x for each other one; with 8, 9 or 99 leave SSN blank.",
     ),
     (
         "SSN-PARTIAL-DQ",

@@ -103,6 +103,8 @@ class Problem:
     column: str
     rule_id: str
     severity: Severity
+    #: Value-free context for the agency ("Household of rows 2 and 3; its head is row 2").
+    detail: str = ""
 
 
 @dataclass(repr=False)
@@ -267,7 +269,10 @@ class ChunkedValidation:
         try:
             result = self._state.finish()
             return CrossRowOutcome(
-                _problems(result.hits),
+                [
+                    dataclasses.replace(p, detail=result.details.get((p.row, p.rule_id), ""))
+                    for p in _problems(result.hits)
+                ],
                 withheld=frozenset(result.withheld.tolist()),
                 errored=frozenset(result.errored.tolist()),
             )
