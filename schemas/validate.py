@@ -194,10 +194,25 @@ def _row_numbers(frame: pd.DataFrame) -> IntArray:
     return np.arange(len(frame), dtype=np.int64) + FIRST_DATA_ROW
 
 
+def _mixed_detail(present: set[str]) -> str:
+    """Plain words naming the columns of each template (column names only, no values)."""
+    current = sorted(present & _FY2026_ONLY)
+    old: list[str] = []
+    if HISPANIC_FY2024 in present:
+        old.append(f"{HISPANIC_FY2024} (the current template spells it {HISPANIC_FY2026})")
+    gender = [c for c in (*GENDER_COLUMNS, "GenderNone", "DifferentIdentityText") if c in present]
+    if gender:
+        old.append(", ".join(gender) + " (FY2024 gender columns; the current template has Sex)")
+    return (
+        f"columns of the current template: {', '.join(current)}; columns of the old FY2024 "
+        f"template: {'; '.join(old)}"
+    )
+
+
 def _check_columns(columns: list[str], spec_version: SpecVersion) -> None:
     present = set(columns)
     if present & _FY2026_ONLY and present & _FY2024_ONLY:
-        raise FileRejected("FILE-MIXED-SPEC-VERSION", "the file has FY2026 and FY2024 columns")
+        raise FileRejected("FILE-MIXED-SPEC-VERSION", _mixed_detail(present))
     header = check_header(columns, spec_version)
     if header.duplicated:
         raise FileRejected(

@@ -127,3 +127,33 @@ def test_ssn_texts_agree() -> None:
             assert "SSNDataQuality" in text and "2" in text, rule_id
         if "blank" in text:
             assert "8, 9 or 99" in text, rule_id
+
+
+MIXED = [
+    (
+        {"Sex": "1", "HispanicLatinaeo": "0"},
+        ("HispanicLatinao",),
+        "columns of the current template: Sex; columns of the old FY2024 template: "
+        "HispanicLatinaeo (the current template spells it HispanicLatinao)",
+    ),
+    (
+        {"Woman": "1", "Man": "0"},
+        (),
+        "columns of the current template: HispanicLatinao, Sex; columns of the old FY2024 "
+        "template: Woman, Man (FY2024 gender columns; the current template has Sex)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("extra", "dropped", "detail"), MIXED)
+def test_fy2024_fy2026_mix_up_names_the_columns(
+    extra: dict[str, str], dropped: tuple[str, ...], detail: str
+) -> None:
+    from hmis_handoff.errors import FileRejected
+
+    row = {k: v for k, v in head(1).items() if k not in dropped}
+    row.update(extra)
+    with pytest.raises(FileRejected) as caught:
+        validate_rows([row])
+    assert caught.value.rule_id == "FILE-MIXED-SPEC-VERSION"
+    assert caught.value.detail == detail
