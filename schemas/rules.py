@@ -714,6 +714,52 @@ _ROW: Final[tuple[tuple[str, Severity, Scope, str, str], ...]] = (
         "This row was sent to your HMIS data partner earlier with exactly the same content, "
         "so it was not sent twice. Nothing to do.",
     ),
+    # HUD's Eva data-quality warnings that fit an intake (EvaChecks.csv ids 105, 71, 70, 61,
+    # 32); see schemas/rowrules.homeless_history_rules.
+    (
+        "HOMELESS-START-OVER-3-YEARS",
+        "warning",
+        "row",
+        "Homeless for over 3 years, but times or months say otherwise",
+        "DateToStreetESSH is three or more years before EntryDate: that is one long episode, "
+        "so TimesHomelessPastThreeYears is normally 1 (one time) and "
+        "MonthsHomelessPastThreeYears 112 or 113 (12 or more than 12 months). Check the date "
+        "and the answers.",
+    ),
+    (
+        "MONTHS-HOMELESS-MISMATCH",
+        "warning",
+        "row",
+        "Months homeless do not match the homelessness start date",
+        "The client was homeless one time, so MonthsHomelessPastThreeYears should count the "
+        "calendar months from DateToStreetESSH to EntryDate, both included (101 = 1 month, "
+        "102 = 2 months, ... 113 = more than 12). Check the months or the date.",
+    ),
+    (
+        "MONTHS-HOMELESS-CAN-BE-DETERMINED",
+        "warning",
+        "row",
+        "Months homeless can be worked out from the dates",
+        "The client was homeless one time and DateToStreetESSH is known, so the months are "
+        "the calendar months from that date to EntryDate, both included (101 = 1 month, ... "
+        "113 = more than 12). Fill that in instead of 8, 9 or 99.",
+    ),
+    (
+        "HOMELESS-HISTORY-UNKNOWN",
+        "warning",
+        "row",
+        "Times or months homeless not known",
+        "The answer is 'doesn't know', 'prefers not to answer' or 'not collected'. If the "
+        "client can answer now, fill in the number; otherwise nothing to do.",
+    ),
+    (
+        "DISABLING-CONDITION-UNKNOWN",
+        "warning",
+        "row",
+        "Disabling condition not known",
+        "DisablingCondition is 'doesn't know', 'prefers not to answer' or 'not collected'. "
+        "If the client can answer now, use 0 (No) or 1 (Yes).",
+    ),
 )
 
 
