@@ -350,9 +350,11 @@ _ROW: Final[tuple[tuple[str, Severity, Scope, str, str], ...]] = (
         "INTAKE-ID-ALREADY-SENT",
         "error",
         "row",
-        "This IntakeID was already delivered",
-        "Your agency already sent an intake with this IntakeID. Do not resend delivered "
-        "intakes; for a new intake use a new IntakeID.",
+        "This IntakeID was already sent with different details",
+        "Your data partner already has this IntakeID with other details, and enters each "
+        "intake once, so this row was not sent. If you corrected something, tell your data "
+        "partner what changed (quote the IntakeID and this file's reference). If this is a "
+        "different client, give the row a new IntakeID and send it again.",
     ),
     (
         "AGENCY-MISMATCH",
