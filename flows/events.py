@@ -38,9 +38,11 @@ def emit_file_detected(agency_id: str, fingerprint: str, *, dispatch: str) -> No
 
 
 def emit_file_outcome(outcome: FileOutcome) -> None:
-    """``handoff.file.delivered`` / ``.rejected`` / ``.duplicate`` for one file."""
+    """``handoff.file.delivered`` / ``.not-sent`` / ``.rejected`` / ``.duplicate`` for one
+    file (``not-sent``: answered, but no row left the agency)."""
     name = {
         "delivered": "handoff.file.delivered",
+        "not_sent": "handoff.file.not-sent",
         "rejected": "handoff.file.rejected",
         "duplicate": "handoff.file.duplicate",
     }.get(outcome.state)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,10 @@ def claim_settled(result: ScanResult, work: Path, key: bytes) -> list[str]:
             _log_isolated("claiming a file", candidate.agency_id, exc)
             continue
         if got is not None:
+            # The agency's file name, for its receipt: kept only in its reports folder.
+            pipeline().remember_file_name(
+                got.agency_id, got.claim_id, os.fsdecode(candidate.path.name)
+            )
             emit_file_detected(got.agency_id, got.name_fingerprint, dispatch="inline")
             claim_ids.append(got.claim_id)
     return claim_ids

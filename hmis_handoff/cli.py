@@ -254,9 +254,10 @@ def template(
     xlsx: Annotated[bool, typer.Option("--xlsx", help="Excel template with dropdowns")] = False,
     fy2024: Annotated[bool, typer.Option("--fy2024", help="FY2024 columns (Gender)")] = False,
 ) -> None:
-    """Write an empty intake template with the current columns."""
+    """Write an empty intake template with the current columns (.xlsx names an Excel one)."""
     from hmis_handoff.intake_template import write_template
 
+    xlsx = xlsx or out.suffix.lower() == ".xlsx"
     write_template(out, xlsx=xlsx, spec_version="FY2024" if fy2024 else "FY2026")
     typer.echo(f"wrote {out}")
 

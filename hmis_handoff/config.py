@@ -127,6 +127,9 @@ class AgencyConfig(_Section):
     partner: str = Field(pattern=_ID_PATTERN, description="data partner under the MOA")
     victim_service_provider: bool = False
     error_policy: Literal["send_valid_rows", "reject_file"] | None = None
+    date_order: Literal["us", "iso-only"] = Field(
+        "us", description="us: accept M/D/YYYY besides yyyy-mm-dd; iso-only: yyyy-mm-dd only"
+    )
 
 
 class PartnerConfig(_Section):

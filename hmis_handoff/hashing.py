@@ -28,6 +28,7 @@ import hmac
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import date
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
 MIN_SECRET_BYTES = 16
 _PERSON_DOMAIN = "hmis-handoff/person/v1"
 _INTAKE_DOMAIN = "hmis-handoff/intake/v1"
+_CONTENT_DOMAIN = "hmis-handoff/content/v1"
 
 _SOUNDEX_DIGITS = {
     **dict.fromkeys("BFPV", "1"),
@@ -123,6 +125,13 @@ class RecordKeyer:
                 _normalise_ssn(ssn),
             ]
         )
+
+    def content_key(self, agency_id: str, cells: Iterable[tuple[str, str]]) -> str:
+        """Key of one intake row's content, 64 hex digits: ``cells`` are (canonical column,
+        normalised value) pairs, order-independent; blank cells are left out, so adding an
+        empty optional column does not make a re-sent row look changed."""
+        parts = sorted(f"{column}={value}" for column, value in cells if value != "")
+        return self._mac([_CONTENT_DOMAIN, agency_id, *parts])
 
     def intake_key(self, agency_id: str, intake_id: str) -> str:
         """Key of one agency's intake: 64 hex digits.

@@ -43,6 +43,7 @@ from connectors.dropfolder import (
     quarantine_refusal,
 )
 from connectors.reader import ReadLimits, iter_intake_chunks
+from hmis_handoff import agency_names
 from hmis_handoff.config import Settings
 from hmis_handoff.crypto.age import encrypt_file, parse_recipient
 from hmis_handoff.crypto.package import write_package
@@ -75,14 +76,19 @@ from hmis_handoff.reports import (
 from hmis_handoff.safedir import UnsafeFolderError, check_private_tree, held_dir
 from hmis_handoff.timeliness import submitted_late
 from hmis_handoff.workcopy import copy_path, original_changed, oversized, private_copy
-from schemas.columns import SpecVersion, canonical_header, column_names
+from schemas.code_labels import code_list
+from schemas.columns import SPEC_VERSIONS, SpecVersion, canonical_header, column_names, columns_for
 from schemas.formula import neutralise
+from schemas.normalise import NormaliseOptions, normalise
 from schemas.rules import RULES
 from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, ValidationContext
 
 HASH_CHUNK = 1 << 20
+# Every column of every accepted spec version (code lists for the agency's guidance).
+ALL_COLUMN_SPECS = tuple(spec for version in SPEC_VERSIONS for spec in columns_for(version))
 # The column a consent gate points the agency at.
 _GATE_COLUMN = {"ROI-MISSING": "ROIConsent", "ROI-EXPIRED": "ROIExpirationDate"}
+_ALREADY_SENT_SAME = "INTAKE-ID-ALREADY-SENT-SAME"
 SCHEMA_FORMAT = "hmis-intake-csv"
 # Temp files younger than this may belong to another live worker sharing the tree.
 STALE_TEMP_SECONDS = 600.0
@@ -129,6 +135,7 @@ class Verdict:
     problems: list[Problem] = field(default_factory=list)
     # IntakeID of each sendable row: what is reserved in the ledger before packaging.
     intake_ids: dict[int, str] = field(default_factory=dict)
+    normalise: NormaliseOptions | None = None
 
     def counts(self) -> FileCounts:
         errors = {p.row for p in self.problems if p.severity == "error"}
@@ -154,6 +161,15 @@ def save_verdict(path: Path, verdict: Verdict) -> None:
         "held": sorted(verdict.held.items()),
         "problems": [[p.row, p.column, p.rule_id, p.severity] for p in verdict.problems],
         "intake_ids": sorted(verdict.intake_ids.items()),
+        "normalise": (
+            None
+            if verdict.normalise is None
+            else {
+                "today": verdict.normalise.today.isoformat(),
+                "date_order": verdict.normalise.date_order,
+                "source_format": verdict.normalise.source_format,
+            }
+        ),
     }
     with atomic_writer(path) as handle:
         handle.write(json.dumps(payload).encode("ascii"))
@@ -174,9 +190,21 @@ def load_verdict(path: Path) -> Verdict | None:
                 for r, c, i, sev in payload["problems"]
             ],
             intake_ids={int(row): str(intake) for row, intake in payload["intake_ids"]},
+            normalise=_load_normalise(payload.get("normalise")),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _load_normalise(raw: Any) -> NormaliseOptions | None:
+    """The normalisation pass 1 used (its ``today`` fixes the two-digit-year pivot)."""
+    if raw is None:
+        return None
+    return NormaliseOptions(
+        today=date.fromisoformat(str(raw["today"])),
+        date_order=raw["date_order"],
+        source_format=raw["source_format"],
+    )
 
 
 def withhold_taken(verdict: Verdict, taken: frozenset[str]) -> None:
@@ -193,6 +221,17 @@ def withhold_taken(verdict: Verdict, taken: frozenset[str]) -> None:
         ],
         key=lambda p: (p.row, p.column, p.rule_id),
     )
+
+
+def _code_notes(problems: list[Any]) -> dict[tuple[str, str], str]:
+    """For each column with a code not in its list: that column's codes with meanings."""
+    columns = {p.column for p in problems if p.rule_id == "CODE-NOT-IN-LIST"}
+    notes: dict[tuple[str, str], str] = {}
+    for spec in ALL_COLUMN_SPECS:
+        if spec.name in columns and ("CODE-NOT-IN-LIST", spec.name) not in notes:
+            listed = "; ".join(f"{code} = {meaning}" for code, meaning in code_list(spec))
+            notes[("CODE-NOT-IN-LIST", spec.name)] = f"{spec.name} allows: {listed}."
+    return notes
 
 
 def sha256_file(path: Path) -> str:
@@ -300,14 +339,23 @@ class Pipeline:
             agency_id=refusal.agency_id,
             fingerprint=refusal.fingerprint,
             rule_id=refusal.reason_rule_id,
+            name=os.fsdecode(refusal.path.name),
         )
         return moved.name.split(".", 1)[0]
 
     def _finish_refusal(
-        self, moved: Path, *, agency_id: str, fingerprint: str, rule_id: str
+        self,
+        moved: Path,
+        *,
+        agency_id: str,
+        fingerprint: str,
+        rule_id: str,
+        name: str | None = None,
     ) -> None:
         with self._reports_dir(agency_id) as reports_dir:
-            self._refusal_report(reports_dir, fingerprint=fingerprint, rule_id=rule_id)
+            self._refusal_report(
+                reports_dir, fingerprint=fingerprint, rule_id=rule_id, name=name
+            )
         if moved.is_file() and not moved.is_symlink():
             recipient = self.settings.archive_recipient
             # An oversized object (a sparse terabyte costs 4 KB on disk) is never read: only
@@ -329,6 +377,13 @@ class Pipeline:
             else:
                 shutil.rmtree(moved)
 
+    def remember_file_name(self, agency_id: str, claim_id: str, name: str) -> None:
+        """Keep the agency's name for a claimed file, only in its own reports folder (held
+        without following links), for its receipt. A refused folder costs the receipt the
+        name, never the claim."""
+        with contextlib.suppress(OSError, HandoffError), self._reports_dir(agency_id) as reports:
+            agency_names.remember(reports, claim_id, name)
+
     def _reports_dir(self, agency_id: str) -> contextlib.AbstractContextManager[Path]:
         """The agency's reports folder, held open without following links: a ``reports``
         swapped for a symlink is refused (UnsafeFolderError), never written through."""
@@ -339,9 +394,12 @@ class Pipeline:
             create=True,
         )
 
-    def _refusal_report(self, reports_dir: Path, *, fingerprint: str, rule_id: str) -> None:
+    def _refusal_report(
+        self, reports_dir: Path, *, fingerprint: str, rule_id: str, name: str | None = None
+    ) -> None:
         write_agency_report(
             reports_dir,
+            agency_file_name=name,
             file_ref=fingerprint,
             received_at=self.clock().astimezone(self.settings.tz),
             outcome_summary=ReportSummary(
@@ -531,6 +589,7 @@ class Pipeline:
         with self._reports_dir(view.agency_id) as reports_dir:
             write_duplicate_notice(
                 reports_dir,
+                agency_file_name=agency_names.recall(reports_dir, claimed.claim_id),
                 file_ref=view.ref,
                 received_at=claimed.claimed_at.astimezone(self.settings.tz),
                 original_ref=original.ref if original else "",
@@ -550,6 +609,10 @@ class Pipeline:
             is_victim_service_provider=agency.victim_service_provider,
             expected_coc=self.settings.coc_code,
             previously_sent=self.ledger.previously_sent(agency.id),
+            sent_content=self.ledger.sent_content(agency.id),
+            content_key=lambda rows: self._content_keys(agency.id, rows),
+            date_order=agency.date_order,
+            source_format="xlsx" if claimed.path.suffix.lower() == ".xlsx" else "csv",
         )
         copy = self._copy(claimed)
         decided = (
@@ -599,9 +662,7 @@ class Pipeline:
         # Rows held for consent or a victim-service agency are listed too, so the agency
         # knows which ones were not sent and why (the gate's rule id; no value).
         not_sent = [
-            Problem(
-                row=row, column=_GATE_COLUMN.get(reason, ""), rule_id=reason, severity="warning"
-            )
+            Problem(row=row, column=_GATE_COLUMN.get(reason, ""), rule_id=reason, severity="info")
             for row, reason in sorted(verdict.held.items())
         ]
         self._report(
@@ -632,6 +693,23 @@ class Pipeline:
         ):
             yield part.frame
 
+    def _content_keys(self, agency_id: str, rows: pd.DataFrame) -> list[str]:
+        """Keyed hash of each (normalised) row's content: tells identical re-sends apart."""
+        columns = [str(c) for c in rows.columns]
+        return [
+            self.keyer.content_key(agency_id, zip(columns, map(str, values), strict=True))
+            for values in rows.itertuples(index=False, name=None)
+        ]
+
+    def _normalised_chunks(self, path: Path, verdict: Verdict) -> Iterator[pd.DataFrame]:
+        """The chunks with the Excel forms validation accepted rewritten (ISO dates, 9-char
+        SSNs), so the package and the ledger carry exactly what was validated."""
+        for frame in self._chunks(path):
+            if verdict.normalise is None:
+                yield frame
+            else:
+                yield normalise(frame, verdict.spec_version, verdict.normalise).frame
+
     def _validate(self, path: Path, context: ValidationContext) -> Verdict:
         """Pass 1: row verdicts chunk by chunk, then the cross-row rules over all chunks."""
         run = ChunkedValidation(context)
@@ -650,6 +728,7 @@ class Pipeline:
                     zip(rows.tolist(), frame["IntakeID"].tolist(), strict=True)
                 )
         tail = run.finish()
+        verdict.normalise = run.options
         verdict.sendable -= tail.withheld | tail.errored
         for row in tail.errored:
             verdict.held.pop(row, None)
@@ -672,7 +751,8 @@ class Pipeline:
         policy = self.settings.error_policy_for(agency_id)
         if counts.rows_held and policy == "reject_file":
             return "FILE-HAS-ERRORS"
-        if counts.rows_sent == 0 and counts.rows_not_transmittable == 0:
+        nothing_accepted = counts.rows_sent == 0 and counts.rows_not_transmittable == 0
+        if nothing_accepted and not any(p.rule_id == _ALREADY_SENT_SAME for p in verdict.problems):
             return "FILE-NO-VALID-ROWS"
         return None
 
@@ -687,7 +767,7 @@ class Pipeline:
                 text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
                 writer = csv.writer(text, lineterminator="\r\n")
                 header_written = False
-                for frame in self._chunks(self._copy(claimed)):
+                for frame in self._normalised_chunks(self._copy(claimed), verdict):
                     columns = [c for c in order if c in frame.columns]
                     if not header_written:
                         writer.writerow(columns)
@@ -736,12 +816,15 @@ class Pipeline:
         wanted = list(RECORD_COLUMNS)
         tracked = list(verdict.sendable | set(verdict.held))
         due_cache: dict[date, date] = {}
-        for frame in self._chunks(self._copy(claimed)):
+        for frame in self._normalised_chunks(self._copy(claimed), verdict):
             rows = frame.index.to_numpy() + FIRST_DATA_ROW
             keep = np.isin(rows, tracked)
             selected = frame.loc[keep, [c for c in wanted if c in frame.columns]]
             records: list[dict[str, Any]] = selected.to_dict("records")  # type: ignore[assignment]
-            for row_number, row in zip(rows[keep].tolist(), records, strict=True):
+            content_keys = self._content_keys(claimed.agency_id, frame.loc[keep])
+            for row_number, row, content_key in zip(
+                rows[keep].tolist(), records, content_keys, strict=True
+            ):
                 intake_date = date.fromisoformat(str(row["IntakeDate"]))
                 start = receipt_start if clock_from_receipt else intake_date
                 if start not in due_cache:
@@ -764,6 +847,7 @@ class Pipeline:
                         intake_date=intake_date, received_on=received_on, due=due
                     ),
                     **keys,
+                    content_key=None if reason else content_key,
                 )
 
     def _identity_keys(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -807,6 +891,7 @@ class Pipeline:
     ) -> None:
         write_agency_report(
             reports_dir,
+            agency_file_name=agency_names.recall(reports_dir, claimed.claim_id),
             file_ref=view.ref,
             received_at=claimed.claimed_at.astimezone(self.settings.tz),
             outcome_summary=ReportSummary(
@@ -815,15 +900,23 @@ class Pipeline:
                 rows_held_back=counts.rows_held,
                 rows_not_transmittable=counts.rows_not_transmittable,
                 warnings=counts.warnings,
+                rows_already_sent=sum(1 for p in problems if p.rule_id == _ALREADY_SENT_SAME),
                 rejected_rule=reject_rule,
                 package_ref=package_id,
                 rejected_detail=detail or None,
             ),
             problems=[
-                ReportProblem(row=p.row, column=p.column, rule_id=p.rule_id, severity=p.severity)
+                ReportProblem(
+                    row=p.row,
+                    column=p.column,
+                    rule_id=p.rule_id,
+                    severity=p.severity,
+                    detail=getattr(p, "detail", ""),
+                )
                 for p in problems
             ],
             rules=RULES,
+            column_notes=_code_notes(problems),
         )
 
     def _reject(

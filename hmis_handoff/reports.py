@@ -4,7 +4,10 @@ Contract:
 
 * Value-free by construction: the inputs are counts, row numbers, our canonical column
   names, rule ids and the rule catalogue's fixed text. There is no parameter through which
-  a cell value or an agency's file name could arrive.
+  a cell value could arrive. The one agency-given text is ``agency_file_name``: the name
+  of the file, shown so staff can match receipt and file; it goes only into the page body
+  inside the agency's own reports folder (never into a file name we create).
+* Every report adds an entry to the folder's ``index.html`` (:mod:`report_index`).
 * File names come from the received date and ``file_ref`` only
   (``<yyyy-mm-dd>_<file_ref>_{receipt|rejected|duplicate}.{csv,html}``); ``file_ref`` must
   be a short id (letters, digits, ``-``, ``_``), so no path is ever built from agency text.
@@ -29,6 +32,7 @@ from html import escape
 from pathlib import Path
 from typing import Final, Protocol
 
+from hmis_handoff import report_index
 from hmis_handoff.fsutil import atomic_write_bytes
 
 CSV_FIELDS: Final = ("file_ref", "row", "column", "rule_id", "severity", "title", "what_to_fix")
@@ -62,12 +66,14 @@ class RuleInfo:
 @dataclass(frozen=True)
 class ReportProblem:
     """One finding: spreadsheet ``row`` (header = 1; ``None`` for the whole file), canonical
-    ``column`` (``None`` when the rule is not about one column), rule id and severity."""
+    ``column`` (``None`` when the rule is not about one column), rule id and severity;
+    ``detail`` is value-free context from the validator (which household, which head row)."""
 
     row: int | None
     column: str | None
     rule_id: str
     severity: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,7 @@ class ReportSummary:
     package_ref: str | None = None
     rejected_detail: str | None = None
     blank_rows_ignored: int = 0
+    rows_already_sent: int = 0
 
 
 @dataclass(frozen=True)
@@ -143,8 +150,10 @@ def _sorted(problems: Iterable[ReportProblem]) -> list[ReportProblem]:
 
 
 def _when(moment: datetime) -> str:
+    """A moment as US staff read it: ``12/05/2026 3:07 PM CST``."""
     zone = moment.tzname()
-    return f"{moment:%Y-%m-%d %H:%M}" + (f" {zone}" if zone else "")
+    clock = f"{moment:%I:%M %p}".lstrip("0")
+    return f"{moment:%m/%d/%Y} {clock}" + (f" {zone}" if zone else "")
 
 
 _STYLE: Final = """
@@ -173,13 +182,18 @@ def _page(title: str, body: str) -> bytes:
 
 
 def _count_cards(summary: ReportSummary) -> str:
-    cards = (
+    if summary.rejected_rule and not summary.rows_received:
+        # Turned back before its rows were read: "0 rows received" would not be true.
+        return ""
+    cards = [
         ("Rows received", summary.rows_received),
         ("Sent to your HMIS data partner", summary.rows_sent),
         ("Held back: need fixing", summary.rows_held_back),
         ("Not sent: no consent to share or protected agency", summary.rows_not_transmittable),
         ("Warnings to check", summary.warnings),
-    )
+    ]
+    if summary.rows_already_sent:
+        cards.insert(4, ("Already sent earlier: not sent again", summary.rows_already_sent))
     inner = "".join(
         f'<div class="count"><b>{value:,}</b>{escape(label)}</div>' for label, value in cards
     )
@@ -202,23 +216,80 @@ def _headline(summary: ReportSummary, rules: Mapping[str, RuleText]) -> tuple[st
             f"<b>{summary.rows_sent:,}</b> of {summary.rows_received:,} rows were sent to your "
             f"HMIS data partner{package}."
         )
-    return "bad", "No row of this file was sent to your HMIS data partner. See below why."
+    reasons = []
+    if summary.rows_held_back:
+        reasons.append(f"{summary.rows_held_back:,} need fixing")
+    if summary.rows_not_transmittable:
+        reasons.append(f"{summary.rows_not_transmittable:,} may not be shared (no consent)")
+    if summary.rows_already_sent:
+        reasons.append(f"{summary.rows_already_sent:,} were already sent earlier")
+    why = (": " + "; ".join(reasons) + ".") if reasons else ". See below why."
+    css = "info" if not summary.rows_held_back else "bad"
+    return css, (
+        f"<b>Nothing was sent</b> to your HMIS data partner from this file. Of "
+        f"{summary.rows_received:,} rows{why}"
+    )
 
 
-def _rule_table(problems: Sequence[ReportProblem], rules: Mapping[str, RuleText]) -> str:
-    counts = Counter(p.rule_id for p in problems)
+def outcome_line(summary: ReportSummary) -> tuple[str, str]:
+    """(css class, plain text) of a file's outcome, for the index page."""
+    if summary.rejected_rule:
+        return "bad", f"Not accepted (rule {summary.rejected_rule})"
+    others = [
+        f"{count:,} {label}"
+        for count, label in (
+            (summary.rows_held_back, "need fixing"),
+            (summary.rows_not_transmittable, "not sent (no consent)"),
+            (summary.rows_already_sent, "already sent earlier"),
+        )
+        if count
+    ]
+    if summary.rows_sent:
+        tail = "".join(f", {part}" for part in others)
+        return "ok", f"Sent {summary.rows_sent:,} of {summary.rows_received:,} rows{tail}"
+    css = "bad" if summary.rows_held_back else "info"
+    return css, "Nothing sent: " + ", ".join(others or ["see the receipt"])
+
+
+def _rule_table(
+    problems: Sequence[ReportProblem],
+    rules: Mapping[str, RuleText],
+    notes: Mapping[tuple[str, str], str],
+) -> str:
+    # A rule with column-specific help gets one line per column, the others one line.
+    counts = Counter(
+        (p.rule_id, (p.column or "") if (p.rule_id, p.column or "") in notes else "")
+        for p in problems
+    )
+
+    def line(rule_id: str, column: str, count: int) -> str:
+        rule = _rule(rules, rule_id)
+        where = f" &middot; {escape(column)}" if column else ""
+        note = f"<br><b>{escape(notes[(rule_id, column)])}</b>" if column else ""
+        return (
+            f"<tr><td>{escape(rule.title)}<br><small>{escape(rule_id)}{where}</small></td>"
+            f"<td>{count:,}</td><td>{escape(rule.guidance)}{note}</td></tr>"
+        )
+
     rows = "".join(
-        f"<tr><td>{escape(_rule(rules, rule_id).title)}<br><small>{escape(rule_id)}</small></td>"
-        f"<td>{count:,}</td><td>{escape(_rule(rules, rule_id).guidance)}</td></tr>"
-        for rule_id, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        line(rule_id, column, count)
+        for (rule_id, column), count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    )
+    heading = (
+        "What to fix" if any(p.severity != "info" for p in problems) else "Rows not sent, and why"
     )
     return (
-        "<h2>What to fix</h2><table><tr><th>Problem</th><th>Times found</th>"
+        f"<h2>{heading}</h2><table><tr><th>Problem</th><th>Times found</th>"
         f"<th>What to do</th></tr>{rows}</table>"
     )
 
 
-def _severity_label(severity: str) -> str:
+_INFO_LABELS: Final = {"INTAKE-ID-ALREADY-SENT-SAME": "Already sent, not sent again"}
+
+
+def _severity_label(severity: str, rule_id: str = "") -> str:
+    if severity == "info":
+        return _INFO_LABELS.get(rule_id, "Not sent")
     return {"error": "Must fix", "warning": "Please check"}.get(severity, severity)
 
 
@@ -226,8 +297,10 @@ def _problem_table(problems: Sequence[ReportProblem], rules: Mapping[str, RuleTe
     shown = problems[:HTML_ROW_LIMIT]
     rows = "".join(
         f"<tr><td>{'whole file' if p.row is None else p.row}</td>"
-        f"<td>{escape(p.column or '')}</td><td>{escape(_rule(rules, p.rule_id).title)}</td>"
-        f"<td>{escape(_severity_label(p.severity))}</td><td>{escape(p.rule_id)}</td></tr>"
+        f"<td>{escape(p.column or '')}</td><td>{escape(_rule(rules, p.rule_id).title)}"
+        f"{'<br><small>' + escape(p.detail) + '</small>' if p.detail else ''}</td>"
+        f"<td>{escape(_severity_label(p.severity, p.rule_id))}</td>"
+        f"<td>{escape(p.rule_id)}</td></tr>"
         for p in shown
     )
     more = (
@@ -257,9 +330,14 @@ def write_agency_report(
     outcome_summary: ReportSummary,
     problems: Sequence[ReportProblem],
     rules: Mapping[str, RuleText],
+    agency_file_name: str | None = None,
+    column_notes: Mapping[tuple[str, str], str] | None = None,
 ) -> ReportPaths:
     """Write the receipt (or, if the file was turned back or nothing was sent, the
     rejection report) for one file; see the module docstring for the guarantees.
+    ``agency_file_name`` (the name the agency gave the file) is shown when known.
+    ``column_notes`` adds fixed, column-specific help to a rule, keyed by (rule id,
+    column): e.g. the codes allowed in that column with their meanings.
 
     Raises:
         ValueError: ``file_ref`` is not a short id.
@@ -276,8 +354,11 @@ def write_agency_report(
             f" Where: {summary.rejected_detail}." if summary.rejected_detail else ""
         )
         csv_rows.append((file_ref, "", "", summary.rejected_rule, "error", rule.title, fix))
+    notes = column_notes or {}
     for problem in ordered:
         rule = _rule(rules, problem.rule_id)
+        note = notes.get((problem.rule_id, problem.column or ""))
+        guidance = f"{rule.guidance} {note}" if note else rule.guidance
         csv_rows.append(
             (
                 file_ref,
@@ -286,7 +367,7 @@ def write_agency_report(
                 problem.rule_id,
                 problem.severity,
                 rule.title,
-                rule.guidance,
+                f"{problem.detail}. {guidance}" if problem.detail else guidance,
             )
         )
 
@@ -296,16 +377,21 @@ def write_agency_report(
         if summary.blank_rows_ignored
         else ""
     )
+    verdict = (
+        "not accepted"
+        if summary.rejected_rule
+        else ("nothing sent" if summary.rows_sent == 0 else "receipt")
+    )
     body = [
-        f"<h1>Intake file {escape(file_ref)}: {'not accepted' if rejected else 'receipt'}</h1>",
-        f"<p>Received {escape(_when(received_at))}. File reference: <b>{escape(file_ref)}</b>.</p>",
+        f"<h1>{_file_label(file_ref, agency_file_name)}: {verdict}</h1>",
+        _arrival(received_at, file_ref, agency_file_name),
         f'<p class="status {css}">{headline}</p>',
         _count_cards(summary),
         blank,
     ]
     if ordered:
-        body += [_rule_table(ordered, rules), _problem_table(ordered, rules)]
-    else:
+        body += [_rule_table(ordered, rules, notes), _problem_table(ordered, rules)]
+    elif not summary.rejected_rule:
         body.append("<p>No problems were found in the rows.</p>")
     body.append(_FOOTER)
     title = f"Intake file {file_ref}"
@@ -313,7 +399,51 @@ def write_agency_report(
     reports_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     atomic_write_bytes(paths.csv, _csv_bytes(csv_rows))
     atomic_write_bytes(paths.html, _page(title, "\n".join(body)))
+    css_class, outcome = outcome_line(summary)
+    _index(reports_dir, paths, file_ref, received_at, agency_file_name, outcome, css_class)
     return paths
+
+
+def _file_label(file_ref: str, agency_file_name: str | None) -> str:
+    """Escaped heading text: the agency's name for the file, else its reference."""
+    if agency_file_name:
+        return f"Your file &ldquo;{escape(agency_file_name)}&rdquo;"
+    return f"Intake file {escape(file_ref)}"
+
+
+def _arrival(received_at: datetime, file_ref: str, agency_file_name: str | None) -> str:
+    named = "" if agency_file_name else " (the file's name was not recorded)"
+    return (
+        f"<p>Arrived <b>{escape(_when(received_at))}</b>{named}. File reference: "
+        f'<b>{escape(file_ref)}</b>. <a href="{report_index.INDEX_PAGE}">All files received'
+        "</a></p>"
+    )
+
+
+def _index(
+    reports_dir: Path,
+    paths: ReportPaths,
+    file_ref: str,
+    received_at: datetime,
+    agency_file_name: str | None,
+    outcome: str,
+    css_class: str,
+) -> None:
+    """Add this report to the folder's index and rewrite ``index.html``."""
+    entry = report_index.IndexEntry(
+        received_at=received_at.isoformat(),
+        arrived=_when(received_at),
+        file_ref=file_ref,
+        name=agency_file_name,
+        outcome=outcome,
+        outcome_class=css_class,
+        page=paths.html.name,
+    )
+    report_index.add_entry(reports_dir, paths.html.stem, entry)
+    atomic_write_bytes(
+        reports_dir / report_index.INDEX_PAGE,
+        _page("Files received", report_index.body(reports_dir)),
+    )
 
 
 def write_duplicate_notice(
@@ -324,6 +454,7 @@ def write_duplicate_notice(
     original_ref: str,
     original_received_at: datetime | None,
     notice_id: str = "",
+    agency_file_name: str | None = None,
 ) -> ReportPaths:
     """Write "identical to file ref X received on DATE; not processed again".
 
@@ -351,9 +482,8 @@ def write_duplicate_notice(
     csv_bytes = _csv_bytes([(file_ref, "", "", "FILE-DUPLICATE", "info", title, sentence)])
     body = "\n".join(
         (
-            f"<h1>Intake file {escape(file_ref)}: already received</h1>",
-            f"<p>Received {escape(_when(received_at))}. File reference: "
-            f"<b>{escape(file_ref)}</b>.</p>",
+            f"<h1>{_file_label(file_ref, agency_file_name)}: already received</h1>",
+            _arrival(received_at, file_ref, agency_file_name),
             f'<p class="status info"><b>{escape(sentence)}</b><br>{escape(guidance)}</p>',
             _FOOTER,
         )
@@ -361,4 +491,8 @@ def write_duplicate_notice(
     reports_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     atomic_write_bytes(paths.csv, csv_bytes)
     atomic_write_bytes(paths.html, _page(f"Intake file {file_ref}", body))
+    _index(
+        reports_dir, paths, file_ref, received_at, agency_file_name,
+        "Already received earlier: not processed again", "info",
+    )  # fmt: skip
     return paths

@@ -83,23 +83,30 @@ def _data_sheet(sheet: Worksheet, columns: Sequence[str]) -> None:
 def _codes_sheet(
     workbook: Workbook, code_lists: CodeLists, columns: Sequence[str]
 ) -> dict[str, str]:
-    """Write the lists; return each coded column's list range (``'Codes'!$A$3:$A$7``)."""
+    """Write the lists; return each coded column's dropdown range (``'Codes'!$C$3:$C$7``).
+
+    Three columns per coded column: the code, its meaning, and ``code - meaning`` (what
+    the dropdown shows and writes; the validator reads the code in front of `` - ``).
+    """
     sheet = workbook.create_sheet(CODES_SHEET)
     _text(sheet, 1, 1, CODES_TITLE, bold=True)
     ranges: dict[str, str] = {}
     coded = [name for name in columns if code_lists.get(name)]
     for index, name in enumerate(coded):
-        code_col = 2 * index + 1
+        code_col = 3 * index + 1
         _text(sheet, 2, code_col, name, bold=True)
         _text(sheet, 2, code_col + 1, "Meaning", bold=True)
+        _text(sheet, 2, code_col + 2, "Dropdown", bold=True)
         for offset, (code, label) in enumerate(code_lists[name]):
             _text(sheet, 3 + offset, code_col, code)
             _text(sheet, 3 + offset, code_col + 1, label)
-        letter = get_column_letter(code_col)
+            _text(sheet, 3 + offset, code_col + 2, f"{code} - {label}")
+        letter = get_column_letter(code_col + 2)
         last = 2 + len(code_lists[name])
         ranges[name] = f"{quote_sheetname(CODES_SHEET)}!${letter}$3:${letter}${last}"
         sheet.column_dimensions[letter].width = max(10, len(name) + 2)
         sheet.column_dimensions[get_column_letter(code_col + 1)].width = 40
+        sheet.column_dimensions[letter].width = 45
     sheet.sheet_state = "hidden"
     sheet.protection.sheet = True
     return ranges

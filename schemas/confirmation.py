@@ -17,8 +17,10 @@ records and :func:`parse_date_entered` turns the text into timestamps.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Final
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
@@ -26,6 +28,7 @@ from pandera.typing import Series
 
 from schemas import cells
 from schemas.columns import fold_header
+from schemas.normalise import us_dates
 from schemas.rules import RULES
 from schemas.validate import IntakeValidationError, Problem
 
@@ -52,12 +55,29 @@ def canonical_confirmation_header(raw: str) -> str | None:
     return _CANONICAL.get(fold_header(raw))
 
 
+_US_STAMP: Final = r"(?P<day>[0-9]{1,2}/[0-9]{1,2}/(?:[0-9]{4}|[0-9]{2}))(?P<rest>(?: .*)?)"
+
+
+def _us_stamps(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Month-first dates (with an optional ``H:MM`` time) rewritten to ISO, as the intake
+    reads them (:func:`schemas.normalise.us_dates`); also returns the day-first-only mask."""
+    parts = text.str.extract(_US_STAMP)
+    day = parts["day"].fillna("")
+    iso, accepted, day_first, _ = us_dates(day, date.today().year)
+    rest = parts["rest"].fillna("").str.replace(r"^ ([0-9]):", r" 0\1:", regex=True)
+    rewritten = text.where(~accepted, iso.astype(str) + rest)
+    return rewritten, day_first
+
+
 def parse_date_entered(values: pd.Series) -> pd.Series:
     """``DateEntered`` text to ``datetime64`` (date-only values at midnight); NaT if invalid.
 
-    Never raises on a bad value: an unparseable or impossible date becomes NaT.
+    ISO dates and times, and (as for intake files) month-first US dates such as
+    ``12/4/2026`` or ``12/4/2026 9:05``. A date valid only day first is never guessed (NaT,
+    and :class:`Confirmation` reports ``DATE-DAY-FIRST``). Never raises on a bad value: an
+    unparseable or impossible date becomes NaT.
     """
-    text = cells.as_text(values)
+    text, _ = _us_stamps(cells.as_text(values))
     shaped = text.str.fullmatch(DATE_ENTERED).fillna(False).to_numpy(dtype=bool)
     candidate = text.where(shaped, "").str.replace("T", " ", regex=False)
     return pd.to_datetime(candidate, format="ISO8601", errors="coerce")
@@ -96,7 +116,13 @@ class Confirmation(pa.DataFrameModel):
     @pa.check("DateEntered", name="DATE-FORMAT", error="DATE-FORMAT")
     def _date_shape(cls, series: pd.Series) -> pd.Series:
         text = cells.as_text(series)
-        return (text == "") | parse_date_entered(series).notna()
+        _, day_first = _us_stamps(text)
+        return (text == "") | parse_date_entered(series).notna() | day_first
+
+    @pa.check("DateEntered", name="DATE-DAY-FIRST", error="DATE-DAY-FIRST")
+    def _not_day_first(cls, series: pd.Series) -> pd.Series:
+        _, day_first = _us_stamps(cells.as_text(series))
+        return pd.Series(~day_first, index=series.index)
 
 
 def confirmation_problems(frame: pd.DataFrame) -> list[Problem]:

@@ -17,6 +17,14 @@ Rules:
   consent), so the members that would otherwise go are held: HMIS needs the head to
   enter a household.
 
+Cause, not cascade: a household whose head cannot be known because a RelationshipToHoH
+cell is itself wrong gets no ``HOH-COUNT`` (that cell's own message is the cause); its
+other rows are held with ``HOUSEHOLD-HOH-NOT-SENT`` pointing at that row.
+
+``details`` name the household by its row numbers and point at the head's row (value-free
+text such as "Household of rows 2, 3 and 5; its head is row 2"), so staff can find the
+cause without the report quoting a HouseholdID.
+
 Keys are kept in memory only for the life of one validation; nothing here is persisted.
 """
 
@@ -41,6 +49,7 @@ class CrossRowResult:
     hits: list[RowHit]
     errored: IntArray
     withheld: IntArray
+    details: dict[tuple[int, str], str] = field(default_factory=dict)
 
 
 def _key(parts: list[pd.Series], usable: BoolArray) -> pd.Series:
@@ -65,6 +74,7 @@ class CrossRowState:
     _is_hoh: list[BoolArray] = field(default_factory=list)
     _entry: list[DayArray] = field(default_factory=list)
     _sendable: list[BoolArray] = field(default_factory=list)
+    _relation_unknown: list[BoolArray] = field(default_factory=list)
 
     def record(self, rows: IntArray, parsed: Parsed, who: People, sendable: BoolArray) -> None:
         """Remember one chunk; ``sendable`` is the row-local verdict (no error, consent ok)."""
@@ -92,6 +102,7 @@ class CrossRowState:
         self._is_hoh.append(who.is_hoh)
         self._entry.append(parsed.day("EntryDate"))
         self._sendable.append(sendable)
+        self._relation_unknown.append(~parsed.valid("RelationshipToHoH"))
 
     def finish(self) -> CrossRowResult:
         """Judge the cross-row rules over every recorded row."""
@@ -107,6 +118,7 @@ class CrossRowState:
         is_hoh = np.concatenate(self._is_hoh)[order]
         entry = np.concatenate(self._entry)[order]
         sendable = np.concatenate(self._sendable)[order]
+        relation_unknown = np.concatenate(self._relation_unknown)[order]
 
         intake_dup = np.asarray(intake.duplicated(keep="first") & (intake != ""), dtype=bool)
         person_dup = np.asarray(person.duplicated(keep="first") & (person != ""), dtype=bool)
@@ -115,8 +127,11 @@ class CrossRowState:
         positions = np.flatnonzero(in_household)
         groups, uniques = pd.factorize(household.iloc[positions])
         heads = np.bincount(groups, weights=is_hoh[positions], minlength=len(uniques))
+        unknown = np.bincount(groups, weights=relation_unknown[positions], minlength=len(uniques))
+        # No single head, and a relationship cell is wrong: that cell is the cause.
+        undecided = (unknown > 0) & (heads != 1)
         hoh_count = np.zeros(len(rows), dtype=bool)
-        hoh_count[positions] = heads[groups] != 1
+        hoh_count[positions] = (heads[groups] != 1) & ~undecided[groups]
 
         single = heads == 1
         member = ~is_hoh[positions] & single[groups]
@@ -131,8 +146,13 @@ class CrossRowState:
         head_sent = np.zeros(len(uniques), dtype=bool)
         head_sent[groups[head_rows]] = still_sendable[positions][head_rows]
         held = np.zeros(len(rows), dtype=bool)
-        held[positions] = member & ~head_sent[groups] & still_sendable[positions]
+        held[positions] = (member & ~head_sent[groups] | undecided[groups]) & still_sendable[
+            positions
+        ]
         error |= held
+        details = _household_details(
+            rows, positions, groups, is_hoh, relation_unknown, heads, hoh_count | held | early, held
+        )
 
         hits: list[RowHit] = [
             ("INTAKE-ID-DUPLICATE", "IntakeID", rows[intake_dup]),
@@ -145,4 +165,62 @@ class CrossRowState:
             hits=[h for h in hits if len(h[2])],
             errored=rows[error],
             withheld=rows[error & sendable],
+            details=details,
         )
+
+
+def _row_list(numbers: list[int]) -> str:
+    """ "rows 2, 3 and 5" (at most eight listed, then the count)."""
+    if len(numbers) == 1:
+        return f"row {numbers[0]}"
+    if len(numbers) > 8:
+        return "rows " + ", ".join(map(str, numbers[:8])) + f" and {len(numbers) - 8} more"
+    return "rows " + ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}"
+
+
+def _household_details(
+    rows: IntArray,
+    positions: IntArray,
+    groups: IntArray,
+    is_hoh: BoolArray,
+    relation_unknown: BoolArray,
+    heads: np.ndarray,
+    flagged: BoolArray,
+    held: BoolArray,
+) -> dict[tuple[int, str], str]:
+    """Value-free text per flagged household row: its household's rows and the head's row."""
+    details: dict[tuple[int, str], str] = {}
+    wanted = np.flatnonzero(flagged[positions])
+    if not len(wanted):
+        return details
+    members: dict[int, list[int]] = {}
+    for group, row in zip(groups.tolist(), rows[positions].tolist(), strict=True):
+        members.setdefault(group, []).append(row)
+    head_row: dict[int, int] = {}
+    bad_relation: dict[int, int] = {}
+    for index, group in enumerate(groups.tolist()):
+        position = positions[index]
+        if is_hoh[position] and heads[group] == 1:
+            head_row[group] = int(rows[position])
+        if relation_unknown[position]:
+            bad_relation.setdefault(group, int(rows[position]))
+    for index in wanted.tolist():
+        group = int(groups[index])
+        position = positions[index]
+        row = int(rows[position])
+        where = f"Household of {_row_list(members[group])}"
+        if group in head_row:
+            text = f"{where}; its head is row {head_row[group]}"
+            if held[position]:
+                text += ", which was not sent (see that row's messages)"
+        elif group in bad_relation:
+            text = (
+                f"{where}; the head cannot be known until RelationshipToHoH on row "
+                f"{bad_relation[group]} is fixed"
+            )
+        else:
+            count = int(heads[group])
+            text = f"{where}; it has {'no' if count == 0 else count} heads of household"
+        for rule_id in ("HOH-COUNT", "HOUSEHOLD-HOH-NOT-SENT", "HOUSEHOLD-ENTRY-DATE"):
+            details[(row, rule_id)] = text
+    return details

@@ -23,6 +23,7 @@ check name, and never lets the exception escape.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from functools import cache
 from typing import Any, Final
 
@@ -34,6 +35,7 @@ from pandera.typing import Series
 
 from schemas import cells, codes, ssn
 from schemas.columns import ColumnSpec, SpecVersion, column_names, columns_for, race_columns
+from schemas.normalise import NormaliseOptions, normalise
 from schemas.rules import RULES
 from schemas.validate import IntakeValidationError, Problem
 
@@ -230,13 +232,37 @@ def intake_model(spec_version: SpecVersion) -> type[pa.DataFrameModel]:
     return model
 
 
-def pandera_problems(frame: pd.DataFrame, spec_version: SpecVersion) -> list[Problem]:
+def pandera_problems(
+    frame: pd.DataFrame, spec_version: SpecVersion, options: NormaliseOptions | None = None
+) -> list[Problem]:
     """Validate ``frame`` with :func:`intake_model` (lazy) and fold failures value-free.
 
+    Like the fast path, the model judges the frame after :func:`schemas.normalise.normalise`
+    (US dates, dashed SSNs, dropdown codes; ``options`` default to today, ``date_order``
+    "us", CSV): the normaliser's own findings are added, and the model's column-level
+    failures on cells the normaliser already judged are dropped (one cause, one message).
     Column-level failures keep their column; dataframe-level ones get column ``""``.
     Structural failures (a missing or unknown column) raise :class:`IntakeValidationError`
     naming the rule only; any other failure raises it with the exception type name only.
     """
+    normalised = normalise(frame, spec_version, options or NormaliseOptions(today=date.today()))
+    frame = normalised.frame
+    index = frame.index
+    integer_index = pd.api.types.is_integer_dtype(index.dtype)
+    rows = (np.asarray(index, dtype=np.int64) if integer_index else np.arange(len(frame))) + 2
+    own = [
+        Problem(int(row), column, rule_id, RULES[rule_id].severity)
+        for rule_id, column, mask in normalised.hits
+        for row in rows[mask]
+    ]
+    judged = {
+        (int(row), column) for column, mask in normalised.judged.items() for row in rows[mask]
+    }
+    found = [p for p in _pandera(frame, spec_version) if (p.row, p.column) not in judged]
+    return sorted([*found, *own], key=lambda p: (p.row, p.column, p.rule_id))
+
+
+def _pandera(frame: pd.DataFrame, spec_version: SpecVersion) -> list[Problem]:
     model = intake_model(spec_version)
     known = set(column_names(spec_version))
     failure: str | None = None

@@ -386,6 +386,83 @@ def consent_gate(parsed: Parsed, today: date) -> ConsentGate:
     return ConsentGate(roi_missing=~consented, roi_expired=consented & ~current)
 
 
+def _three_years_after(days: DayArray) -> DayArray:
+    """The same calendar day three years later (NaT stays NaT; Feb 29 rolls to Mar 1)."""
+    months = days.astype("datetime64[M]")
+    offset = days - months.astype("datetime64[D]")
+    return np.asarray((months + 36).astype("datetime64[D]") + offset, dtype="datetime64[D]")
+
+
+def homeless_history_rules(parsed: Parsed, who: People) -> list[Hit]:
+    """HUD's Eva data-quality warnings on 3.917 and other intake answers (EvaChecks ids in
+    brackets), all warnings: the row is sent and the agency is asked to check. Like Eva,
+    the 3.917 checks apply to heads of household and adults.
+
+    * ``HOMELESS-START-OVER-3-YEARS`` [105]: DateToStreetESSH three or more years before
+      EntryDate means one episode lasting over 12 months, so TimesHomelessPastThreeYears
+      should be 1 and MonthsHomelessPastThreeYears 112 or 113 (Eva's threshold).
+    * ``MONTHS-HOMELESS-MISMATCH`` [71]: one time homeless, start date known, but the months
+      do not match the calendar months from DateToStreetESSH to EntryDate (both counted,
+      capped at 13 = "more than 12", as Eva counts them).
+    * ``MONTHS-HOMELESS-CAN-BE-DETERMINED`` [70]: one time homeless with a known start date,
+      but the months answered 8, 9 or 99.
+    * ``HOMELESS-HISTORY-UNKNOWN`` [61], ``DISABLING-CONDITION-UNKNOWN`` [32]: answered
+      8, 9 or 99. (Eva's "Unknown DOB" [60] is left out: DOBDataQuality 8/9/99 with a blank
+      DOB is the intake's documented way to record it, and passes cleanly.)
+    """
+    entry, street = parsed.day("EntryDate"), parsed.day("DateToStreetESSH")
+    times, months = (
+        parsed.code("TimesHomelessPastThreeYears"),
+        parsed.code("MonthsHomelessPastThreeYears"),
+    )
+    asked = who.is_hoh | who.adult_or_unknown
+    known_start = asked & ~np.isnat(street) & ~np.isnat(entry) & (street <= entry)
+    over_three = known_start & (_three_years_after(street) <= entry)
+    month_span = (
+        entry.astype("datetime64[M]").astype(np.int64)
+        - street.astype("datetime64[M]").astype(np.int64)
+        + 1
+    )
+    expected_months = 100 + np.minimum(month_span, 13)
+    once = times == 1
+    months_given = (months >= 101) & (months <= 113)
+    months_unknown = np.isin(months, _MISSING)
+    can_determine = once & known_start & months_unknown
+    return [
+        (
+            "HOMELESS-START-OVER-3-YEARS",
+            "TimesHomelessPastThreeYears",
+            over_three & np.isin(times, (2, 3, 4)),
+        ),
+        (
+            "HOMELESS-START-OVER-3-YEARS",
+            "MonthsHomelessPastThreeYears",
+            over_three & months_given & (months < 112),
+        ),
+        (
+            "MONTHS-HOMELESS-MISMATCH",
+            "MonthsHomelessPastThreeYears",
+            once & known_start & ~over_three & months_given & (months != expected_months),
+        ),
+        ("MONTHS-HOMELESS-CAN-BE-DETERMINED", "MonthsHomelessPastThreeYears", can_determine),
+        (
+            "HOMELESS-HISTORY-UNKNOWN",
+            "TimesHomelessPastThreeYears",
+            asked & np.isin(times, _MISSING),
+        ),
+        (
+            "HOMELESS-HISTORY-UNKNOWN",
+            "MonthsHomelessPastThreeYears",
+            asked & months_unknown & ~can_determine,
+        ),
+        (
+            "DISABLING-CONDITION-UNKNOWN",
+            "DisablingCondition",
+            parsed.is_code("DisablingCondition", *_MISSING),
+        ),
+    ]
+
+
 def all_row_rules(parsed: Parsed, who: People, context: ValidationContext) -> list[Hit]:
     """Every within-row cross-field and context rule for one chunk."""
     future = tuple(
@@ -396,5 +473,6 @@ def all_row_rules(parsed: Parsed, who: People, context: ValidationContext) -> li
         *demographic_rules(parsed),
         *enrollment_rules(parsed, who, context.expected_coc),
         *coordinated_entry_rules(parsed),
+        *homeless_history_rules(parsed, who),
         *context_rules(parsed, context, future),
     ]

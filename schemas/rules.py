@@ -9,6 +9,8 @@ Severity decides what happens to a row (or file):
 * ``error``: the row is not sent to the data partner (a file-scope error turns back the
   whole file); the agency fixes it and sends the row again.
 * ``warning``: the row is sent and the agency's report lists the point to improve.
+* ``info``: the row is not sent and nothing is wrong with it (it was already sent with
+  exactly this content); the report says so, and it is not counted as held back.
 
 Scopes: ``file`` rules come from the reader and the pipeline (the whole file); ``row`` and
 ``household`` rules come from the validator as :class:`~schemas.validate.Problem` records;
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "info"]
 Scope = Literal["file", "row", "household", "gate"]
 
 
@@ -285,8 +287,8 @@ _ROW: Final[tuple[tuple[str, Severity, Scope, str, str], ...]] = (
         "error",
         "row",
         "Not one of the allowed codes",
-        "Use one of the codes listed for this column in the intake template (for example 1, "
-        "8, 9 or 99), without decimals or words.",
+        "Use one of this column's codes (listed below with their meanings), as the number "
+        "alone or as picked from the template's dropdown, without decimals or other words.",
     ),
     (
         "TEXT-TOO-LONG",
@@ -386,9 +388,11 @@ _ROW: Final[tuple[tuple[str, Severity, Scope, str, str], ...]] = (
         "INTAKE-ID-ALREADY-SENT",
         "error",
         "row",
-        "This IntakeID was already delivered",
-        "Your agency already sent an intake with this IntakeID. Do not resend delivered "
-        "intakes; for a new intake use a new IntakeID.",
+        "This IntakeID was already sent with different details",
+        "Your data partner already has this IntakeID with other details, and enters each "
+        "intake once, so this row was not sent. If you corrected something, tell your data "
+        "partner what changed (quote the IntakeID and this file's reference). If this is a "
+        "different client, give the row a new IntakeID and send it again.",
     ),
     (
         "AGENCY-MISMATCH",
@@ -412,8 +416,10 @@ _ROW: Final[tuple[tuple[str, Severity, Scope, str, str], ...]] = (
         "error",
         "row",
         "The SSN is not 9 digits",
-        "Write the SSN as exactly 9 digits with no dashes or spaces (for example 123456789 "
-        "style, not 123-45-6789). Use a lower-case x for each unknown digit.",
+        "An SSN has 9 digits, written 123456789, 123-45-6789 or 123 45 6789. If some digits "
+        "are unknown, put an x in their place (for example xxxxx6789) and set SSNDataQuality "
+        "to 2. If the SSN is not known at all, leave it blank and set SSNDataQuality to 8, 9 "
+        "or 99.",
     ),
     (
         "SSN-INVALID",
@@ -429,7 +435,8 @@ _ROW: Final[tuple[tuple[str, Severity, Scope, str, str], ...]] = (
         "error",
         "row",
         "SSN and SSNDataQuality do not agree",
-        "With SSNDataQuality 1 or 2 fill in the SSN; with 8, 9 or 99 leave SSN blank.",
+        "With SSNDataQuality 1 (full SSN) fill in all 9 digits; with 2 (partial) fill in the "
+        "digits you know and an x for each other one; with 8, 9 or 99 leave SSN blank.",
     ),
     (
         "SSN-PARTIAL-DQ",
@@ -719,6 +726,99 @@ _ROW: Final[tuple[tuple[str, Severity, Scope, str, str], ...]] = (
         "An IntakeID travels into logs and tracking, so it must not identify the client. "
         "Use your agency's own record number (letters, digits, hyphens), not the SSN, birth "
         "date or name, and send the row again.",
+    ),
+    # Issue 13: what Excel produces (schemas/normalise.py) and HUD consistency warnings.
+    (
+        "DATE-DAY-FIRST",
+        "error",
+        "row",
+        "The date only makes sense day first",
+        "Dates are read month first (3/9/2026 is March 9). This date has a first number "
+        "over 12, so it only works as day/month/year, which is never guessed. Write it as "
+        "month/day/year (12/25/2026) or as year-month-day (2026-12-25).",
+    ),
+    (
+        "SSN-LEADING-ZEROS-PADDED",
+        "warning",
+        "row",
+        "Excel dropped the SSN's leading zeros; they were put back",
+        "Excel stored this SSN as a number and dropped the zeros at the start. The row was "
+        "sent with the zeros put back; check the SSN against the client's card. To stop "
+        "this, format the SSN column as Text (right-click the column > Format Cells > Text) "
+        "before typing.",
+    ),
+    (
+        "SSN-LEADING-ZERO-LOST",
+        "error",
+        "row",
+        "The SSN has 8 digits: Excel probably dropped a leading zero",
+        "An SSN has 9 digits. Excel drops a leading zero when the column is formatted as a "
+        "number. Format the SSN column as Text, type the SSN with its leading zero (dashes "
+        "are fine), save and send the row again.",
+    ),
+    (
+        "TEXT-MOJIBAKE",
+        "warning",
+        "row",
+        "Accented letters or quotes look garbled",
+        "The text contains character pairs such as Ã© or â€™ that appear when a file is "
+        "saved in one text encoding and opened in another. Retype the accented letters or "
+        "apostrophes in this column, and save the file as 'CSV UTF-8 (Comma delimited)' or "
+        ".xlsx.",
+    ),
+    (
+        "INTAKE-ID-ALREADY-SENT-SAME",
+        "info",
+        "row",
+        "Already sent, not sent again",
+        "This row was sent to your HMIS data partner earlier with exactly the same content, "
+        "so it was not sent twice. Nothing to do.",
+    ),
+    # HUD's Eva data-quality warnings that fit an intake (EvaChecks.csv ids 105, 71, 70, 61,
+    # 32); see schemas/rowrules.homeless_history_rules.
+    (
+        "HOMELESS-START-OVER-3-YEARS",
+        "warning",
+        "row",
+        "Homeless for over 3 years, but times or months say otherwise",
+        "DateToStreetESSH is three or more years before EntryDate: that is one long episode, "
+        "so TimesHomelessPastThreeYears is normally 1 (one time) and "
+        "MonthsHomelessPastThreeYears 112 or 113 (12 or more than 12 months). Check the date "
+        "and the answers.",
+    ),
+    (
+        "MONTHS-HOMELESS-MISMATCH",
+        "warning",
+        "row",
+        "Months homeless do not match the homelessness start date",
+        "The client was homeless one time, so MonthsHomelessPastThreeYears should count the "
+        "calendar months from DateToStreetESSH to EntryDate, both included (101 = 1 month, "
+        "102 = 2 months, ... 113 = more than 12). Check the months or the date.",
+    ),
+    (
+        "MONTHS-HOMELESS-CAN-BE-DETERMINED",
+        "warning",
+        "row",
+        "Months homeless can be worked out from the dates",
+        "The client was homeless one time and DateToStreetESSH is known, so the months are "
+        "the calendar months from that date to EntryDate, both included (101 = 1 month, ... "
+        "113 = more than 12). Fill that in instead of 8, 9 or 99.",
+    ),
+    (
+        "HOMELESS-HISTORY-UNKNOWN",
+        "warning",
+        "row",
+        "Times or months homeless not known",
+        "The answer is 'doesn't know', 'prefers not to answer' or 'not collected'. If the "
+        "client can answer now, fill in the number; otherwise nothing to do.",
+    ),
+    (
+        "DISABLING-CONDITION-UNKNOWN",
+        "warning",
+        "row",
+        "Disabling condition not known",
+        "DisablingCondition is 'doesn't know', 'prefers not to answer' or 'not collected'. "
+        "If the client can answer now, use 0 (No) or 1 (Yes).",
     ),
 )
 

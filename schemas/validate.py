@@ -20,7 +20,8 @@ the one-chunk case of the same code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
@@ -47,6 +48,7 @@ from schemas.crossrow import CrossRowState
 from schemas.formula import formula_mask
 from schemas.intake_id_pii import RULE_ID as INTAKE_ID_PII
 from schemas.intake_id_pii import intake_id_pii_mask
+from schemas.normalise import DateOrder, NormaliseOptions, SourceFormat, normalise
 from schemas.rowrules import Parsed, all_row_rules, consent_gate, people
 from schemas.rules import RULES, Severity
 
@@ -75,7 +77,13 @@ class ValidationContext:
     """What the validator needs to know beyond the file.
 
     ``today`` is the America/Chicago date "not in the future" is judged against.
-    ``previously_sent`` holds the IntakeIDs this agency already delivered.
+    ``previously_sent`` holds the IntakeIDs this agency already delivered. ``date_order``
+    and ``source_format`` decide which Excel forms :mod:`schemas.normalise` accepts.
+    Re-sends: ``content_key`` maps (normalised) rows to a key of their content and
+    ``sent_content`` holds the key each delivered IntakeID was sent with; a row whose
+    IntakeID and content key match is ``INTAKE-ID-ALREADY-SENT-SAME`` (info: not sent, not
+    held), any other row under a delivered IntakeID is ``INTAKE-ID-ALREADY-SENT`` (error).
+    Without ``content_key`` every such row is the error.
     """
 
     agency_id: str
@@ -83,6 +91,10 @@ class ValidationContext:
     is_victim_service_provider: bool = False
     expected_coc: str = "MO-606"
     previously_sent: frozenset[str] = frozenset()
+    date_order: DateOrder = "us"
+    source_format: SourceFormat = "csv"
+    sent_content: Mapping[str, str | None] = field(default_factory=dict)
+    content_key: Callable[[pd.DataFrame], list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,8 @@ class Problem:
     column: str
     rule_id: str
     severity: Severity
+    #: Value-free context for the agency ("Household of rows 2 and 3; its head is row 2").
+    detail: str = ""
 
 
 @dataclass(repr=False)
@@ -183,10 +197,25 @@ def _row_numbers(frame: pd.DataFrame) -> IntArray:
     return np.arange(len(frame), dtype=np.int64) + FIRST_DATA_ROW
 
 
+def _mixed_detail(present: set[str]) -> str:
+    """Plain words naming the columns of each template (column names only, no values)."""
+    current = sorted(present & _FY2026_ONLY)
+    old: list[str] = []
+    if HISPANIC_FY2024 in present:
+        old.append(f"{HISPANIC_FY2024} (the current template spells it {HISPANIC_FY2026})")
+    gender = [c for c in (*GENDER_COLUMNS, "GenderNone", "DifferentIdentityText") if c in present]
+    if gender:
+        old.append(", ".join(gender) + " (FY2024 gender columns; the current template has Sex)")
+    return (
+        f"columns of the current template: {', '.join(current)}; columns of the old FY2024 "
+        f"template: {'; '.join(old)}"
+    )
+
+
 def _check_columns(columns: list[str], spec_version: SpecVersion) -> None:
     present = set(columns)
     if present & _FY2026_ONLY and present & _FY2024_ONLY:
-        raise FileRejected("FILE-MIXED-SPEC-VERSION", "the file has FY2026 and FY2024 columns")
+        raise FileRejected("FILE-MIXED-SPEC-VERSION", _mixed_detail(present))
     header = check_header(columns, spec_version)
     if header.duplicated:
         raise FileRejected(
@@ -224,6 +253,9 @@ class ChunkedValidation:
         self._columns: list[str] | None = None
         self._state = CrossRowState()
         self._finished = False
+        self.options = NormaliseOptions(
+            today=context.today, date_order=context.date_order, source_format=context.source_format
+        )
 
     def validate_chunk(self, chunk: pd.DataFrame) -> ValidationOutcome:
         """Row-local verdicts for ``chunk``; cross-row rules wait for :meth:`finish`."""
@@ -255,7 +287,10 @@ class ChunkedValidation:
         try:
             result = self._state.finish()
             return CrossRowOutcome(
-                _problems(result.hits),
+                [
+                    dataclasses.replace(p, detail=result.details.get((p.row, p.rule_id), ""))
+                    for p in _problems(result.hits)
+                ],
                 withheld=frozenset(result.withheld.tolist()),
                 errored=frozenset(result.errored.tolist()),
             )
@@ -266,11 +301,14 @@ class ChunkedValidation:
     def _validate(self, chunk: pd.DataFrame, spec_version: SpecVersion) -> ValidationOutcome:
         rows = _row_numbers(chunk)
         n = len(chunk)
+        normalised = normalise(chunk, spec_version, self.options)
+        chunk = normalised.frame
         checks: dict[str, ColumnCheck] = {}
         for spec in columns_for(spec_version):
             if spec.name in chunk.columns:
                 keep = spec.name in _TEXT_COLUMNS or spec.name in _COMPARED_COLUMNS
-                checks[spec.name] = cells.check_column(spec, chunk[spec.name], keep_text=keep)
+                check = cells.check_column(spec, chunk[spec.name], keep_text=keep)
+                checks[spec.name] = _without(check, normalised.judged.get(spec.name))
             else:
                 checks[spec.name] = cells.absent_column(spec, n)
         # Positional index throughout: the rules combine these Series element-wise.
@@ -280,6 +318,7 @@ class ChunkedValidation:
             (rule_id, name, mask) for name, check in checks.items() for rule_id, mask in check.hits
         ]
         who = people(parsed)
+        hits += normalised.hits
         hits += all_row_rules(parsed, who, self.context)
         hits.append((INTAKE_ID_PII, "IntakeID", intake_id_pii_mask(text)))
         hits += [
@@ -287,6 +326,7 @@ class ChunkedValidation:
             for name in checks
             if name in chunk.columns
         ]
+        hits, same = _identical_resends(hits, chunk, parsed, self.context)
         error = np.zeros(n, dtype=bool)
         for rule_id, _, mask in hits:
             if RULES[rule_id].severity == "error":
@@ -294,16 +334,17 @@ class ChunkedValidation:
         gate = consent_gate(parsed, self.context.today)
         if self.context.is_victim_service_provider:
             sendable = np.zeros(n, dtype=bool)
-            not_transmittable = dict.fromkeys(rows[~error].tolist(), "VSP-NO-PII")
+            not_transmittable = dict.fromkeys(rows[~error & ~same].tolist(), "VSP-NO-PII")
         else:
-            sendable = ~error & gate.transmittable
-            missing = ~error & gate.roi_missing
-            expired = ~error & gate.roi_expired
+            sendable = ~error & ~same & gate.transmittable
+            missing = ~error & ~same & gate.roi_missing
+            expired = ~error & ~same & gate.roi_expired
             not_transmittable = {
                 **dict.fromkeys(rows[missing].tolist(), "ROI-MISSING"),
                 **dict.fromkeys(rows[expired].tolist(), "ROI-EXPIRED"),
             }
-        self._state.record(rows, parsed, who, sendable)
+        # A head already delivered with this content counts as sent for its household.
+        self._state.record(rows, parsed, who, sendable | same)
         problems = _problems([(rule_id, col, rows[mask]) for rule_id, col, mask in hits])
         return ValidationOutcome(
             spec_version=spec_version,
@@ -312,6 +353,60 @@ class ChunkedValidation:
             not_transmittable=dict(sorted(not_transmittable.items())),
             problems=problems,
         )
+
+
+def _identical_resends(
+    hits: list[tuple[str, str, BoolArray]],
+    chunk: pd.DataFrame,
+    parsed: Parsed,
+    context: ValidationContext,
+) -> tuple[list[tuple[str, str, BoolArray]], BoolArray]:
+    """Split ``INTAKE-ID-ALREADY-SENT`` into identical re-sends (info) and changed ones.
+
+    Returns the new hits and the identical rows (positional). A row with any other error
+    stays as it is: it is held for that error, and the re-send question does not arise.
+    """
+    n = len(chunk)
+    same = np.zeros(n, dtype=bool)
+    already = [mask for rule_id, _, mask in hits if rule_id == "INTAKE-ID-ALREADY-SENT"]
+    if context.content_key is None or not already or not already[0].any():
+        return hits, same
+    candidates = already[0].copy()
+    for rule_id, _, mask in hits:
+        if rule_id != "INTAKE-ID-ALREADY-SENT" and RULES[rule_id].severity == "error":
+            candidates &= ~mask
+    positions = np.flatnonzero(candidates)
+    if not len(positions):
+        return hits, same
+    keys = context.content_key(chunk.iloc[positions])
+    ids = parsed.text["IntakeID"].iloc[positions].tolist()
+    for position, intake_id, key in zip(positions.tolist(), ids, keys, strict=True):
+        sent = context.sent_content.get(intake_id)
+        same[position] = sent is not None and sent == key
+    if not same.any():
+        return hits, same
+    kept = [
+        (rule_id, column, mask & ~same if rule_id == "INTAKE-ID-ALREADY-SENT" else mask)
+        for rule_id, column, mask in hits
+    ]
+    kept.append(("INTAKE-ID-ALREADY-SENT-SAME", "IntakeID", same))
+    return kept, same
+
+
+def _without(check: ColumnCheck, judged: BoolArray | None) -> ColumnCheck:
+    """``check`` with the cells the normaliser already judged as errors taken out (not
+    valid, no second message from the column checks)."""
+    if judged is None or not judged.any():
+        return check
+    days = check.days
+    if days is not None:
+        days = np.where(judged, np.datetime64("NaT"), days)
+    return dataclasses.replace(
+        check,
+        valid=check.valid & ~judged,
+        hits=tuple((rule_id, mask & ~judged) for rule_id, mask in check.hits),
+        days=days,
+    )
 
 
 def validate_chunk(run: ChunkedValidation, chunk: pd.DataFrame) -> ValidationOutcome:

@@ -73,7 +73,8 @@ _BASE: dict[str, str] = {
     "PreviousStreetESSH": "",
     "DateToStreetESSH": "2026-01-15",
     "TimesHomelessPastThreeYears": "1",
-    "MonthsHomelessPastThreeYears": "102",
+    # January to March, both counted, as HUD's Eva counts months homeless: 3 months.
+    "MonthsHomelessPastThreeYears": "103",
     "AssessmentDate": INTAKE_DATE,
     "AssessmentLocation": "Testville Access Point",
     "AssessmentType": "3",

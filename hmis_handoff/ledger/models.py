@@ -1,6 +1,8 @@
 """Ledger tables: ids, keyed hashes, dates and states. Never names, SSNs, DOBs or file names.
 
-File states: ``received → validated → delivered`` or ``→ rejected`` or ``→ duplicate``.
+File states: ``received → validated → delivered`` or ``→ not_sent`` (processed and
+answered, but no row left: every row was held for consent or already sent) or
+``→ rejected`` or ``→ duplicate``.
 Record states: ``delivered → entered``, or ``not_transmittable`` (no release of information,
 or a victim-service provider). Timeliness flags (pending, due_soon, overdue, …) are not
 stored: they are computed from ``due_date``, ``entered_on`` and an as-of date.
@@ -41,9 +43,12 @@ class FileState(StrEnum):
     DELIVERED = "delivered"
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
+    NOT_SENT = "not_sent"
 
 
-TERMINAL_FILE_STATES = frozenset({FileState.DELIVERED, FileState.REJECTED, FileState.DUPLICATE})
+TERMINAL_FILE_STATES = frozenset(
+    {FileState.DELIVERED, FileState.REJECTED, FileState.DUPLICATE, FileState.NOT_SENT}
+)
 
 
 class RecordState(StrEnum):
@@ -141,6 +146,9 @@ class IntakeRecord(Base):
     match_key_a: Mapped[str | None] = mapped_column(String(64), index=True)
     match_key_b: Mapped[str | None] = mapped_column(String(64), index=True)
     match_key_c: Mapped[str | None] = mapped_column(String(64), index=True)
+    # HMAC of the row as delivered (normalised values): tells an identical re-send from a
+    # changed one under the same IntakeID. Migration 0004.
+    content_key: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_intake_record_agency_intake", "agency_id", "intake_id"),

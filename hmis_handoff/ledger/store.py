@@ -88,6 +88,7 @@ class NewRecord:
     match_key_a: str | None = None
     match_key_b: str | None = None
     match_key_c: str | None = None
+    content_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ def _record_values(row: IntakeFile, rec: NewRecord, package_id: str | None) -> d
         "match_key_a": rec.match_key_a,
         "match_key_b": rec.match_key_b,
         "match_key_c": rec.match_key_c,
+        "content_key": rec.content_key,
     }
 
 
@@ -374,11 +376,13 @@ class Ledger:
         so a million-row file never holds all its records in memory.
 
         ``package`` is None when no row could be sent but some were accepted as
-        not transmittable (nothing leaves, yet the file is answered and tracked).
+        not transmittable or were already sent: nothing leaves, yet the file is answered
+        and tracked, and its state is ``not_sent`` (never ``delivered``).
         """
+        target = FileState.DELIVERED if package is not None else FileState.NOT_SENT
         with self.session() as session:
             row = self._locked(session, file_id)
-            if row.state == FileState.DELIVERED:
+            if row.state == target:
                 return
             self._apply_counts(row, counts)
             if package is not None:
@@ -405,7 +409,7 @@ class Ledger:
             self._transition(
                 session,
                 row,
-                FileState.DELIVERED,
+                target,
                 allowed_from=[FileState.RECEIVED, FileState.VALIDATED],
             )
 
@@ -428,6 +432,18 @@ class Ledger:
                 )
             )
             return frozenset(ids)
+
+    def sent_content(self, agency_id: str) -> dict[str, str | None]:
+        """IntakeID -> content key of the delivered row, for this agency's delivered (or
+        entered) intakes; ``None`` for rows delivered before content keys were kept."""
+        with self.session() as session:
+            pairs = session.execute(
+                select(IntakeRecord.intake_id, IntakeRecord.content_key).where(
+                    IntakeRecord.agency_id == agency_id,
+                    IntakeRecord.state != RecordState.NOT_TRANSMITTABLE,
+                )
+            )
+            return {intake_id: key for intake_id, key in pairs}
 
     def records(self, *, partner_id: str | None = None) -> list[IntakeRecord]:
         with self.session() as session:

@@ -115,7 +115,8 @@ def test_victim_service_provider_rows_are_never_sent(root: Path) -> None:
     pipe = make_pipeline(root)
     drop_rows(root, rows(2, "VSP"))
     (outcome,), _ = run_all(pipe)
-    assert outcome.state == FileState.DELIVERED
+    # Nothing left the agency, so the file is not "delivered" (issue 13).
+    assert outcome.state == FileState.NOT_SENT
     assert (outcome.rows_sent, outcome.rows_not_transmittable) == (0, 2)
     assert outcome.package_id is None
     assert not list((root / "partners" / "demo-partner" / "outbox").iterdir())
@@ -203,7 +204,7 @@ def test_hostile_objects_are_quarantined_unread_and_answered(root: Path) -> None
     assert sorted(refusals) == ["FILE-NOT-REGULAR", "FILE-NOT-REGULAR"]
     assert not list(drop.iterdir())
     assert secret.read_text() == "not for us"
-    reports = list((root / "agencies" / "demo-agency" / "reports").glob("*.html"))
+    reports = list((root / "agencies" / "demo-agency" / "reports").glob("*_rejected.html"))
     assert sum("FILE-NOT-REGULAR" in p.read_text(encoding="utf-8") for p in reports) == 2
 
 

@@ -107,7 +107,7 @@ def test_problems_go_back_to_the_partner_by_row_and_rule(env: tuple[Settings, Le
             ("I-1", "", "", "2026-03-01"),  # 8: before the intake
             ("I 1", "", "", "2026-03-04"),  # 9: not an intake id
             ("", "", "", "2026-03-04"),  # 10: no id
-            ("I-1", "", "", "04/03/2026"),  # 11: not ISO
+            ("I-1", "", "", "25/03/2026"),  # 11: day first (US month/day is read; issue 13)
             ("I-1", "other-agency", "", "2026-03-04"),  # 12: wrong agency for this id
         ],
         HEADER,
@@ -124,7 +124,7 @@ def test_problems_go_back_to_the_partner_by_row_and_rule(env: tuple[Settings, Le
         ("8", "I-1", "CONF-DATE-BEFORE-INTAKE"),
         ("9", "", "INTAKE-ID-FORMAT"),
         ("10", "", "VALUE-REQUIRED"),
-        ("11", "I-1", "DATE-FORMAT"),
+        ("11", "I-1", "DATE-DAY-FIRST"),
         ("12", "I-1", "CONF-UNKNOWN-ID"),
     ]
     assert all(r["guidance"] for r in _report(settings))

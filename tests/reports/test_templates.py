@@ -58,7 +58,12 @@ def test_xlsx_template_layout(tmp_path: Path) -> None:
     assert [codes.cell(row=r, column=1).value for r in range(3, 6)] == ["1", "2", "99"]
     (validation,) = data.data_validations.dataValidation
     assert validation.type == "list"
-    assert validation.formula1 == "='Codes'!$A$3:$A$5"
+    assert validation.formula1 == "='Codes'!$C$3:$C$5"
+    assert [codes.cell(row=r, column=3).value for r in range(3, 6)] == [
+        "1 - Self (head of household)",
+        "2 - Child",
+        "99 - Not collected",
+    ]
     assert str(validation.sqref) == "F2:F1048576"
     assert "99 = Not collected" in validation.prompt
     texts = [c.value for c in instructions["A"]]

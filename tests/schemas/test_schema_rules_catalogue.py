@@ -33,7 +33,7 @@ def test_gate_reasons() -> None:
 
 def test_guidance_is_plain_and_complete() -> None:
     for entry in RULES.values():
-        assert entry.severity in ("error", "warning")
+        assert entry.severity in ("error", "warning", "info")
         assert entry.scope in ("file", "row", "household", "gate")
         assert 8 <= len(entry.title) <= 80
         assert len(entry.guidance) >= 30
