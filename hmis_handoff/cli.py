@@ -130,18 +130,47 @@ def encrypt(
 def decrypt(
     package: Annotated[Path, typer.Argument(help="<package>.age (manifest and .sig beside it)")],
     identity: Annotated[Path, typer.Option("-i", "--identity", help="your age identity file")],
-    out: Annotated[Path, typer.Option("-o", "--output", help="plaintext CSV to write")],
+    out: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="the intake rows: .csv (UTF-8 BOM) or .xlsx (text)"),
+    ] = None,
+    worklist: Annotated[
+        Path | None, typer.Option("--worklist", help="write the worklist CSV here")
+    ] = None,
+    hmis_csv: Annotated[
+        Path | None, typer.Option("--hmis-csv", help="new folder for the HMIS CSV set (FY2026)")
+    ] = None,
+    confirmation_sheet: Annotated[
+        Path | None,
+        typer.Option("--confirmation-sheet", help="the prefilled confirmation sheet (.csv/.xlsx)"),
+    ] = None,
     signer: Annotated[
         list[str] | None,
-        typer.Option("--signer", help="trusted CoC signing key (ed25519:..., or a .pub file)"),
+        typer.Option(
+            "--signer", help="trusted CoC signing key: SHA256:... fingerprint, ed25519:..., or file"
+        ),
+    ] = None,
+    known_signers: Annotated[
+        Path | None,
+        typer.Option("--known-signers", help="your known signers file (default: ~/.config/...)"),
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Verify a package's signed manifest and hashes, then decrypt it (for partners)."""
-    from hmis_handoff.partner import decrypt_package
+    """Verify a package's signed manifest and hashes, decrypt it, show its worklist."""
+    from hmis_handoff.partner import DecryptRequest, decrypt_package
 
+    request = DecryptRequest(
+        out=out, worklist=worklist, hmis_csv=hmis_csv, confirmation_sheet=confirmation_sheet
+    )
     try:
-        lines = decrypt_package(package, identity=identity, out=out, signers=signer, config=config)
+        lines = decrypt_package(
+            package,
+            identity=identity,
+            request=request,
+            signers=signer,
+            config=config,
+            known_signers=known_signers,
+        )
     except HandoffError as exc:
         raise _fail(f"NOT decrypted: {exc}") from None
     for line in lines:

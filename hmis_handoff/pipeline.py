@@ -41,6 +41,7 @@ from connectors.dropfolder import (
     quarantine_refusal,
 )
 from connectors.reader import ReadLimits, iter_intake_chunks
+from hmis_handoff import __version__
 from hmis_handoff.config import Settings
 from hmis_handoff.crypto.age import encrypt_file, parse_recipient
 from hmis_handoff.crypto.package import write_package
@@ -50,10 +51,23 @@ from hmis_handoff.errors import FileRejected, HandoffError, IntegrityError
 from hmis_handoff.failpoints import failpoint
 from hmis_handoff.fsutil import TEMP_PREFIX, atomic_writer, remove_stale_temps
 from hmis_handoff.hashing import RecordKeyer
+from hmis_handoff.hmis_csv_set import HmisCsvSource, build_hmis_csv_set
 from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import FileCounts, FileState, FileView, Ledger, NewRecord, PackageInfo
 from hmis_handoff.ledger.models import TERMINAL_FILE_STATES, RecordState
 from hmis_handoff.match_keys import record_match_keys
+from hmis_handoff.payload import (
+    CONFIRMATION_CSV,
+    CONFIRMATION_XLSX,
+    HMIS_DIR,
+    PACKAGE_INFO,
+    PAYLOAD_LAYOUT,
+    WORKLIST,
+    PackageInfoDoc,
+    confirmation_sheet_csv,
+    confirmation_sheet_xlsx,
+    write_payload,
+)
 from hmis_handoff.reports import (
     ReportProblem,
     ReportSummary,
@@ -61,6 +75,7 @@ from hmis_handoff.reports import (
     write_duplicate_notice,
 )
 from hmis_handoff.timeliness import submitted_late
+from hmis_handoff.worklist import WorklistRow, sort_rows, worklist_csv
 from schemas.columns import SpecVersion, canonical_header, column_names
 from schemas.rules import RULES
 from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, ValidationContext
@@ -69,6 +84,8 @@ HASH_CHUNK = 1 << 20
 # The column a consent gate points the agency at.
 _GATE_COLUMN = {"ROI-MISSING": "ROIConsent", "ROI-EXPIRED": "ROIExpirationDate"}
 SCHEMA_FORMAT = "hmis-intake-csv"
+# Key under which pass 2 remembers each sent row's row number (not a column name).
+_ROW_KEY = "\x00row"
 # Temp files younger than this may belong to another live worker sharing the tree.
 STALE_TEMP_SECONDS = 600.0
 # Rows per chunk: bounds memory for large files (a 1,000,000-row file is read in 20 chunks).
@@ -432,14 +449,17 @@ class Pipeline:
         return None
 
     def _package(self, claimed: ClaimedFile, view: FileView, verdict: Verdict) -> PackageInfo:
-        """Pass 2: the sendable rows as CSV (work area, 0600), encrypted and signed."""
+        """Pass 2: the sendable rows as the payload zip (work area, 0600), encrypted and
+        signed. The zip's layout is :mod:`hmis_handoff.payload`."""
         partner = self.settings.partner(view.partner_id)
         package_id = f"{view.received_at.astimezone(self.settings.tz):%Y%m%d}-{view.ref}"
         plain = self.layout.work / f"{claimed.claim_id}.send.csv"
+        bundle = self.layout.work / f"{claimed.claim_id}.send.zip"
         order = list(column_names(verdict.spec_version))
+        sent: list[dict[str, str]] = []
         try:
             with atomic_writer(plain) as handle:
-                text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+                text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
                 writer = csv.writer(text, lineterminator="\r\n")
                 header_written = False
                 for frame in self._chunks(claimed.path):
@@ -449,12 +469,24 @@ class Pipeline:
                         header_written = True
                     rows = frame.index.to_numpy() + FIRST_DATA_ROW
                     keep = np.isin(rows, list(verdict.sendable))
-                    writer.writerows(frame.loc[keep, columns].itertuples(index=False, name=None))
+                    chosen = frame.loc[keep, columns]
+                    writer.writerows(chosen.itertuples(index=False, name=None))
+                    records: list[dict[str, str]] = chosen.to_dict("records")  # type: ignore[assignment]
+                    for row_number, record in zip(rows[keep].tolist(), records, strict=True):
+                        sent.append({**record, _ROW_KEY: str(row_number)})
                 text.flush()
                 text.detach()
             failpoint("plaintext-written")
+            created_at = self.clock()
+            with atomic_writer(bundle) as handle:
+                write_payload(
+                    handle,
+                    intake_csv=plain,
+                    members=self._payload_members(view, package_id, sent, verdict, created_at),
+                    packaged_at=created_at.astimezone(self.settings.tz),
+                )
             paths = write_package(
-                plain,
+                bundle,
                 self.layout.partner_outbox(partner.id),
                 package_id=package_id,
                 agency_id=view.agency_id,
@@ -463,18 +495,88 @@ class Pipeline:
                 schema_version=f"{SCHEMA_FORMAT}.{verdict.spec_version}",
                 recipients=[parse_recipient(r) for r in partner.recipients],
                 signing_key=self.signing_key,
-                created_at=self.clock(),
+                created_at=created_at,
+                payload=PAYLOAD_LAYOUT,
             )
             failpoint("packaged")
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                plain.unlink()
+            for path in (plain, bundle):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
         return PackageInfo(
             package_id=package_id,
             created_at=self.clock(),
             record_count=len(verdict.sendable),
             ciphertext_sha256=paths.package_manifest.ciphertext_sha256,
         )
+
+    def _due(self, intake_date: date, received_at: datetime) -> date:
+        """The record's due date: the same rule the ledger records use."""
+        if self.settings.calendar.clock_start == "received":
+            start = self.calendar.clock_start(received_at.astimezone(self.settings.tz))
+        else:
+            start = intake_date
+        return self.calendar.due_date(start, self.settings.calendar.business_days)
+
+    def _payload_members(
+        self,
+        view: FileView,
+        package_id: str,
+        sent: list[dict[str, str]],
+        verdict: Verdict,
+        created_at: datetime,
+    ) -> dict[str, bytes]:
+        """Worklist, confirmation sheets, HMIS CSV set and package.json for ``sent`` rows."""
+        local = created_at.astimezone(self.settings.tz)
+        today = local.date()
+        warnings: dict[int, set[str]] = {}
+        for problem in verdict.problems:
+            if problem.severity == "warning":
+                warnings.setdefault(problem.row, set()).add(problem.rule_id)
+        worklist = []
+        for row in sent:
+            intake_date = date.fromisoformat(row["IntakeDate"])
+            due = self._due(intake_date, view.received_at)
+            worklist.append(
+                WorklistRow(
+                    intake_id=row["IntakeID"],
+                    household_id=row.get("HouseholdID", ""),
+                    head_of_household=row.get("RelationshipToHoH", "") == "1",
+                    intake_date=intake_date,
+                    due_date=due,
+                    business_days_left=self.calendar.business_days_between(today, due),
+                    warnings=tuple(sorted(warnings.get(int(row[_ROW_KEY]), ()))),
+                )
+            )
+        ordered = sort_rows(worklist)
+        ids = [r.intake_id for r in ordered]
+        agency = self.settings.agency(view.agency_id)
+        hmis = build_hmis_csv_set(
+            sent,
+            HmisCsvSource(
+                export_id=package_id[:32],
+                agency_id=agency.id,
+                agency_name=agency.name,
+                coc_code=self.settings.coc_code,
+                created_at=local.replace(tzinfo=None),
+                software_version=__version__,
+            ),
+        )
+        info = PackageInfoDoc(
+            package_id=package_id,
+            agency_id=view.agency_id,
+            partner_id=view.partner_id,
+            record_count=len(sent),
+            timezone=self.settings.timezone,
+            packaged_at=local.replace(microsecond=0).isoformat(),
+        )
+        return {
+            PACKAGE_INFO: info.to_json(),
+            WORKLIST: worklist_csv(ordered),
+            CONFIRMATION_CSV: confirmation_sheet_csv(ids, view.agency_id),
+            CONFIRMATION_XLSX: confirmation_sheet_xlsx(ids, view.agency_id),
+            **{HMIS_DIR + name: data for name, data in hmis.items()},
+        }
 
     def _records(self, claimed: ClaimedFile, verdict: Verdict) -> Iterator[NewRecord]:
         """Pass 3: ledger rows for delivered and not-transmittable rows, chunk by chunk.
@@ -585,15 +687,17 @@ class Pipeline:
 
     def _remove_claim_temps(self, claimed: ClaimedFile) -> None:
         """Temp files of this claim (we hold its lock, so no one else is writing them)."""
-        for temp in self.layout.work.glob(f"{TEMP_PREFIX}*-{claimed.claim_id}.send.csv"):
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
+        for suffix in ("csv", "zip"):
+            for temp in self.layout.work.glob(f"{TEMP_PREFIX}*-{claimed.claim_id}.send.{suffix}"):
+                with contextlib.suppress(FileNotFoundError):
+                    temp.unlink()
 
     def _cleanup(self, claimed: ClaimedFile) -> None:
         """Remove the plaintext original and its claim files from the work area."""
         for path in (
             claimed.path,
             self.layout.work / f"{claimed.claim_id}.send.csv",
+            self.layout.work / f"{claimed.claim_id}.send.zip",
             self.layout.work / f"{claimed.claim_id}.claim.json",
         ):
             with contextlib.suppress(FileNotFoundError):
