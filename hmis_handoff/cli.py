@@ -209,7 +209,12 @@ def deadlines(
 @app.command()
 def confirm(
     intake_id: Annotated[str, typer.Argument(help="the agency's IntakeID")],
-    entered_on: Annotated[str, typer.Option("--entered-on", help="YYYY-MM-DD entered in HMIS")],
+    entered_on: Annotated[
+        str,
+        typer.Option(
+            "--entered-on", help="when it was entered in HMIS: today, YYYY-MM-DD or MM/DD/YYYY"
+        ),
+    ],
     agency: Annotated[
         str | None, typer.Option("--agency", help="agency id (needed if ids collide)")
     ] = None,
@@ -221,12 +226,29 @@ def confirm(
     """Confirm one record was entered into HMIS (partners, or the CoC on their behalf)."""
     from hmis_handoff.confirmations import confirm_one
 
+    settings = _settings(config)
     try:
-        done = confirm_one(_settings(config), agency, intake_id, entered_on, personal_id)
+        done = confirm_one(settings, agency, intake_id, entered_on, personal_id)
     except HandoffError as exc:
         raise _fail(f"not confirmed: {exc}") from None
     verb = "confirmed" if done.changed else "already confirmed"
-    typer.echo(f"{verb}: {done.intake_id} ({done.agency_id}) entered {done.entered_on}")
+    typer.echo(f"{verb}: {done.intake_id} ({done.agency_id}) entered {done.entered_on:%m/%d/%Y}")
+    if done.changed:
+        _emit_entered(settings, done.agency_id, done.partner_id, done.intake_id)
+
+
+def _emit_entered(settings: Any, agency_id: str, partner_id: str, intake_id: str) -> None:
+    """The same ``handoff.record.entered`` event the confirmations flow emits."""
+    from hmis_handoff import prefect_env
+    from hmis_handoff.deadlines import today_in
+
+    if not _api_reachable(prefect_env.api_url(settings)):
+        typer.echo("note: Prefect is not running; no handoff.record.entered event was sent")
+        return
+    prefect_env.apply(settings, with_api_url=True)
+    from flows.events import emit_entered_and_flush
+
+    emit_entered_and_flush(agency_id, partner_id, [intake_id], today_in(settings).isoformat())
 
 
 @app.command()

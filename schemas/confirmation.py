@@ -7,7 +7,9 @@ spaces and underscores ignored):
 * ``AgencyID``: optional, the submitting agency's id (≤ 32 characters);
 * ``PersonalID``: optional, the HMIS client id the partner assigned (≤ 32 characters);
 * ``DateEntered``: required, when the intake was entered in HMIS, ``yyyy-mm-dd`` or
-  ``yyyy-mm-dd hh:mm[:ss]`` (a ``T`` separator is accepted; no time zone: partner local time).
+  ``yyyy-mm-dd hh:mm[:ss]`` (a ``T`` separator is accepted; no time zone: partner local time),
+  or the US form ``m/d/yyyy`` (``12/05/2026``; see :mod:`schemas.confirmation_dates`); an
+  Excel date cell arrives as ISO text.
 
 Other columns are ignored (``strict=False``): a partner's HMIS export may carry more.
 Like the intake model, the frame is all text and every check is named by its rule id;
@@ -26,6 +28,7 @@ from pandera.typing import Series
 
 from schemas import cells
 from schemas.columns import fold_header
+from schemas.confirmation_dates import us_dates_to_iso
 from schemas.rules import RULES
 from schemas.validate import IntakeValidationError, Problem
 
@@ -57,7 +60,7 @@ def parse_date_entered(values: pd.Series) -> pd.Series:
 
     Never raises on a bad value: an unparseable or impossible date becomes NaT.
     """
-    text = cells.as_text(values)
+    text = us_dates_to_iso(cells.as_text(values))
     shaped = text.str.fullmatch(DATE_ENTERED).fillna(False).to_numpy(dtype=bool)
     candidate = text.where(shaped, "").str.replace("T", " ", regex=False)
     return pd.to_datetime(candidate, format="ISO8601", errors="coerce")
