@@ -107,7 +107,7 @@ def test_problems_go_back_to_the_partner_by_row_and_rule(env: tuple[Settings, Le
             ("I-1", "", "", "2026-03-01"),  # 8: before the intake
             ("I 1", "", "", "2026-03-04"),  # 9: not an intake id
             ("", "", "", "2026-03-04"),  # 10: no id
-            ("I-1", "", "", "04/03/2026"),  # 11: not ISO
+            ("I-1", "", "", "13/04/2026"),  # 11: day first: neither ISO nor US
             ("I-1", "other-agency", "", "2026-03-04"),  # 12: wrong agency for this id
         ],
         HEADER,
