@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Final
+from pathlib import Path
+from typing import IO, Any, Final
 
 from schemas.hmis_csv import CSV_VERSION, hmis_csv_columns
 
-__all__ = ["HmisCsvSource", "build_hmis_csv_set", "derived_id", "project_id"]
+__all__ = ["HmisCsvSetWriter", "HmisCsvSource", "derived_id", "project_id"]
 
 SOFTWARE_NAME: Final = "HMIS Handoff"
 USER_ID: Final = "hmis-handoff"
@@ -39,6 +40,7 @@ SOURCE_TYPE: Final = "2"
 EXPORT_PERIOD_TYPE: Final = "4"
 EXPORT_DIRECTIVE: Final = "3"
 _FY2024_HISPANIC: Final = "HispanicLatinaeo"
+_CREATE: Final = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
 
 
 def derived_id(prefix: str, agency_id: str, local_id: str) -> str:
@@ -68,95 +70,105 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _csv(member: str, rows: Iterable[Mapping[str, str]]) -> bytes:
-    columns = hmis_csv_columns(member)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([row.get(column, "") for column in columns])
-    return buffer.getvalue().encode("utf-8")
+class HmisCsvSetWriter:
+    """Writes the five files into ``directory`` row by row (memory stays bounded by a chunk).
 
+    Use :meth:`add` for each chunk of intake rows (canonical columns, all text), then
+    :meth:`finish`, which writes Export.csv and returns ``{member name: path}`` in spec order.
+    """
 
-def build_hmis_csv_set(
-    rows: Iterable[Mapping[str, str]], source: HmisCsvSource
-) -> dict[str, bytes]:
-    """The five files (name -> bytes) for intake ``rows`` (canonical columns, all text)."""
-    stamp = _stamp(source.created_at)
-    audit = {
-        "DateCreated": stamp,
-        "DateUpdated": stamp,
-        "UserID": USER_ID,
-        "DateDeleted": "",
-        "ExportID": source.export_id,
-    }
-    clients: list[dict[str, str]] = []
-    enrollments: list[dict[str, str]] = []
-    assessments: list[dict[str, str]] = []
-    events: list[dict[str, str]] = []
-    first: date | None = None
-    for row in rows:
-        cell = {k: ("" if v is None else str(v)) for k, v in row.items()}
-        intake_id = cell["IntakeID"]
-        personal = derived_id("P", source.agency_id, intake_id)
-        enrollment = derived_id("E", source.agency_id, intake_id)
-        if cell.get("IntakeDate"):
-            day = date.fromisoformat(cell["IntakeDate"])
-            first = day if first is None or day < first else first
-        client = {c: cell.get(c, "") for c in hmis_csv_columns("Client.csv")}
-        if _FY2024_HISPANIC in cell and not client["HispanicLatinao"]:
-            client["HispanicLatinao"] = cell[_FY2024_HISPANIC]
-        clients.append({**client, "PersonalID": personal, **audit})
-        enrollments.append(
-            {
-                **{c: cell.get(c, "") for c in hmis_csv_columns("Enrollment.csv")},
-                "EnrollmentID": enrollment,
-                "PersonalID": personal,
-                "ProjectID": project_id(source.agency_id),
-                "EntryDate": cell.get("EntryDate") or cell.get("IntakeDate", ""),
-                "HouseholdID": derived_id(
-                    "H", source.agency_id, cell.get("HouseholdID") or intake_id
-                ),
-                **audit,
-            }
-        )
-        linked = {"EnrollmentID": enrollment, "PersonalID": personal, **audit}
-        if cell.get("AssessmentDate"):
-            assessments.append(
+    MEMBERS: Final = ("Export.csv", "Client.csv", "Enrollment.csv", "Assessment.csv", "Event.csv")
+
+    def __init__(self, directory: Path, source: HmisCsvSource, *, prefix: str = "") -> None:
+        self._source = source
+        self._paths = {name: directory / f"{prefix}{name}" for name in self.MEMBERS}
+        self._handles: dict[str, IO[str]] = {}
+        self._writers: dict[str, Any] = {}
+        for name in self.MEMBERS[1:]:
+            fd = os.open(self._paths[name], _CREATE, 0o600)
+            handle = open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in finish
+            self._handles[name] = handle
+            self._writers[name] = csv.writer(handle, lineterminator="\r\n")
+            self._writers[name].writerow(hmis_csv_columns(name))
+        stamp = _stamp(source.created_at)
+        self._audit = {
+            "DateCreated": stamp,
+            "DateUpdated": stamp,
+            "UserID": USER_ID,
+            "DateDeleted": "",
+            "ExportID": source.export_id,
+        }
+        self._first: date | None = None
+
+    def _write(self, member: str, row: Mapping[str, str]) -> None:
+        self._writers[member].writerow([row.get(c, "") for c in hmis_csv_columns(member)])
+
+    def add(self, rows: Iterable[Mapping[str, str]]) -> None:
+        """Client, Enrollment and (where filled) Assessment and Event rows for ``rows``."""
+        agency = self._source.agency_id
+        audit = self._audit
+        for row in rows:
+            cell = {k: ("" if v is None else str(v)) for k, v in row.items()}
+            intake_id = cell["IntakeID"]
+            personal = derived_id("P", agency, intake_id)
+            enrollment = derived_id("E", agency, intake_id)
+            if cell.get("IntakeDate"):
+                day = date.fromisoformat(cell["IntakeDate"])
+                self._first = day if self._first is None or day < self._first else self._first
+            client = dict(cell)
+            if _FY2024_HISPANIC in cell and not cell.get("HispanicLatinao"):
+                client["HispanicLatinao"] = cell[_FY2024_HISPANIC]
+            self._write("Client.csv", {**client, "PersonalID": personal, **audit})
+            household = derived_id("H", agency, cell.get("HouseholdID") or intake_id)
+            self._write(
+                "Enrollment.csv",
                 {
-                    **{c: cell.get(c, "") for c in hmis_csv_columns("Assessment.csv")},
-                    "AssessmentID": derived_id("A", source.agency_id, intake_id),
-                    **linked,
-                }
+                    **cell,
+                    "EnrollmentID": enrollment,
+                    "PersonalID": personal,
+                    "ProjectID": project_id(agency),
+                    "EntryDate": cell.get("EntryDate") or cell.get("IntakeDate", ""),
+                    "HouseholdID": household,
+                    **audit,
+                },
             )
-        if cell.get("EventDate"):
-            events.append(
-                {
-                    **{c: cell.get(c, "") for c in hmis_csv_columns("Event.csv")},
-                    "EventID": derived_id("V", source.agency_id, intake_id),
-                    **linked,
-                }
-            )
-    export = {
-        "ExportID": source.export_id,
-        "SourceType": SOURCE_TYPE,
-        "SourceID": source.agency_id[:32],
-        "SourceName": source.agency_name,
-        "ExportDate": stamp,
-        "ExportStartDate": (first or source.created_at.date()).isoformat(),
-        "ExportEndDate": source.created_at.date().isoformat(),
-        "SoftwareName": SOFTWARE_NAME,
-        "SoftwareVersion": source.software_version,
-        "CSVVersion": CSV_VERSION,
-        "ExportPeriodType": EXPORT_PERIOD_TYPE,
-        "ExportDirective": EXPORT_DIRECTIVE,
-        "HashStatus": "1",
-        "ImplementationID": f"{source.coc_code}-hmis-handoff",
-    }
-    return {
-        "Export.csv": _csv("Export.csv", [export]),
-        "Client.csv": _csv("Client.csv", clients),
-        "Enrollment.csv": _csv("Enrollment.csv", enrollments),
-        "Assessment.csv": _csv("Assessment.csv", assessments),
-        "Event.csv": _csv("Event.csv", events),
-    }
+            linked = {"EnrollmentID": enrollment, "PersonalID": personal, **audit}
+            if cell.get("AssessmentDate"):
+                assessment = derived_id("A", agency, intake_id)
+                self._write("Assessment.csv", {**cell, "AssessmentID": assessment, **linked})
+            if cell.get("EventDate"):
+                event = derived_id("V", agency, intake_id)
+                self._write("Event.csv", {**cell, "EventID": event, **linked})
+
+    def finish(self) -> dict[str, Path]:
+        """Close the row files, write Export.csv; the five paths in spec order."""
+        for handle in self._handles.values():
+            handle.close()
+        source = self._source
+        export = {
+            "ExportID": source.export_id,
+            "SourceType": SOURCE_TYPE,
+            "SourceID": source.agency_id[:32],
+            "SourceName": source.agency_name,
+            "ExportDate": _stamp(source.created_at),
+            "ExportStartDate": (self._first or source.created_at.date()).isoformat(),
+            "ExportEndDate": source.created_at.date().isoformat(),
+            "SoftwareName": SOFTWARE_NAME,
+            "SoftwareVersion": source.software_version,
+            "CSVVersion": CSV_VERSION,
+            "ExportPeriodType": EXPORT_PERIOD_TYPE,
+            "ExportDirective": EXPORT_DIRECTIVE,
+            "HashStatus": "1",
+            "ImplementationID": f"{source.coc_code}-hmis-handoff",
+        }
+        fd = os.open(self._paths["Export.csv"], _CREATE, 0o600)
+        with open(fd, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\r\n")
+            writer.writerow(hmis_csv_columns("Export.csv"))
+            writer.writerow([export.get(c, "") for c in hmis_csv_columns("Export.csv")])
+        return dict(self._paths)
+
+    def close(self) -> None:
+        """Close any open file (after an error); the caller removes the directory."""
+        for handle in self._handles.values():
+            handle.close()

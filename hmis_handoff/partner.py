@@ -176,7 +176,7 @@ def _write_stream(target: Path, source: IO[bytes], prefix: bytes = b"") -> None:
         shutil.copyfileobj(source, sink, 1 << 20)
 
 
-def _csv_to_xlsx(source: IO[bytes], target: Path, sheet_title: str) -> None:
+def csv_to_text_xlsx(source: IO[bytes], target: Path, sheet_title: str) -> None:
     """Every cell as text: no numbers, dates or formulas; leading zeros and accents kept."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -198,7 +198,7 @@ def _csv_to_xlsx(source: IO[bytes], target: Path, sheet_title: str) -> None:
 
 def _write_intake(source: IO[bytes], target: Path, *, has_bom: bool) -> None:
     if target.suffix.lower() == ".xlsx":
-        _csv_to_xlsx(source, target, "Intakes")
+        csv_to_text_xlsx(source, target, "Intakes")
     else:
         _write_stream(target, source, b"" if has_bom else b"\xef\xbb\xbf")
 

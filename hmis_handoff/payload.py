@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -112,23 +113,36 @@ def confirmation_sheet_csv(intake_ids: Sequence[str], agency_id: str) -> bytes:
 
 
 def confirmation_sheet_xlsx(intake_ids: Sequence[str], agency_id: str) -> bytes:
-    """The confirmation sheet for Excel: ids stored as text, DateEntered formatted as a date."""
-    from openpyxl import Workbook
+    """The confirmation sheet for Excel: ids stored as text, DateEntered formatted as a date.
 
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None  # a new workbook always has one sheet
-    sheet.title = "Confirmations"
-    sheet.append(list(CONFIRMATION_HEADER))
-    for row, intake_id in enumerate(intake_ids, start=2):
-        for column, value in ((1, intake_id), (2, agency_id)):
-            cell = sheet.cell(row=row, column=column, value=value)
-            cell.number_format = "@"
-        sheet.cell(row=row, column=3).number_format = "@"
-        sheet.cell(row=row, column=4).number_format = "mm/dd/yyyy"
+    Written in openpyxl's write-only mode, so a 200,000-row package stays small in memory.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Confirmations")
     for letter, width in zip("ABCD", (24, 20, 16, 14), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
+
+    def cell(value: str | None, number_format: str) -> Any:
+        made = WriteOnlyCell(sheet, value=value)
+        if value is not None:
+            made.data_type = "s"  # text even if an id looks like a number or a formula
+        made.number_format = number_format
+        return made
+
+    sheet.append(list(CONFIRMATION_HEADER))
+    for intake_id in intake_ids:
+        sheet.append(
+            [
+                cell(intake_id, "@"),
+                cell(agency_id, "@"),
+                cell(None, "@"),
+                cell(None, "mm/dd/yyyy"),
+            ]
+        )
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -138,11 +152,11 @@ def write_payload(
     target: IO[bytes],
     *,
     intake_csv: Path,
-    members: Mapping[str, bytes],
+    members: Mapping[str, bytes | Path],
     packaged_at: datetime,
 ) -> None:
     """Write the payload zip to ``target``: README, ``intake.csv`` streamed from
-    ``intake_csv``, then ``members`` (name -> bytes) in the given order."""
+    ``intake_csv``, then ``members`` (name -> bytes, or a file streamed) in the given order."""
     stamp = packaged_at.timetuple()[:6]
 
     def info(name: str) -> zipfile.ZipInfo:
@@ -153,11 +167,12 @@ def write_payload(
 
     with zipfile.ZipFile(target, "w") as archive:
         archive.writestr(info(README), _README_TEXT.encode("utf-8"))
-        with open(intake_csv, "rb") as source, archive.open(info(INTAKE), "w") as sink:
-            while chunk := source.read(1 << 20):
-                sink.write(chunk)
-        for name, data in members.items():
-            archive.writestr(info(name), data)
+        for name, data in {INTAKE: intake_csv, **members}.items():
+            if isinstance(data, bytes):
+                archive.writestr(info(name), data)
+                continue
+            with open(data, "rb") as source, archive.open(info(name), "w") as sink:
+                shutil.copyfileobj(source, sink, 1 << 20)
 
 
 class Payload:

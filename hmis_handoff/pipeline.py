@@ -52,7 +52,7 @@ from hmis_handoff.errors import FileRejected, HandoffError, IntegrityError
 from hmis_handoff.failpoints import failpoint
 from hmis_handoff.fsutil import TEMP_PREFIX, atomic_writer, remove_stale_temps
 from hmis_handoff.hashing import RecordKeyer
-from hmis_handoff.hmis_csv_set import HmisCsvSource, build_hmis_csv_set
+from hmis_handoff.hmis_csv_set import HmisCsvSetWriter, HmisCsvSource
 from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import FileCounts, FileState, FileView, Ledger, NewRecord, PackageInfo
 from hmis_handoff.ledger.models import TERMINAL_FILE_STATES, RecordState
@@ -85,8 +85,6 @@ HASH_CHUNK = 1 << 20
 # The column a consent gate points the agency at.
 _GATE_COLUMN = {"ROI-MISSING": "ROIConsent", "ROI-EXPIRED": "ROIExpirationDate"}
 SCHEMA_FORMAT = "hmis-intake-csv"
-# Key under which pass 2 remembers each sent row's row number (not a column name).
-_ROW_KEY = "\x00row"
 # Temp files younger than this may belong to another live worker sharing the tree.
 STALE_TEMP_SECONDS = 600.0
 # Rows per chunk: bounds memory for large files (a 1,000,000-row file is read in 20 chunks).
@@ -451,13 +449,29 @@ class Pipeline:
 
     def _package(self, claimed: ClaimedFile, view: FileView, verdict: Verdict) -> PackageInfo:
         """Pass 2: the sendable rows as the payload zip (work area, 0600), encrypted and
-        signed. The zip's layout is :mod:`hmis_handoff.payload`."""
+        signed. The zip's layout is :mod:`hmis_handoff.payload`; every member is written
+        chunk by chunk, so memory stays bounded by a chunk (plus the small worklist)."""
         partner = self.settings.partner(view.partner_id)
+        agency = self.settings.agency(view.agency_id)
         package_id = f"{view.received_at.astimezone(self.settings.tz):%Y%m%d}-{view.ref}"
         plain = self.layout.work / f"{claimed.claim_id}.send.csv"
         bundle = self.layout.work / f"{claimed.claim_id}.send.zip"
         order = list(column_names(verdict.spec_version))
-        sent: list[dict[str, str]] = []
+        created_at = self.clock()
+        local = created_at.astimezone(self.settings.tz)
+        hmis = HmisCsvSetWriter(
+            self.layout.work,
+            HmisCsvSource(
+                export_id=package_id[:32],
+                agency_id=agency.id,
+                agency_name=agency.name,
+                coc_code=self.settings.coc_code,
+                created_at=local.replace(tzinfo=None),
+                software_version=__version__,
+            ),
+            prefix=f"{claimed.claim_id}.send.hmis-",
+        )
+        worklist = _WorklistBuilder(self, verdict, view.received_at, local.date())
         try:
             with atomic_writer(plain) as handle:
                 text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
@@ -473,19 +487,30 @@ class Pipeline:
                     chosen = frame.loc[keep, columns]
                     writer.writerows(chosen.itertuples(index=False, name=None))
                     records: list[dict[str, str]] = chosen.to_dict("records")  # type: ignore[assignment]
-                    for row_number, record in zip(rows[keep].tolist(), records, strict=True):
-                        sent.append({**record, _ROW_KEY: str(row_number)})
+                    hmis.add(records)
+                    worklist.add(rows[keep].tolist(), records)
                 text.flush()
                 text.detach()
             failpoint("plaintext-written")
-            created_at = self.clock()
+            ordered = worklist.rows()
+            ids = [r.intake_id for r in ordered]
+            info = PackageInfoDoc(
+                package_id=package_id,
+                agency_id=view.agency_id,
+                partner_id=view.partner_id,
+                record_count=len(ordered),
+                timezone=self.settings.timezone,
+                packaged_at=local.replace(microsecond=0).isoformat(),
+            )
+            members: dict[str, bytes | Path] = {
+                PACKAGE_INFO: info.to_json(),
+                WORKLIST: worklist_csv(ordered),
+                CONFIRMATION_CSV: confirmation_sheet_csv(ids, view.agency_id),
+                CONFIRMATION_XLSX: confirmation_sheet_xlsx(ids, view.agency_id),
+                **{HMIS_DIR + name: path for name, path in hmis.finish().items()},
+            }
             with atomic_writer(bundle) as handle:
-                write_payload(
-                    handle,
-                    intake_csv=plain,
-                    members=self._payload_members(view, package_id, sent, verdict, created_at),
-                    packaged_at=created_at.astimezone(self.settings.tz),
-                )
+                write_payload(handle, intake_csv=plain, members=members, packaged_at=local)
             paths = write_package(
                 bundle,
                 self.layout.partner_outbox(partner.id),
@@ -501,9 +526,8 @@ class Pipeline:
             )
             failpoint("packaged")
         finally:
-            for path in (plain, bundle):
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
+            hmis.close()
+            self._remove_send_files(claimed.claim_id)
         return PackageInfo(
             package_id=package_id,
             created_at=self.clock(),
@@ -511,73 +535,19 @@ class Pipeline:
             ciphertext_sha256=paths.package_manifest.ciphertext_sha256,
         )
 
-    def _due(self, intake_date: date, received_at: datetime) -> date:
-        """The record's due date: the same rule the ledger records use."""
+    def _remove_send_files(self, claim_id: str) -> None:
+        """The plaintext files pass 2 writes for a claim (CSV, HMIS set, zip)."""
+        for path in self.layout.work.glob(f"{claim_id}.send.*"):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def due_for(self, intake_date: date, received_at: datetime) -> date:
+        """A record's due date: the same rule the ledger records use."""
         if self.settings.calendar.clock_start == "received":
             start = self.calendar.clock_start(received_at.astimezone(self.settings.tz))
         else:
             start = intake_date
         return self.calendar.due_date(start, self.settings.calendar.business_days)
-
-    def _payload_members(
-        self,
-        view: FileView,
-        package_id: str,
-        sent: list[dict[str, str]],
-        verdict: Verdict,
-        created_at: datetime,
-    ) -> dict[str, bytes]:
-        """Worklist, confirmation sheets, HMIS CSV set and package.json for ``sent`` rows."""
-        local = created_at.astimezone(self.settings.tz)
-        today = local.date()
-        warnings: dict[int, set[str]] = {}
-        for problem in verdict.problems:
-            if problem.severity == "warning":
-                warnings.setdefault(problem.row, set()).add(problem.rule_id)
-        worklist = []
-        for row in sent:
-            intake_date = date.fromisoformat(row["IntakeDate"])
-            due = self._due(intake_date, view.received_at)
-            worklist.append(
-                WorklistRow(
-                    intake_id=row["IntakeID"],
-                    household_id=row.get("HouseholdID", ""),
-                    head_of_household=row.get("RelationshipToHoH", "") == "1",
-                    intake_date=intake_date,
-                    due_date=due,
-                    business_days_left=self.calendar.business_days_between(today, due),
-                    warnings=tuple(sorted(warnings.get(int(row[_ROW_KEY]), ()))),
-                )
-            )
-        ordered = sort_rows(worklist)
-        ids = [r.intake_id for r in ordered]
-        agency = self.settings.agency(view.agency_id)
-        hmis = build_hmis_csv_set(
-            sent,
-            HmisCsvSource(
-                export_id=package_id[:32],
-                agency_id=agency.id,
-                agency_name=agency.name,
-                coc_code=self.settings.coc_code,
-                created_at=local.replace(tzinfo=None),
-                software_version=__version__,
-            ),
-        )
-        info = PackageInfoDoc(
-            package_id=package_id,
-            agency_id=view.agency_id,
-            partner_id=view.partner_id,
-            record_count=len(sent),
-            timezone=self.settings.timezone,
-            packaged_at=local.replace(microsecond=0).isoformat(),
-        )
-        return {
-            PACKAGE_INFO: info.to_json(),
-            WORKLIST: worklist_csv(ordered),
-            CONFIRMATION_CSV: confirmation_sheet_csv(ids, view.agency_id),
-            CONFIRMATION_XLSX: confirmation_sheet_xlsx(ids, view.agency_id),
-            **{HMIS_DIR + name: data for name, data in hmis.items()},
-        }
 
     def _records(self, claimed: ClaimedFile, verdict: Verdict) -> Iterator[NewRecord]:
         """Pass 3: ledger rows for delivered and not-transmittable rows, chunk by chunk.
@@ -688,10 +658,10 @@ class Pipeline:
 
     def _remove_claim_temps(self, claimed: ClaimedFile) -> None:
         """Temp files of this claim (we hold its lock, so no one else is writing them)."""
-        for suffix in ("csv", "zip"):
-            for temp in self.layout.work.glob(f"{TEMP_PREFIX}*-{claimed.claim_id}.send.{suffix}"):
-                with contextlib.suppress(FileNotFoundError):
-                    temp.unlink()
+        for temp in self.layout.work.glob(f"{TEMP_PREFIX}*-{claimed.claim_id}.send.*"):
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+        self._remove_send_files(claimed.claim_id)
 
     def _cleanup(self, claimed: ClaimedFile) -> None:
         """Remove the plaintext original and its claim files from the work area."""
@@ -726,3 +696,43 @@ class Pipeline:
             package_id=view.package_id,
             duplicate_of_ref=duplicate_ref,
         )
+
+
+class _WorklistBuilder:
+    """Collects the worklist row of each sent record while pass 2 streams the chunks."""
+
+    def __init__(
+        self, pipeline: Pipeline, verdict: Verdict, received_at: datetime, today: date
+    ) -> None:
+        self._pipeline = pipeline
+        self._received_at = received_at
+        self._today = today
+        self._warnings: dict[int, set[str]] = {}
+        for problem in verdict.problems:
+            if problem.severity == "warning":
+                self._warnings.setdefault(problem.row, set()).add(problem.rule_id)
+        self._due: dict[date, tuple[date, int]] = {}
+        self._rows: list[WorklistRow] = []
+
+    def add(self, row_numbers: list[int], records: list[dict[str, str]]) -> None:
+        for row_number, record in zip(row_numbers, records, strict=True):
+            intake_date = date.fromisoformat(record["IntakeDate"])
+            if intake_date not in self._due:
+                due = self._pipeline.due_for(intake_date, self._received_at)
+                left = self._pipeline.calendar.business_days_between(self._today, due)
+                self._due[intake_date] = (due, left)
+            due, left = self._due[intake_date]
+            self._rows.append(
+                WorklistRow(
+                    intake_id=record["IntakeID"],
+                    household_id=record.get("HouseholdID", ""),
+                    head_of_household=record.get("RelationshipToHoH", "") == "1",
+                    intake_date=intake_date,
+                    due_date=due,
+                    business_days_left=left,
+                    warnings=tuple(sorted(self._warnings.get(row_number, ()))),
+                )
+            )
+
+    def rows(self) -> list[WorklistRow]:
+        return sort_rows(self._rows)
