@@ -107,3 +107,14 @@ def emit_record_flags(
             "as_of": as_of,
         },
     )
+
+
+def emit_entered_and_flush(
+    agency_id: str, partner_id: str, intake_ids: list[str], as_of: str
+) -> None:
+    """``handoff.record.entered`` from a short-lived process (``handoff confirm``): emit,
+    then wait until the event has left, since the process ends right after."""
+    from prefect.events.worker import EventsWorker
+
+    emit_record_flags("handoff.record.entered", agency_id, partner_id, intake_ids, as_of)
+    EventsWorker.drain_all(timeout=15, at_exit=False)

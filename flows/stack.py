@@ -137,7 +137,7 @@ def run_stack(settings: Settings) -> int:
     """Run until stopped; returns the process exit code."""
     from prefect import serve
 
-    from flows.watch import start_watcher
+    from flows.watch import start_confirmation_watcher, start_watcher
 
     layout = Layout(settings.root)
     layout.create([a.id for a in settings.agencies], [p.id for p in settings.partners])
@@ -153,10 +153,12 @@ def run_stack(settings: Settings) -> int:
 
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     watcher: threading.Thread | None = None
+    confirmations: threading.Thread | None = None
     try:
         wait_healthy(url, server, SERVER_START_TIMEOUT)
         deployments = load_deployments(PROJECT_ROOT / "prefect.yaml")
         watcher = start_watcher(settings, stop)
+        confirmations = start_confirmation_watcher(settings, stop)
         ui = url.removesuffix("/api")
         print(f"HMIS Handoff is up. Prefect UI: {ui}", flush=True)
         serve(*deployments, limit=4, print_starting_message=False)
@@ -169,6 +171,8 @@ def run_stack(settings: Settings) -> int:
             signal.signal(signum, handler)
         if watcher is not None:
             watcher.join(timeout=15)
+        if confirmations is not None:
+            confirmations.join(timeout=15)
         if server is not None:
             stop_server(server)
         print("HMIS Handoff stopped.", flush=True)

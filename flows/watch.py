@@ -7,8 +7,12 @@ of the name, never the name) and is handed off by the ingest flow in this proces
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
+import time
+from pathlib import Path
 
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
@@ -55,4 +59,62 @@ def start_watcher(settings: Settings, stop: threading.Event) -> threading.Thread
     thread = threading.Thread(target=watcher.run, name="handoff-watcher", daemon=True)
     thread.start()
     log.info("watching %d drop folder(s) in %s mode", len(settings.agencies), watcher.mode)
+    return thread
+
+
+# Partners' confirmations ----------------------------------------------------------------
+
+#: A confirmation dropped at any hour is handled within this long even if no file event
+#: arrives (the deployment's weekday schedule stays as the safety net behind it).
+CONFIRMATION_SWEEP_SECONDS = 60.0
+
+
+def _unsettled_delay(folders: list[Path], settle: float) -> float | None:
+    """Seconds until the youngest top-level entry has been still for ``settle``, if any."""
+    now = time.time()
+    waits = []
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                age = now - entry.stat(follow_symlinks=False).st_mtime
+                if 0 <= age < settle:
+                    waits.append(settle - age + 0.05)
+    return min(waits) if waits else None
+
+
+def make_confirmation_sweep(settings: Settings) -> object:
+    """A sweep that runs the confirmations flow in this process when a settled item waits."""
+    from connectors.confirmations import scan_inbox
+    from flows.confirmations import confirmations
+
+    layout = Layout(settings.root)
+    folders = [layout.partner_confirmations(p.id) for p in settings.partners]
+    settle = settings.intake.stable_seconds
+
+    def sweep() -> float | None:
+        if any(scan_inbox(folder, settle_seconds=settle) for folder in folders):
+            with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                confirmations()
+        return _unsettled_delay(folders, settle)
+
+    return sweep
+
+
+def start_confirmation_watcher(settings: Settings, stop: threading.Event) -> threading.Thread:
+    """Watch every partner's confirmations folder; runs until ``stop`` is set."""
+    layout = Layout(settings.root)
+    watcher = DropWatcher(
+        [layout.partner_confirmations(p.id) for p in settings.partners],
+        make_confirmation_sweep(settings),  # type: ignore[arg-type]
+        interval=min(settings.intake.sweep_interval_seconds, CONFIRMATION_SWEEP_SECONDS),
+        force_polling=settings.intake.force_polling,
+        stop_event=stop,
+    )
+    thread = threading.Thread(target=watcher.run, name="handoff-confirmations", daemon=True)
+    thread.start()
+    log.info("watching %d confirmations folder(s)", len(settings.partners))
     return thread

@@ -153,18 +153,47 @@ def encrypt(
 def decrypt(
     package: Annotated[Path, typer.Argument(help="<package>.age (manifest and .sig beside it)")],
     identity: Annotated[Path, typer.Option("-i", "--identity", help="your age identity file")],
-    out: Annotated[Path, typer.Option("-o", "--output", help="plaintext CSV to write")],
+    out: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="the intake rows: .csv (UTF-8 BOM) or .xlsx (text)"),
+    ] = None,
+    worklist: Annotated[
+        Path | None, typer.Option("--worklist", help="write the worklist CSV here")
+    ] = None,
+    hmis_csv: Annotated[
+        Path | None, typer.Option("--hmis-csv", help="new folder for the HMIS CSV set (FY2026)")
+    ] = None,
+    confirmation_sheet: Annotated[
+        Path | None,
+        typer.Option("--confirmation-sheet", help="the prefilled confirmation sheet (.csv/.xlsx)"),
+    ] = None,
     signer: Annotated[
         list[str] | None,
-        typer.Option("--signer", help="trusted CoC signing key (ed25519:..., or a .pub file)"),
+        typer.Option(
+            "--signer", help="trusted CoC signing key: SHA256:... fingerprint, ed25519:..., or file"
+        ),
+    ] = None,
+    known_signers: Annotated[
+        Path | None,
+        typer.Option("--known-signers", help="your known signers file (default: ~/.config/...)"),
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Verify a package's signed manifest and hashes, then decrypt it (for partners)."""
-    from hmis_handoff.partner import decrypt_package
+    """Verify a package's signed manifest and hashes, decrypt it, show its worklist."""
+    from hmis_handoff.partner import DecryptRequest, decrypt_package
 
+    request = DecryptRequest(
+        out=out, worklist=worklist, hmis_csv=hmis_csv, confirmation_sheet=confirmation_sheet
+    )
     try:
-        lines = decrypt_package(package, identity=identity, out=out, signers=signer, config=config)
+        lines = decrypt_package(
+            package,
+            identity=identity,
+            request=request,
+            signers=signer,
+            config=config,
+            known_signers=known_signers,
+        )
     except HandoffError as exc:
         raise _fail(f"NOT decrypted: {exc}") from None
     except FileExistsError:
@@ -207,7 +236,12 @@ def deadlines(
 @app.command()
 def confirm(
     intake_id: Annotated[str, typer.Argument(help="the agency's IntakeID")],
-    entered_on: Annotated[str, typer.Option("--entered-on", help="YYYY-MM-DD entered in HMIS")],
+    entered_on: Annotated[
+        str,
+        typer.Option(
+            "--entered-on", help="when it was entered in HMIS: today, YYYY-MM-DD or MM/DD/YYYY"
+        ),
+    ],
     agency: Annotated[
         str | None, typer.Option("--agency", help="agency id (needed if ids collide)")
     ] = None,
@@ -219,12 +253,29 @@ def confirm(
     """Confirm one record was entered into HMIS (partners, or the CoC on their behalf)."""
     from hmis_handoff.confirmations import confirm_one
 
+    settings = _settings(config)
     try:
-        done = confirm_one(_settings(config), agency, intake_id, entered_on, personal_id)
+        done = confirm_one(settings, agency, intake_id, entered_on, personal_id)
     except HandoffError as exc:
         raise _fail(f"not confirmed: {exc}") from None
     verb = "confirmed" if done.changed else "already confirmed"
-    typer.echo(f"{verb}: {done.intake_id} ({done.agency_id}) entered {done.entered_on}")
+    typer.echo(f"{verb}: {done.intake_id} ({done.agency_id}) entered {done.entered_on:%m/%d/%Y}")
+    if done.changed:
+        _emit_entered(settings, done.agency_id, done.partner_id, done.intake_id)
+
+
+def _emit_entered(settings: Any, agency_id: str, partner_id: str, intake_id: str) -> None:
+    """The same ``handoff.record.entered`` event the confirmations flow emits."""
+    from hmis_handoff import prefect_env
+    from hmis_handoff.deadlines import today_in
+
+    if not _api_reachable(prefect_env.api_url(settings)):
+        typer.echo("note: Prefect is not running; no handoff.record.entered event was sent")
+        return
+    prefect_env.apply(settings, with_api_url=True)
+    from flows.events import emit_entered_and_flush
+
+    emit_entered_and_flush(agency_id, partner_id, [intake_id], today_in(settings).isoformat())
 
 
 @app.command()

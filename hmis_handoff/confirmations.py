@@ -43,6 +43,7 @@ from schemas.confirmation import (
     confirmation_problems,
     parse_date_entered,
 )
+from schemas.confirmation_dates import parse_entered_on
 
 __all__ = [
     "CONFIRMATION_SOURCE",
@@ -254,7 +255,8 @@ def confirm_one(
     ledger: Ledger | None = None,
     today: date | None = None,
 ) -> ConfirmedRecord:
-    """Mark one delivered intake entered on ``entered_on`` (a date or ``YYYY-MM-DD``).
+    """Mark one delivered intake entered on ``entered_on`` (a date, or ``today``,
+    ``YYYY-MM-DD`` or ``MM/DD/YYYY``; "today" is in the CoC's timezone).
 
     For the operator's ``handoff confirm``: any partner's record, found by intake id (and
     agency id when several agencies used that id). Same date rules as a confirmation file.
@@ -264,11 +266,14 @@ def confirm_one(
             ``CONF-DATE-FUTURE`` or ``CONF-DATE-BEFORE-INTAKE``; the message names the
             intake id and the rule only.
     """
+    today = today or today_in(settings)
     if isinstance(entered_on, str):
         try:
-            entered_on = date.fromisoformat(entered_on.strip())
+            entered_on = parse_entered_on(entered_on, today)
         except ValueError:
-            raise ConfirmationRefused("DATE-FORMAT", "the date must be YYYY-MM-DD") from None
+            raise ConfirmationRefused(
+                "DATE-FORMAT", "the date must be today, YYYY-MM-DD or MM/DD/YYYY"
+            ) from None
     if personal_id is not None and len(personal_id.strip()) > 32:
         raise ConfirmationRefused("TEXT-TOO-LONG", "the PersonalID is longer than 32 characters")
     own = ledger is None
@@ -279,7 +284,7 @@ def confirm_one(
         )
         if isinstance(target, str):
             raise ConfirmationRefused(target, _refusal_text(target, intake_id))
-        rule = _date_rule(entered_on, target.intake_date, today or today_in(settings))
+        rule = _date_rule(entered_on, target.intake_date, today)
         if rule is not None:
             raise ConfirmationRefused(rule, _refusal_text(rule, intake_id))
         changed = ledger.mark_entered(

@@ -31,6 +31,7 @@ from connectors.confirmations import (
 )
 from connectors.hmis_export import export_fingerprint
 from connectors.safe_open import open_regular_file
+from hmis_handoff import clock
 from hmis_handoff.config import Settings
 from hmis_handoff.confirmations import apply_confirmations, read_confirmation
 from hmis_handoff.errors import FileRejected
@@ -196,7 +197,7 @@ def process_inbox(
     Raises:
         ConfigError: an export is present but the record HMAC key is missing.
     """
-    when = now or datetime.now(settings.tz)
+    when = now or clock.now(settings.tz)
     inbox = Layout(settings.root).partner_confirmations(partner_id)
     settle = settings.intake.stable_seconds if settle_seconds is None else settle_seconds
     items: list[ItemOutcome] = []

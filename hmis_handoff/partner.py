@@ -1,42 +1,105 @@
 """The data partner's side: ``handoff decrypt`` (verify the signed manifest, then decrypt).
 
-Which signing keys are trusted, first match wins:
+Trust: only signing keys pinned on the partner's side (:mod:`hmis_handoff.signers`):
+``--signer`` values, the partner's known signers file, and ``state/signing.pub`` of a
+configuration the partner runs. A key lying next to a package is never trusted.
 
-1. ``--signer`` values (``ed25519:...`` strings or files holding one);
-2. ``coc-signing.pub`` beside the partner's outbox folder (placed there by ``handoff init``);
-3. ``state/signing.pub`` of the configuration, if one is found.
+Each failure has its own message: the package file is missing, the identity file is
+missing or is the wrong key, the signer is not trusted, or the package was tampered with.
+Nothing is written unless the signature, the ciphertext hash and every chunk verify.
 
-The fingerprint of the key that verified the package is printed, so partners can compare
-it with the one the CoC read to them over the phone.
+Outputs (each refused if the target exists, written temp + rename, mode 0600):
+
+* ``out``: the intake rows as ``.csv`` (UTF-8 with BOM) or ``.xlsx`` (every cell text);
+* ``worklist``: the worklist CSV; ``hmis_csv``: a new folder with the HMIS CSV set;
+  ``confirmation_sheet``: the prefilled sheet, ``.csv`` or ``.xlsx``.
+
+Format-1 packages (a flat CSV, no worklist inside) still decrypt to ``out``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
+from zoneinfo import ZoneInfo
 
 from hmis_handoff.config import load_settings, resolve_config_path
 from hmis_handoff.crypto.age import parse_identities_file
-from hmis_handoff.crypto.package import verify_and_decrypt
+from hmis_handoff.crypto.errors import AgeError, NoIdentityMatch
+from hmis_handoff.crypto.package import (
+    CiphertextMismatch,
+    ManifestTampered,
+    PackageManifest,
+    PlaintextMismatch,
+    SignatureInvalid,
+    WrongSigner,
+    verify_and_decrypt,
+)
 from hmis_handoff.crypto.signing import VerifyKey
 from hmis_handoff.errors import ConfigError, HandoffError
+from hmis_handoff.fsutil import atomic_writer, ensure_private_dir
 from hmis_handoff.layout import Layout
+from hmis_handoff.payload import (
+    CONFIRMATION_CSV,
+    CONFIRMATION_XLSX,
+    INTAKE,
+    WORKLIST,
+    Payload,
+)
+from hmis_handoff.signers import (
+    Pins,
+    fingerprint_of,
+    pins_from_values,
+    read_known_signers,
+)
+from hmis_handoff.worklist import WorklistRow, format_worklist, read_worklist
+
+__all__ = ["DecryptRequest", "decrypt_package", "trusted_pins"]
+
+_MAX_MANIFEST = 64 * 1024
 
 
-def _signer_from(value: str) -> VerifyKey:
-    candidate = Path(value)
-    text = candidate.read_text(encoding="utf-8").strip() if candidate.is_file() else value
-    return VerifyKey.parse(text)
+class PackageNotFound(HandoffError):
+    """The package file given does not exist."""
 
 
-def trusted_signers(
-    package: Path, signers: list[str] | None, config: Path | None
-) -> list[VerifyKey]:
-    """The signing keys to trust for ``package`` (see the module docstring)."""
-    if signers:
-        return [_signer_from(s) for s in signers]
-    beside = package.resolve().parent.parent / "coc-signing.pub"
-    if beside.is_file():
-        return [_signer_from(str(beside))]
+class WrongKey(HandoffError):
+    """The package was not encrypted to the partner's identity."""
+
+
+class UntrustedSigner(HandoffError):
+    """The package was signed by a key the partner has not pinned."""
+
+
+class Tampered(HandoffError):
+    """The package's manifest, ciphertext or plaintext changed after signing."""
+
+
+@dataclass(frozen=True)
+class DecryptRequest:
+    """What to write; every path optional (the worklist is always printed)."""
+
+    out: Path | None = None
+    worklist: Path | None = None
+    hmis_csv: Path | None = None
+    confirmation_sheet: Path | None = None
+
+
+def trusted_pins(
+    signers: list[str] | None, config: Path | None, known_signers: Path | None = None
+) -> Pins:
+    """Every pin the partner holds (see the module docstring); raises ConfigError if none."""
+    pins = pins_from_values(signers or [])
+    pins.add(read_known_signers(known_signers))
     try:
         settings = load_settings(config) if config or resolve_config_path().is_file() else None
     except ConfigError:
@@ -44,33 +107,183 @@ def trusted_signers(
     if settings is not None:
         pub = Layout(settings.root).signing_public_key
         if pub.is_file():
-            return [_signer_from(str(pub))]
-    raise ConfigError(
-        "no trusted CoC signing key: pass --signer ed25519:... (ask the CoC for it) "
-        "or keep coc-signing.pub beside your outbox folder"
-    )
+            pins.add(pins_from_values([str(pub)]))
+    if not pins:
+        raise ConfigError(
+            "no trusted CoC signing key: pass --signer SHA256:... (the fingerprint the CoC "
+            "read to you) or keep it in your known signers file"
+        )
+    return pins
+
+
+def _named_signer(package: Path) -> VerifyKey | None:
+    """The key the (unverified) manifest names; only used to match a fingerprint pin."""
+    manifest = package.with_name(package.name[: -len(".age")] + ".manifest.json")
+    try:
+        with open(manifest, "rb") as handle:
+            document = json.loads(handle.read(_MAX_MANIFEST))
+        return VerifyKey.parse(str(document["signer"]))
+    except (OSError, ValueError, KeyError, TypeError, HandoffError):
+        return None
+
+
+def _check_outputs(request: DecryptRequest) -> None:
+    for path in (request.out, request.worklist, request.confirmation_sheet, request.hmis_csv):
+        if path is not None and os.path.lexists(path):
+            raise HandoffError(f"{path} exists; refusing to overwrite it")
+    for path in (request.out, request.confirmation_sheet):
+        if path is not None and path.suffix.lower() not in (".csv", ".xlsx"):
+            raise HandoffError(f"{path}: the output must end in .csv or .xlsx")
+
+
+def _verify_decrypt(package: Path, plain: Path, identity: Path, pins: Pins) -> PackageManifest:
+    if not package.is_file():
+        raise PackageNotFound(f"no package file at {package} (check the path)")
+    if not identity.is_file():
+        raise HandoffError(f"no identity file at {identity} (your age key, from handoff keygen)")
+    identities = parse_identities_file(identity)
+    trusted = pins.trusted_for(_named_signer(package))
+    try:
+        return verify_and_decrypt(package, plain, identities=identities, trusted_signers=trusted)
+    except WrongSigner as exc:
+        raise UntrustedSigner(
+            f"untrusted signer: {str(exc).removeprefix('wrong signer: ')}; you have not pinned "
+            "it: compare it with the fingerprint the CoC read to you before trusting it"
+        ) from None
+    except (ManifestTampered, CiphertextMismatch, PlaintextMismatch, SignatureInvalid) as exc:
+        raise Tampered(f"the package was tampered with or damaged: {exc}") from None
+    except NoIdentityMatch:
+        raise WrongKey(
+            "wrong key: this package was not encrypted to your identity "
+            "(check -i, or ask the CoC which public key they have for you)"
+        ) from None
+    except AgeError as exc:
+        raise Tampered(f"the package was tampered with or damaged: {exc}") from None
+
+
+@contextlib.contextmanager
+def _private_tempdir() -> Iterator[Path]:
+    directory = Path(tempfile.mkdtemp(prefix="handoff-decrypt-"))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _write_stream(target: Path, source: IO[bytes], prefix: bytes = b"") -> None:
+    with atomic_writer(target, replace=False) as sink:
+        sink.write(prefix)
+        shutil.copyfileobj(source, sink, 1 << 20)
+
+
+def csv_to_text_xlsx(source: IO[bytes], target: Path, sheet_title: str) -> None:
+    """Every cell as text: no numbers, dates or formulas; leading zeros and accents kept."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_title)
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    for record in csv.reader(text):
+        cells = []
+        for value in record:
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"  # never a formula, even for "=..." text
+            cell.number_format = "@"
+            cells.append(cell)
+        sheet.append(cells)
+    with atomic_writer(target, replace=False) as sink:
+        workbook.save(sink)
+
+
+def _write_intake(source: IO[bytes], target: Path, *, has_bom: bool) -> None:
+    if target.suffix.lower() == ".xlsx":
+        csv_to_text_xlsx(source, target, "Intakes")
+    else:
+        _write_stream(target, source, b"" if has_bom else b"\xef\xbb\xbf")
+
+
+def _lines(manifest: PackageManifest, signer: str, timezone: str | None) -> list[str]:
+    created = manifest.created_at
+    shown = created.astimezone(ZoneInfo(timezone)) if timezone else created
+    return [
+        f"verified: signed by the CoC key {signer}",
+        f"package {manifest.package_id}: {manifest.record_count} record(s) from agency "
+        f"{manifest.agency_id}, packaged {shown:%m/%d/%Y %H:%M %Z}",
+    ]
 
 
 def decrypt_package(
     package: Path,
     *,
     identity: Path,
-    out: Path,
+    request: DecryptRequest,
     signers: list[str] | None = None,
     config: Path | None = None,
+    known_signers: Path | None = None,
 ) -> list[str]:
-    """Verify and decrypt; returns lines for the partner. Raises HandoffError on any failure.
+    """Verify and decrypt; returns lines for the partner (the worklist among them).
 
-    Nothing is written unless the signature, the ciphertext hash and every chunk verify.
+    Raises :class:`HandoffError` (a subclass naming the failure) before writing anything.
     """
-    if out.exists():
-        raise HandoffError(f"{out} exists; refusing to overwrite it")
-    identities = parse_identities_file(identity)
-    keys = trusted_signers(package, signers, config)
-    manifest = verify_and_decrypt(package, out, identities=identities, trusted_signers=keys)
-    return [
-        f"verified: signed by the CoC key {manifest.signer}",
-        f"package {manifest.package_id}: {manifest.record_count} record(s) from agency "
-        f"{manifest.agency_id}, created {manifest.created_at}",
-        f"wrote {out}",
-    ]
+    _check_outputs(request)
+    pins = trusted_pins(signers, config, known_signers)
+    with _private_tempdir() as scratch:
+        plain = scratch / "payload"
+        manifest = _verify_decrypt(package, plain, identity, pins)
+        signer = fingerprint_of(VerifyKey.parse(manifest.signer))
+        if manifest.payload is None:
+            return [*_lines(manifest, signer, None), *_write_v1(plain, request)]
+        with Payload(plain) as payload:
+            info = payload.info()
+            lines = _lines(manifest, signer, info.timezone)
+            rows = read_worklist(payload.read(WORKLIST))
+            lines += _write_v2(payload, request)
+        lines += ["", f"worklist (dates in {info.timezone}; most urgent first):"]
+        lines += format_worklist(rows) if rows else ["(no records)"]
+        lines += _summary(rows)
+    return lines
+
+
+def _summary(rows: list[WorklistRow]) -> list[str]:
+    overdue = sum(1 for r in rows if r.business_days_left < 0)
+    today = sum(1 for r in rows if r.business_days_left == 0)
+    return [f"{len(rows)} to enter: {today} due today, {overdue} already overdue when packaged"]
+
+
+def _write_v1(plain: Path, request: DecryptRequest) -> list[str]:
+    lines = []
+    if request.out is not None:
+        with open(plain, "rb") as source:
+            _write_intake(source, request.out, has_bom=False)
+        lines.append(f"wrote {request.out}")
+    if request.worklist or request.hmis_csv or request.confirmation_sheet:
+        lines.append(
+            "this package is in the older format 1 (intake CSV only): it has no worklist, "
+            "HMIS CSV set or confirmation sheet"
+        )
+    return lines
+
+
+def _write_v2(payload: Payload, request: DecryptRequest) -> list[str]:
+    lines = []
+    if request.out is not None:
+        with payload.open(INTAKE) as source:
+            _write_intake(source, request.out, has_bom=True)
+        lines.append(f"wrote {request.out}")
+    if request.worklist is not None:
+        with payload.open(WORKLIST) as source:
+            _write_stream(request.worklist, source)
+        lines.append(f"wrote the worklist to {request.worklist}")
+    if request.confirmation_sheet is not None:
+        xlsx = request.confirmation_sheet.suffix.lower() == ".xlsx"
+        with payload.open(CONFIRMATION_XLSX if xlsx else CONFIRMATION_CSV) as source:
+            _write_stream(request.confirmation_sheet, source)
+        lines.append(f"wrote the confirmation sheet to {request.confirmation_sheet}")
+    if request.hmis_csv is not None:
+        target = ensure_private_dir(request.hmis_csv)
+        for name in payload.hmis_members():
+            with payload.open(name) as source:
+                _write_stream(target / name.rsplit("/", 1)[-1], source)
+        lines.append(f"wrote the HMIS CSV set (FY2026) to {request.hmis_csv}")
+    return lines

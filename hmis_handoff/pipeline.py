@@ -26,7 +26,7 @@ import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ from connectors.dropfolder import (
 )
 from connectors.reader import ReadLimits, iter_intake_chunks
 from hmis_handoff import agency_names
+from hmis_handoff import __version__
+from hmis_handoff.clock import now as current_time
 from hmis_handoff.config import Settings
 from hmis_handoff.crypto.age import encrypt_file, parse_recipient
 from hmis_handoff.crypto.package import write_package
@@ -59,6 +61,7 @@ from hmis_handoff.fsutil import (
     remove_stale_temps,
 )
 from hmis_handoff.hashing import RecordKeyer
+from hmis_handoff.hmis_csv_set import HmisCsvSetWriter, HmisCsvSource
 from hmis_handoff.layout import Layout
 from hmis_handoff.leak_switch import plant_leak
 from hmis_handoff.ledger import FileCounts, FileState, FileView, Ledger, NewRecord, PackageInfo
@@ -67,6 +70,18 @@ from hmis_handoff.ledger.reservations import release_intake_ids, reserve_intake_
 from hmis_handoff.match_keys import record_match_keys
 from hmis_handoff.quarantine_archive import encrypt_directory_and_remove
 from hmis_handoff.record_key import adopt_legacy_hmac_key
+from hmis_handoff.payload import (
+    CONFIRMATION_CSV,
+    CONFIRMATION_XLSX,
+    HMIS_DIR,
+    PACKAGE_INFO,
+    PAYLOAD_LAYOUT,
+    WORKLIST,
+    PackageInfoDoc,
+    confirmation_sheet_csv,
+    confirmation_sheet_xlsx,
+    write_payload,
+)
 from hmis_handoff.reports import (
     ReportProblem,
     ReportSummary,
@@ -80,6 +95,7 @@ from schemas.code_labels import code_list
 from schemas.columns import SPEC_VERSIONS, SpecVersion, canonical_header, column_names, columns_for
 from schemas.formula import neutralise
 from schemas.normalise import NormaliseOptions, normalise
+from hmis_handoff.worklist import WorklistRow, sort_rows, worklist_csv
 from schemas.rules import RULES
 from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, ValidationContext
 
@@ -278,7 +294,7 @@ class Pipeline:
         settings: Settings,
         *,
         ledger: Ledger | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = current_time,  # HANDOFF_NOW moves it (clock.py)
     ) -> None:
         self.settings = settings
         self.layout = Layout(settings.root)
@@ -757,14 +773,33 @@ class Pipeline:
         return None
 
     def _package(self, claimed: ClaimedFile, view: FileView, verdict: Verdict) -> PackageInfo:
-        """Pass 2: the sendable rows as CSV (work area, 0600), encrypted and signed."""
+        """Pass 2: the sendable rows as the payload zip (work area, 0600), encrypted and
+        signed. The zip's layout is :mod:`hmis_handoff.payload`; every member is written
+        chunk by chunk, so memory stays bounded by a chunk (plus the small worklist)."""
         partner = self.settings.partner(view.partner_id)
+        agency = self.settings.agency(view.agency_id)
         package_id = f"{view.received_at.astimezone(self.settings.tz):%Y%m%d}-{view.ref}"
         plain = self.layout.work / f"{claimed.claim_id}.send.csv"
+        bundle = self.layout.work / f"{claimed.claim_id}.send.zip"
         order = list(column_names(verdict.spec_version))
+        created_at = self.clock()
+        local = created_at.astimezone(self.settings.tz)
+        hmis = HmisCsvSetWriter(
+            self.layout.work,
+            HmisCsvSource(
+                export_id=package_id[:32],
+                agency_id=agency.id,
+                agency_name=agency.name,
+                coc_code=self.settings.coc_code,
+                created_at=local.replace(tzinfo=None),
+                software_version=__version__,
+            ),
+            prefix=f"{claimed.claim_id}.send.hmis-",
+        )
+        worklist = _WorklistBuilder(self, verdict, view.received_at, local.date())
         try:
             with atomic_writer(plain) as handle:
-                text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+                text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
                 writer = csv.writer(text, lineterminator="\r\n")
                 header_written = False
                 for frame in self._normalised_chunks(self._copy(claimed), verdict):
@@ -774,14 +809,38 @@ class Pipeline:
                         header_written = True
                     rows = frame.index.to_numpy() + FIRST_DATA_ROW
                     keep = np.isin(rows, list(verdict.sendable))
-                    # Formula-like cells reach the partner as text (schemas/formula.py).
-                    sendable = frame.loc[keep, columns].apply(neutralise)
+                    chosen = frame.loc[keep, columns]
+                    # Formula-like cells reach the partner's spreadsheet CSV as text
+                    # (schemas/formula.py); the HMIS CSV set and worklist keep the value.
+                    sendable = chosen.apply(neutralise)
                     writer.writerows(sendable.itertuples(index=False, name=None))
+                    records: list[dict[str, str]] = chosen.to_dict("records")  # type: ignore[assignment]
+                    hmis.add(records)
+                    worklist.add(rows[keep].tolist(), records)
                 text.flush()
                 text.detach()
             failpoint("plaintext-written")
+            ordered = worklist.rows()
+            ids = [r.intake_id for r in ordered]
+            info = PackageInfoDoc(
+                package_id=package_id,
+                agency_id=view.agency_id,
+                partner_id=view.partner_id,
+                record_count=len(ordered),
+                timezone=self.settings.timezone,
+                packaged_at=local.replace(microsecond=0).isoformat(),
+            )
+            members: dict[str, bytes | Path] = {
+                PACKAGE_INFO: info.to_json(),
+                WORKLIST: worklist_csv(ordered),
+                CONFIRMATION_CSV: confirmation_sheet_csv(ids, view.agency_id),
+                CONFIRMATION_XLSX: confirmation_sheet_xlsx(ids, view.agency_id),
+                **{HMIS_DIR + name: path for name, path in hmis.finish().items()},
+            }
+            with atomic_writer(bundle) as handle:
+                write_payload(handle, intake_csv=plain, members=members, packaged_at=local)
             paths = write_package(
-                plain,
+                bundle,
                 self.layout.partner_outbox(partner.id),
                 package_id=package_id,
                 agency_id=view.agency_id,
@@ -790,18 +849,33 @@ class Pipeline:
                 schema_version=f"{SCHEMA_FORMAT}.{verdict.spec_version}",
                 recipients=[parse_recipient(r) for r in partner.recipients],
                 signing_key=self.signing_key,
-                created_at=self.clock(),
+                created_at=created_at,
+                payload=PAYLOAD_LAYOUT,
             )
             failpoint("packaged")
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                plain.unlink()
+            hmis.close()
+            self._remove_send_files(claimed.claim_id)
         return PackageInfo(
             package_id=package_id,
             created_at=self.clock(),
             record_count=len(verdict.sendable),
             ciphertext_sha256=paths.package_manifest.ciphertext_sha256,
         )
+
+    def _remove_send_files(self, claim_id: str) -> None:
+        """The plaintext files pass 2 writes for a claim (CSV, HMIS set, zip)."""
+        for path in self.layout.work.glob(f"{claim_id}.send.*"):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def due_for(self, intake_date: date, received_at: datetime) -> date:
+        """A record's due date: the same rule the ledger records use."""
+        if self.settings.calendar.clock_start == "received":
+            start = self.calendar.clock_start(received_at.astimezone(self.settings.tz))
+        else:
+            start = intake_date
+        return self.calendar.due_date(start, self.settings.calendar.business_days)
 
     def _records(self, claimed: ClaimedFile, verdict: Verdict) -> Iterator[NewRecord]:
         """Pass 3: ledger rows for delivered and not-transmittable rows, chunk by chunk.
@@ -960,10 +1034,11 @@ class Pipeline:
 
     def _remove_claim_temps(self, claimed: ClaimedFile) -> None:
         """Temp files of this claim (we hold its lock, so no one else is writing them)."""
-        for pattern in (".send.csv", ".copy*", ".verdict.json"):
+        for pattern in (".send.*", ".copy*", ".verdict.json"):
             for temp in self.layout.work.glob(f"{TEMP_PREFIX}*-{claimed.claim_id}{pattern}"):
                 with contextlib.suppress(FileNotFoundError):
                     temp.unlink()
+        self._remove_send_files(claimed.claim_id)
 
     def _cleanup(self, claimed: ClaimedFile) -> None:
         """Remove the plaintext original and its claim files from the work area.
@@ -976,6 +1051,7 @@ class Pipeline:
             self._verdict_path(claimed),
             self.layout.work / f"{claimed.claim_id}.attempts.json",
             self.layout.work / f"{claimed.claim_id}.send.csv",
+            self.layout.work / f"{claimed.claim_id}.send.zip",
             claimed.path,
             self.layout.work / f"{claimed.claim_id}.claim.json",
         ):
@@ -1004,3 +1080,43 @@ class Pipeline:
             package_id=view.package_id,
             duplicate_of_ref=duplicate_ref,
         )
+
+
+class _WorklistBuilder:
+    """Collects the worklist row of each sent record while pass 2 streams the chunks."""
+
+    def __init__(
+        self, pipeline: Pipeline, verdict: Verdict, received_at: datetime, today: date
+    ) -> None:
+        self._pipeline = pipeline
+        self._received_at = received_at
+        self._today = today
+        self._warnings: dict[int, set[str]] = {}
+        for problem in verdict.problems:
+            if problem.severity == "warning":
+                self._warnings.setdefault(problem.row, set()).add(problem.rule_id)
+        self._due: dict[date, tuple[date, int]] = {}
+        self._rows: list[WorklistRow] = []
+
+    def add(self, row_numbers: list[int], records: list[dict[str, str]]) -> None:
+        for row_number, record in zip(row_numbers, records, strict=True):
+            intake_date = date.fromisoformat(record["IntakeDate"])
+            if intake_date not in self._due:
+                due = self._pipeline.due_for(intake_date, self._received_at)
+                left = self._pipeline.calendar.business_days_between(self._today, due)
+                self._due[intake_date] = (due, left)
+            due, left = self._due[intake_date]
+            self._rows.append(
+                WorklistRow(
+                    intake_id=record["IntakeID"],
+                    household_id=record.get("HouseholdID", ""),
+                    head_of_household=record.get("RelationshipToHoH", "") == "1",
+                    intake_date=intake_date,
+                    due_date=due,
+                    business_days_left=left,
+                    warnings=tuple(sorted(self._warnings.get(row_number, ()))),
+                )
+            )
+
+    def rows(self) -> list[WorklistRow]:
+        return sort_rows(self._rows)

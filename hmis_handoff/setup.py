@@ -5,8 +5,9 @@ Creates (all 0700 / 0600):
 * ``handoff.toml`` with every setting commented, agencies and partners (demo ones with
   ``--demo``);
 * ``state/signing.key`` (the CoC's Ed25519 manifest-signing key) and ``state/signing.pub``;
-  the public key is also copied to every partner folder as ``coc-signing.pub`` so partners
-  can check signatures (they should confirm its fingerprint with the CoC by phone);
+  its fingerprint (``SHA256:...``, the one form ``handoff decrypt --signer`` accepts and
+  prints) is shown so the CoC can read it to partners, who pin it on their side. No key is
+  put in the partner folders: a key next to a package proves nothing;
 * ``keys/record-hmac.key`` (secret for keyed record hashes in the ledger; not in state/);
 * ``keys/coc-archive.key``: the CoC archive identity. Only its *recipient* goes into the
   config: originals are kept encrypted to it. Move the identity off this host;
@@ -27,6 +28,7 @@ from hmis_handoff.errors import ConfigError
 from hmis_handoff.fsutil import atomic_write_text, ensure_private_dir
 from hmis_handoff.layout import Layout
 from hmis_handoff.pipeline import load_or_create_secret
+from hmis_handoff.signers import fingerprint_of
 
 DEMO_AGENCY = "demo-agency"
 DEMO_PARTNER = "demo-partner"
@@ -161,13 +163,10 @@ def initialise(directory: Path, *, demo: bool, port: int = 4200) -> list[str]:
     else:
         text += _NO_ENTITIES
     atomic_write_text(config_path, text, replace=False)
-    for partner_id in partners:
-        atomic_write_text(
-            layout.partner_outbox(partner_id).parent / "coc-signing.pub",
-            str(signing.verify_key) + "\n",
-        )
+    fingerprint = fingerprint_of(signing.verify_key)
     lines += [
-        f"  signing key fingerprint: {signing.verify_key.fingerprint} (read it to partners)",
+        f"  signing key fingerprint: {fingerprint} (read it to partners)",
+        f"  partners pin it: handoff decrypt PKG -i KEY --signer {fingerprint}",
         f"  archive identity: {keys_dir / 'coc-archive.key'} (move it off this host)",
     ]
     return lines

@@ -7,7 +7,9 @@ spaces and underscores ignored):
 * ``AgencyID``: optional, the submitting agency's id (≤ 32 characters);
 * ``PersonalID``: optional, the HMIS client id the partner assigned (≤ 32 characters);
 * ``DateEntered``: required, when the intake was entered in HMIS, ``yyyy-mm-dd`` or
-  ``yyyy-mm-dd hh:mm[:ss]`` (a ``T`` separator is accepted; no time zone: partner local time).
+  ``yyyy-mm-dd hh:mm[:ss]`` (a ``T`` separator is accepted; no time zone: partner local time),
+  or the US form ``m/d/yyyy`` (``12/05/2026``; read as intake dates are); an
+  Excel date cell arrives as ISO text.
 
 Other columns are ignored (``strict=False``): a partner's HMIS export may carry more.
 Like the intake model, the frame is all text and every check is named by its rule id;

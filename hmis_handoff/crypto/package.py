@@ -43,6 +43,7 @@ from hmis_handoff.fsutil import atomic_write_bytes, ensure_private_dir, fsync_di
 
 __all__ = [
     "FORMAT",
+    "FORMAT_V2",
     "SIGNATURE_NAMESPACE",
     "CiphertextMismatch",
     "CiphertextTruncated",
@@ -63,6 +64,11 @@ __all__ = [
 ]
 
 FORMAT = "hmis-handoff-package/1"
+#: Format 2 adds the ``payload`` field naming the plaintext's layout (see
+#: :mod:`hmis_handoff.payload`); format 1 packages (a flat CSV) stay readable.
+FORMAT_V2 = "hmis-handoff-package/2"
+FORMATS = (FORMAT, FORMAT_V2)
+_PAYLOAD = re.compile(r"[a-z0-9][a-z0-9./-]{0,63}")
 SIGNATURE_NAMESPACE = "hmis-handoff-manifest"
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -157,10 +163,17 @@ class PackageManifest:
     recipient_fingerprints: tuple[str, ...]
     signer: str
     format: str = FORMAT
+    payload: str | None = None
 
     def __post_init__(self) -> None:
-        if self.format != FORMAT:
-            raise ManifestInvalid(f"the manifest is not in the {FORMAT} format")
+        if self.format not in FORMATS:
+            raise ManifestInvalid(f"the manifest is not in the {FORMAT} or {FORMAT_V2} format")
+        if (self.format == FORMAT_V2) != (self.payload is not None):
+            raise ManifestInvalid("manifest field payload belongs to format 2 manifests only")
+        if self.payload is not None and (
+            not isinstance(self.payload, str) or not _PAYLOAD.fullmatch(self.payload)
+        ):
+            raise ManifestInvalid("manifest field payload must name a payload layout")
         for field in ("package_id", "agency_id", "partner_id", "schema_version"):
             _check_id(getattr(self, field), field)
         _check_count(self.record_count, "record_count")
@@ -200,6 +213,8 @@ class PackageManifest:
             "recipient_fingerprints": list(self.recipient_fingerprints),
             "signer": self.signer,
         }
+        if self.payload is not None:
+            document["payload"] = self.payload
         return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=True) + "\n"
 
     @classmethod
@@ -212,6 +227,8 @@ class PackageManifest:
         if not isinstance(document, dict):
             raise ManifestInvalid("the manifest is not a JSON object")
         expected = set(cls.__dataclass_fields__)
+        if document.get("format") != FORMAT_V2:
+            expected.discard("payload")
         if set(document) != expected:
             missing = sorted(expected - set(document))
             extra = len(set(document) - expected)
@@ -424,6 +441,7 @@ def write_package(
     recipients: Sequence[Recipient],
     signing_key: SigningKey,
     created_at: datetime,
+    payload: str | None = None,
 ) -> PackagePaths:
     """Encrypt ``plaintext`` into package ``package_id`` in ``outbox`` and sign its manifest.
 
@@ -435,6 +453,7 @@ def write_package(
     rewritten from scratch, its old signature removed first. ``package_id`` is the
     idempotency key: the plaintext of an existing package is not compared. Invalid
     arguments (ids, a naive ``created_at``, no recipients) raise ``ValueError``.
+    With ``payload`` (a layout name) the manifest is format 2 and records it.
     """
     paths = _paths(outbox, package_id)
     age_path, manifest_path, signature_path = paths
@@ -452,6 +471,8 @@ def write_package(
             ciphertext_size=0,
             recipient_fingerprints=fingerprints,
             signer=str(signing_key.verify_key),
+            format=FORMAT if payload is None else FORMAT_V2,
+            payload=payload,
         )
     except ManifestInvalid as error:
         raise ValueError(str(error).replace("manifest field", "argument")) from None

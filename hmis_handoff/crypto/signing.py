@@ -290,7 +290,8 @@ def verify_sshsig(
     signer = VerifyKey(public)
     if signer not in trusted:
         raise UntrustedSigner(
-            f"the signature was made by key {signer.fingerprint}, which is not a trusted signer"
+            f"the signature was made by key {signer.openssh_fingerprint}, "
+            "which is not a trusted signer"
         )
     signer.verify(_sshsig_signed_data(namespace, hash_name, data), raw_signature)
     return signer

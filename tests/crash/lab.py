@@ -29,6 +29,7 @@ from hmis_handoff.crypto.signing import VerifyKey
 from hmis_handoff.ledger import FileState, Ledger
 from hmis_handoff.pipeline import STALE_TEMP_SECONDS
 from hmis_handoff.setup import initialise
+from tests.packages import intake_text
 from tests.synthetic import make_valid_frame
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -344,8 +345,7 @@ def _check_packages(
             trusted_signers=[signer],
             overwrite=True,
         )
-        with out.open(encoding="utf-8", newline="") as handle:
-            got = tuple(tuple(row) for row in csv.reader(handle))
+        got = tuple(tuple(row) for row in csv.reader(io.StringIO(intake_text(out), newline="")))
         out.unlink()
         assert got == content.sent_rows, f"package {package_id} rows differ from the input"
         assert manifest.record_count == len(content.sent_rows) - 1

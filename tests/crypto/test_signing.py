@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -85,7 +86,9 @@ def test_sshsig_checks_in_order(signing_key: SigningKey) -> None:
     assert verify_sshsig(data, signature, NAMESPACE, trusted) == signing_key.verify_key
     with pytest.raises(BadSignature):
         verify_sshsig(data.replace(b"p1", b"p2"), signature, NAMESPACE, trusted)
-    with pytest.raises(UntrustedSigner, match=signing_key.verify_key.fingerprint):
+    with pytest.raises(
+        UntrustedSigner, match=re.escape(signing_key.verify_key.openssh_fingerprint)
+    ):
         verify_sshsig(data, signature, NAMESPACE, trusted[:1])
     with pytest.raises(MalformedSignature, match="namespace"):
         verify_sshsig(data, signature, "file", trusted)

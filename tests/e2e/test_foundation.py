@@ -19,6 +19,7 @@ import pytest
 from hmis_handoff.business_days import BusinessCalendar
 from tests.conftest import age_binary, api_port, run_cli
 from tests.server_runs import flow_runs, task_run_names
+from tests.packages import intake_text
 
 VALID_IDS = ["DEMO-0001", "DEMO-0002", "DEMO-0003", "DEMO-0004"]
 
@@ -71,8 +72,8 @@ def test_sample_becomes_one_package_a_report_and_tracked_records(
         [age, "-d", "-i", str(demo / "demo-keys" / "demo-partner.key"), str(packages[0])],
         capture_output=True,
         check=True,
-    ).stdout.decode("utf-8")
-    delivered = list(csv.DictReader(io.StringIO(plain)))
+    ).stdout
+    delivered = list(csv.DictReader(io.StringIO(intake_text(plain))))
     sample = _sample_rows(demo)
     assert [row["IntakeID"] for row in delivered] == VALID_IDS
     for row in delivered:  # byte-exact, including Zoë / Ægir / José O’Examplez

@@ -22,6 +22,7 @@ from hmis_handoff.ledger import FileState, RecordState
 from hmis_handoff.pipeline import FileOutcome, Pipeline
 from hmis_handoff.setup import initialise
 from schemas.columns import column_names
+from tests.packages import intake_text
 from tests.synthetic import TODAY, make_valid_row, write_sample_csv
 
 
@@ -101,8 +102,8 @@ def test_valid_rows_are_delivered_and_invalid_ones_reported(root: Path) -> None:
     package = root / "partners" / "demo-partner" / "outbox" / f"{outcome.package_id}.age"
     out = root.parent / "plain.csv"
     decrypt_file(package, out, partner_key(root))  # type: ignore[arg-type]
-    assert "T00001" in out.read_text(encoding="utf-8")
-    assert "T00002" not in out.read_text(encoding="utf-8")
+    assert "T00001" in intake_text(out)
+    assert "T00002" not in intake_text(out)
 
 
 def test_victim_service_provider_rows_are_never_sent(root: Path) -> None:
