@@ -7,13 +7,14 @@ the entry date and whether the record could be transmitted. Output is ids and da
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
+from hmis_handoff import clock
 from hmis_handoff.business_days import BusinessCalendar, CalendarPolicy
 from hmis_handoff.config import Settings
 from hmis_handoff.ledger import Ledger, RecordState
@@ -113,7 +114,8 @@ def compute_flags(
 
 
 def today_in(settings: Settings) -> date:
-    return datetime.now(settings.tz).date()
+    """Today in the CoC's time zone (by :func:`hmis_handoff.clock.now`)."""
+    return clock.now().astimezone(settings.tz).date()
 
 
 def deadline_report(

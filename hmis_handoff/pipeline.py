@@ -25,7 +25,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from connectors.dropfolder import (
     quarantine_refusal,
 )
 from connectors.reader import ReadLimits, iter_intake_chunks
+from hmis_handoff.clock import now as clock_now
 from hmis_handoff.config import Settings
 from hmis_handoff.crypto.age import encrypt_file, parse_recipient
 from hmis_handoff.crypto.package import write_package
@@ -170,7 +171,7 @@ class Pipeline:
         settings: Settings,
         *,
         ledger: Ledger | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = clock_now,
     ) -> None:
         self.settings = settings
         self.layout = Layout(settings.root)

@@ -1,0 +1,119 @@
+"""The dashboard artifacts: always current, ids/dates/counts only, in the CoC's time zone.
+
+Published under stable keys (the Artifacts page shows the latest version of each):
+``overdue-records``, ``due-soon-records``, ``deadline-summary``, ``intake-summary``,
+``timeliness-trend``, ``runbook``. Refreshed by ``handoff up`` at start (the
+``dashboard-refresh`` flow), after every ingest and confirmations run, and by the
+scheduled deadline check. The content comes from :mod:`hmis_handoff.dashboard`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, cast
+from uuid import UUID
+
+from prefect import flow, task
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    update_progress_artifact,
+)
+from prefect.cache_policies import NO_CACHE
+
+from flows.run_labels import label_current_run
+from flows.runtime import pipeline
+from hmis_handoff import clock, dashboard
+from hmis_handoff.deadlines import today_in
+from hmis_handoff.runbook import runbook_markdown
+
+
+def _as_of(as_of: str | None) -> date:
+    return date.fromisoformat(as_of) if as_of else today_in(pipeline().settings)
+
+
+@task(name="refresh-deadline-dashboard", persist_result=False, cache_policy=NO_CACHE)
+def refresh_deadlines(as_of: str | None = None) -> dict[str, Any]:
+    """overdue-records, due-soon-records, deadline-summary; returns counts and overdue pairs."""
+    pipe = pipeline()
+    settings, when, now = pipe.settings, _as_of(as_of), clock.now()
+    found = dashboard.deadlines(settings, pipe.ledger, as_of=when)
+    for key, markdown, description in (
+        ("overdue-records", dashboard.overdue_markdown(settings, found, now), "Overdue records"),
+        ("due-soon-records", dashboard.due_soon_markdown(settings, found, now), "Due soon"),
+        ("deadline-summary", dashboard.summary_markdown(settings, found, now), "Flag counts"),
+    ):
+        create_markdown_artifact(markdown=markdown, key=key, description=description)
+    return {
+        "as_of": when.isoformat(),
+        "counts": {k: v for k, v in found.counts.items() if v},
+        "overdue_agencies": sorted({r["agency_id"] for r in found.overdue}),
+        "overdue_partners": sorted({r["partner_id"] for r in found.overdue}),
+    }
+
+
+@task(name="refresh-intake-summary", persist_result=False, cache_policy=NO_CACHE)
+def refresh_intake_summary() -> None:
+    """intake-summary: per agency, today and the last 7 days, from the ledger."""
+    pipe = pipeline()
+    create_markdown_artifact(
+        markdown=dashboard.intake_summary_markdown(pipe.settings, pipe.ledger, clock.now()),
+        key="intake-summary",
+        description="Files and rows per agency, today and the last 7 days (ids and counts).",
+    )
+
+
+@task(name="refresh-timeliness-trend", persist_result=False, cache_policy=NO_CACHE)
+def refresh_trend(as_of: str | None = None) -> None:
+    """timeliness-trend: on-time share per agency and partner, by week of due date."""
+    pipe = pipeline()
+    create_markdown_artifact(
+        markdown=dashboard.trend_markdown(
+            pipe.settings, pipe.ledger, as_of=_as_of(as_of), refreshed=clock.now()
+        ),
+        key="timeliness-trend",
+        description="Weekly trend of records entered on time, per agency and partner.",
+    )
+
+
+@task(name="refresh-runbook", persist_result=False, cache_policy=NO_CACHE)
+def refresh_runbook() -> None:
+    """runbook: each state and what to do; says when no notification channel is set."""
+    settings = pipeline().settings
+    notes = settings.notifications
+    channel = notes.prefect_block or ("a webhook" if notes.webhook_url else None)
+    create_markdown_artifact(
+        markdown=runbook_markdown(settings, channel=channel),
+        key="runbook",
+        description="What each run state and artifact means, and what to do.",
+    )
+
+
+def start_progress(key: str, description: str) -> UUID:
+    """A progress artifact at 0 % under ``key``; move it with :func:`advance`."""
+    return cast(UUID, create_progress_artifact(0.0, key=key, description=description))
+
+
+def advance(progress: UUID, percent: float) -> None:
+    update_progress_artifact(progress, min(100.0, percent))
+
+
+def dashboard_run_name() -> str:
+    return f"dashboard-refresh {today_in(pipeline().settings)}"
+
+
+@flow(
+    name="dashboard-refresh",
+    flow_run_name=dashboard_run_name,
+    persist_result=False,
+    log_prints=False,
+)
+def dashboard_refresh(as_of: str | None = None) -> dict[str, Any]:
+    """Publish every dashboard artifact now (``handoff up`` runs this at start)."""
+    result = refresh_deadlines(as_of)
+    refresh_intake_summary()
+    refresh_trend(as_of)
+    refresh_runbook()
+    overdue = bool(result["counts"].get("overdue"))
+    label_current_run(tags=["dashboard", f"outcome:{'overdue' if overdue else 'on-track'}"])
+    return result
