@@ -9,6 +9,7 @@ from typing import Any, cast
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run, task_run
 from prefect.states import Completed
 
@@ -212,7 +213,9 @@ def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> dict[str, 
         ],
     )
     # Prefect ends the run in this state and hands the caller its data (the summary).
-    final = Completed(name=state_name, data=summary, message=_state_message(summary))
+    final: State[dict[str, Any]] = Completed(
+        name=state_name, data=summary, message=_state_message(summary)
+    )
     return cast(dict[str, Any], final)
 
 
