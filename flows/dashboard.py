@@ -32,7 +32,12 @@ def _as_of(as_of: str | None) -> date:
     return date.fromisoformat(as_of) if as_of else today_in(pipeline().settings)
 
 
-@task(name="refresh-deadline-dashboard", persist_result=False, cache_policy=NO_CACHE)
+@task(
+    name="refresh-deadline-dashboard",
+    task_run_name="refresh deadline dashboard",
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 def refresh_deadlines(as_of: str | None = None) -> dict[str, Any]:
     """overdue-records, due-soon-records, deadline-summary; returns counts and overdue pairs."""
     pipe = pipeline()
@@ -52,7 +57,12 @@ def refresh_deadlines(as_of: str | None = None) -> dict[str, Any]:
     }
 
 
-@task(name="refresh-intake-summary", persist_result=False, cache_policy=NO_CACHE)
+@task(
+    name="refresh-intake-summary",
+    task_run_name="refresh intake summary",
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 def refresh_intake_summary() -> None:
     """intake-summary: per agency, today and the last 7 days, from the ledger."""
     pipe = pipeline()
@@ -63,7 +73,12 @@ def refresh_intake_summary() -> None:
     )
 
 
-@task(name="refresh-timeliness-trend", persist_result=False, cache_policy=NO_CACHE)
+@task(
+    name="refresh-timeliness-trend",
+    task_run_name="refresh timeliness trend",
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 def refresh_trend(as_of: str | None = None) -> None:
     """timeliness-trend: on-time share per agency and partner, by week of due date."""
     pipe = pipeline()
@@ -76,7 +91,12 @@ def refresh_trend(as_of: str | None = None) -> None:
     )
 
 
-@task(name="refresh-runbook", persist_result=False, cache_policy=NO_CACHE)
+@task(
+    name="refresh-runbook",
+    task_run_name="refresh runbook",
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 def refresh_runbook() -> None:
     """runbook: each state and what to do; says when no notification channel is set."""
     settings = pipeline().settings

@@ -190,25 +190,15 @@ def intake_summary_markdown(settings: Settings, ledger: Ledger, refreshed: datet
         table = md_table(
             (
                 "agency",
-                "files",
-                "delivered",
-                "rejected",
-                "duplicate",
-                "rows sent",
-                "rows held",
-                "not transmittable",
+                "files (delivered / rejected / duplicate)",
+                "rows sent / held / not transmittable",
                 "top rule ids",
             ),
             (
                 (
                     agency,
-                    s["files"],
-                    s["delivered"],
-                    s["rejected"],
-                    s["duplicate"],
-                    s["sent"],
-                    s["held"],
-                    s["not_transmittable"],
+                    f"{s['files']} ({s['delivered']} / {s['rejected']} / {s['duplicate']})",
+                    f"{s['sent']} / {s['held']} / {s['not_transmittable']}",
                     ", ".join(f"{r} ({n})" for r, n in rules[agency].most_common(TOP_RULES))
                     or "none",
                 )
