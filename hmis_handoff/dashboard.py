@@ -190,8 +190,8 @@ def intake_summary_markdown(settings: Settings, ledger: Ledger, refreshed: datet
         table = md_table(
             (
                 "agency",
-                "files (delivered / rejected / duplicate)",
-                "rows sent / held / not transmittable",
+                "files: delivered / rejected / duplicate",
+                "rows: sent / held / not transmittable",
                 "top rule ids",
             ),
             (

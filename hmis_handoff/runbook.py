@@ -82,10 +82,11 @@ def runbook_markdown(settings: Settings, *, channel: str | None) -> str:
             "restart `handoff up`.",
             "",
         ]
-    lines += ["## Flow run states", "", "| state | means | what to do |", "|---|---|---|"]
-    lines += [f"| {s} | {m} | {d} |" for s, m, d in STATES]
-    lines += ["", "## Dashboard artifacts", "", "| key | shows |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in ARTIFACTS]
+    lines += ["## Flow run states", ""]
+    for state, means, todo in STATES:
+        lines += [f"- **{state}**: {means} *What to do:* {todo}"]
+    lines += ["", "## Dashboard artifacts", ""]
+    lines += [f"- **{key}**: {shows}" for key, shows in ARTIFACTS]
     lines += [
         "",
         "## Automations",

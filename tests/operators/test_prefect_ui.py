@@ -185,7 +185,7 @@ def test_operator_sees_the_whole_story_in_the_prefect_ui(
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
         )
         context = browser.new_context(
-            viewport={"width": 1440, "height": 1000}, timezone_id="America/Chicago"
+            viewport={"width": 1600, "height": 1000}, timezone_id="America/Chicago"
         )
         page = context.new_page()
 
