@@ -17,10 +17,15 @@ STATES = (
     ),
     (
         "Refused (Completed type, its own name)",
-        "A file was refused whole, or every row was "
-        "held back. The agency has a rejection report (row, column, rule id) in its reports "
-        "folder; the run is tagged outcome:refused.",
+        "A file was refused whole. The agency has a rejection report (row, column, rule id) "
+        "in its reports folder; the run is tagged outcome:refused.",
         "Make sure the agency saw the report; it fixes the file and drops it again.",
+    ),
+    (
+        "Held back (Completed type, its own name)",
+        "Every row of a file was held back (no release of information, or a victim-service "
+        "provider): nothing left the CoC; the records are tracked as not transmittable.",
+        "Follow up with the agency on consent; a re-sent file with consent is accepted.",
     ),
     (
         "Duplicate (Completed)",
