@@ -9,7 +9,10 @@ scheduled deadline check. The content comes from :mod:`hmis_handoff.dashboard`.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
@@ -23,7 +26,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.run_labels import label_current_run
 from flows.runtime import pipeline
-from hmis_handoff import clock, dashboard
+from hmis_handoff import clock, dashboard, progress
 from hmis_handoff.deadlines import today_in
 from hmis_handoff.runbook import runbook_markdown
 
@@ -116,6 +119,47 @@ def start_progress(key: str, description: str) -> UUID:
 
 def advance(progress: UUID, percent: float) -> None:
     update_progress_artifact(progress, min(100.0, percent))
+
+
+# A file at least this big gets a ``file-progress`` artifact while it is validated.
+BIG_FILE_BYTES = 5 * 2**20
+
+
+@contextlib.contextmanager
+def file_progress(path: Path, label: str) -> Iterator[None]:
+    """A ``file-progress`` artifact for a big file: rows validated against its line count.
+
+    Small files get nothing (their runs take about a second). ``label`` names the file by
+    ids only (agency and claim), never by the agency's file name.
+    """
+    try:
+        small = path.suffix.lower() != ".csv" or path.stat().st_size < BIG_FILE_BYTES
+    except OSError:  # a recovered claim whose file is already gone
+        small = True
+    if small:
+        yield
+        return
+    total = max(1, _count_lines(path) - 1)
+    artifact = start_progress(key="file-progress", description=f"Validating {label}")
+    shown = [0.0]
+
+    def report(rows: int) -> None:
+        percent = min(99.0, 100.0 * rows / total)
+        if percent - shown[0] >= 5:
+            advance(artifact, percent)
+            shown[0] = percent
+
+    with progress.listening(report):
+        yield
+    advance(artifact, 100.0)
+
+
+def _count_lines(path: Path) -> int:
+    count = 0
+    with path.open("rb") as handle:
+        while block := handle.read(2**20):
+            count += block.count(b"\n")
+    return count
 
 
 def dashboard_run_name() -> str:

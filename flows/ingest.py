@@ -22,7 +22,13 @@ from connectors.dropfolder import (
     claim,
     load_claim,
 )
-from flows.dashboard import advance, refresh_deadlines, refresh_intake_summary, start_progress
+from flows.dashboard import (
+    advance,
+    file_progress,
+    refresh_deadlines,
+    refresh_intake_summary,
+    start_progress,
+)
 from flows.events import emit_file_detected, emit_file_outcome, emit_refusal
 from flows.run_labels import ids_tags, label_current_run
 from flows.runtime import pipeline
@@ -123,7 +129,8 @@ def hand_off_file(claim_id: str) -> dict[str, Any] | None:
     claimed = _claimed(claim_id)
     if claimed is None:
         return None
-    outcome = pipeline().process_claim(claimed)
+    with file_progress(claimed.path, f"{claimed.agency_id} claim {claim_id[:12]}"):
+        outcome = pipeline().process_claim(claimed)
     if outcome is None:
         return None
     emit_file_outcome(outcome)

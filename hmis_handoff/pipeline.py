@@ -41,6 +41,7 @@ from connectors.dropfolder import (
     quarantine_refusal,
 )
 from connectors.reader import ReadLimits, iter_intake_chunks
+from hmis_handoff import progress
 from hmis_handoff.clock import now as clock_now
 from hmis_handoff.config import Settings
 from hmis_handoff.crypto.age import encrypt_file, parse_recipient
@@ -410,6 +411,7 @@ class Pipeline:
             verdict.held.update(part.not_transmittable)
             verdict.problems.extend(part.problems)
             verdict.spec_version = part.spec_version
+            progress.rows_done(verdict.rows_total)
         tail = run.finish()
         verdict.sendable -= tail.withheld | tail.errored
         for row in tail.errored:
