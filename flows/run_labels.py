@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 
@@ -22,8 +23,12 @@ def label_current_run(name: str | None = None, tags: Iterable[str] = ()) -> None
         return
     run = context.flow_run
     merged = list(dict.fromkeys([*BASE_TAGS, *(run.tags or []), *tags]))
-    with get_client(sync_client=True) as client:
-        client.update_flow_run(run.id, name=name or run.name, tags=merged)
+    try:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(run.id, name=name or run.name, tags=merged)
+    except Exception as exc:  # labels help operators; losing them must not fail a handoff
+        get_run_logger().warning("could not rename or tag this run (%s)", type(exc).__name__)
+        return
     if name:
         run.name = name
     run.tags = merged
