@@ -65,7 +65,10 @@ ARTIFACTS = (
     ),
     ("timeliness-trend", "share entered on time per agency and partner, by week of due date"),
     ("timeliness-by-agency / timeliness-by-partner", "the same as tables since the start"),
-    ("ingest-progress / deadline-progress", "progress of a long run (a backlog, a big check)"),
+    (
+        "ingest-progress / file-progress / deadline-progress",
+        "progress of long work: a backlog of files, a big file, the deadline check",
+    ),
 )
 
 
