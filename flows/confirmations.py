@@ -14,14 +14,21 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.dashboard import refresh_deadlines, refresh_trend
 from flows.events import emit_record_flags
+from flows.run_labels import ids_tags, label_current_run
 from hmis_handoff.config import load_settings
 from hmis_handoff.deadlines import today_in
 from hmis_handoff.inbox import process_inbox
 from hmis_handoff.ledger import Ledger
 
 
-@task(name="partner-inbox", persist_result=False, cache_policy=NO_CACHE)
+@task(
+    name="partner-inbox",
+    task_run_name="partner inbox {partner_id}",
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 def partner_inbox(partner_id: str) -> dict[str, Any]:
     """Process one partner's confirmations folder; emit ``handoff.record.entered``."""
     settings = load_settings()
@@ -52,7 +59,16 @@ def partner_inbox(partner_id: str) -> dict[str, Any]:
     return summary
 
 
-@flow(name="confirmations", persist_result=False, log_prints=False)
+def confirmations_run_name() -> str:
+    return f"confirmations {today_in(load_settings())}"
+
+
+@flow(
+    name="confirmations",
+    flow_run_name=confirmations_run_name,
+    persist_result=False,
+    log_prints=False,
+)
 def confirmations() -> list[dict[str, Any]]:
     """Handle every partner's confirmations inbox and refresh the ``confirmations`` table."""
     settings = load_settings()
@@ -71,5 +87,15 @@ def confirmations() -> list[dict[str, Any]]:
             }
         ],
         description="Last pass over the partners' confirmations folders (counts only).",
+    )
+    refresh_deadlines()
+    refresh_trend()
+    entered = sum(r["newly_entered"] for r in results)
+    label_current_run(
+        tags=[
+            "confirmations",
+            *ids_tags([], [r["partner"] for r in results if r["newly_entered"] or r["refused"]]),
+            f"outcome:{'entered' if entered else 'none'}",
+        ]
     )
     return results

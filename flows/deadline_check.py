@@ -7,11 +7,21 @@ from datetime import date
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
+from flows.dashboard import (
+    advance,
+    refresh_deadlines,
+    refresh_intake_summary,
+    refresh_runbook,
+    refresh_trend,
+    start_progress,
+)
 from flows.events import emit_record_flags
 from flows.notify_overdue import notify_overdue
+from flows.run_labels import ids_tags, label_current_run
 from flows.runtime import pipeline
 from hmis_handoff.deadlines import flag_pairs, timeliness_by, today_in
 from hmis_handoff.ledger.scan import record_details
@@ -21,7 +31,12 @@ from hmis_handoff.retention import purge_expired
 MAX_LISTED = 500
 
 
-@task(name="flag-records", persist_result=False, cache_policy=NO_CACHE)
+@task(
+    name="flag-records",
+    task_run_name="flag records",
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 def flag_records(as_of: str | None = None) -> dict[str, Any]:
     """Compute flags as of a date; emit one event per (agency, partner, flag) that needs action."""
     pipe = pipeline()
@@ -29,7 +44,6 @@ def flag_records(as_of: str | None = None) -> dict[str, Any]:
     when = date.fromisoformat(as_of) if as_of else today_in(settings)
     pairs = flag_pairs(settings, pipe.ledger, as_of=when)
     counts: dict[str, int] = defaultdict(int)
-    overdue_ids: list[int] = []
     for pair in pairs:
         for flag, n in pair.counts.items():
             counts[flag] += n
@@ -47,36 +61,6 @@ def flag_records(as_of: str | None = None) -> dict[str, Any]:
                     when.isoformat(),
                     count=len(ids),
                 )
-        overdue_ids.extend(pair.overdue_ids[:MAX_LISTED])
-    overdue = record_details(pipe.ledger, overdue_ids[:MAX_LISTED])
-    create_table_artifact(
-        key="overdue-records",
-        table=[
-            {
-                "intake_id": r["intake_id"],
-                "agency": r["agency_id"],
-                "partner": r["partner_id"],
-                "intake_date": r["intake_date"].isoformat(),
-                "due": r["due_date"].isoformat(),
-                "submitted_late": bool(r["submitted_late"]),
-            }
-            for r in sorted(overdue, key=lambda r: (r["due_date"], r["id"]))
-        ]
-        or [
-            {
-                "intake_id": "-",
-                "agency": "-",
-                "partner": "-",
-                "intake_date": "-",
-                "due": "-",
-                "submitted_late": False,
-            }
-        ],
-        description=(
-            f"Records not entered into HMIS by their due date, as of {when} "
-            f"({counts['overdue']} in all; at most {MAX_LISTED} per pair listed)."
-        ),
-    )
     by_agency = timeliness_by(settings, pipe.ledger, group="agency", as_of=when)
     by_partner = timeliness_by(settings, pipe.ledger, group="partner", as_of=when)
     if by_agency:
@@ -92,30 +76,16 @@ def flag_records(as_of: str | None = None) -> dict[str, Any]:
             description=f"Timeliness per partner as of {when}.",
         )
     totals = {flag: int(n) for flag, n in counts.items() if n}
-    create_markdown_artifact(
-        key="deadline-summary",
-        markdown=_summary_markdown(when, totals),
-        description="Counts of records by timeliness flag.",
-    )
     get_run_logger().info("deadline check as of %s: %s", when, totals)
     return {"as_of": when.isoformat(), "counts": totals}
 
 
-def _summary_markdown(when: date, counts: dict[str, int]) -> str:
-    lines = [f"# Timeliness as of {when}", "", "| flag | records |", "|---|---|"]
-    for flag in (
-        "overdue",
-        "due_soon",
-        "pending",
-        "entered_late",
-        "entered_on_time",
-        "not_transmittable",
-    ):
-        lines.append(f"| {flag} | {counts.get(flag, 0)} |")
-    return "\n".join(lines)
-
-
-@task(name="purge-expired-originals", persist_result=False, cache_policy=NO_CACHE)
+@task(
+    name="purge-expired-originals",
+    task_run_name="purge expired originals",
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 def purge_expired_originals() -> dict[str, int]:
     """Retention: delete encrypted originals older than the configured days."""
     pipe = pipeline()
@@ -130,11 +100,40 @@ def purge_expired_originals() -> dict[str, int]:
     return {"archive": result.archive_removed, "quarantine": result.quarantine_removed}
 
 
-@flow(name="deadline-check", persist_result=False, log_prints=False)
+def deadline_run_name() -> str:
+    """``deadline-check <as-of date>`` (the date the flags are computed for)."""
+    as_of = flow_run.parameters.get("as_of")
+    return f"deadline-check {as_of or today_in(pipeline().settings)}"
+
+
+@flow(
+    name="deadline-check",
+    flow_run_name=deadline_run_name,
+    persist_result=False,
+    log_prints=False,
+)
 def deadline_check(as_of: str | None = None) -> dict[str, Any]:
     """Flag every record against its 3-business-day due date (``as_of``: YYYY-MM-DD);
-    then apply the retention setting to encrypted originals."""
+    refresh the dashboard; then apply the retention setting to encrypted originals."""
+    progress = start_progress(
+        key="deadline-progress", description="Deadline check: flags, dashboard, notices"
+    )
     result = flag_records(as_of)
+    advance(progress, 40.0)
+    board = refresh_deadlines(result["as_of"])
+    refresh_intake_summary()
+    refresh_trend(result["as_of"])
+    refresh_runbook()
+    advance(progress, 80.0)
     notify_overdue(result["as_of"])
     result["purged"] = purge_expired_originals()
+    advance(progress, 100.0)
+    overdue = bool(result["counts"].get("overdue"))
+    label_current_run(
+        tags=[
+            "deadlines",
+            *ids_tags(board["overdue_agencies"], board["overdue_partners"]),
+            f"outcome:{'overdue' if overdue else 'on-track'}",
+        ]
+    )
     return result

@@ -8,15 +8,22 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from connectors.notify import send_notice
+from flows.run_labels import label_current_run
 from hmis_handoff.config import load_settings
 from hmis_handoff.deadlines import deadline_report, today_in
 from hmis_handoff.digest import build_digest
 from hmis_handoff.errors import RetriableError
 
 
-@task(name="send-digest", persist_result=False, cache_policy=NO_CACHE)
+@task(
+    name="send-digest",
+    task_run_name="send digest",
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 def send_digest(as_of: str | None = None) -> dict[str, Any]:
     """Build the digest as of ``as_of`` (YYYY-MM-DD; default today), publish and send it."""
     settings = load_settings()
@@ -39,7 +46,21 @@ def send_digest(as_of: str | None = None) -> dict[str, Any]:
     return {"as_of": when.isoformat(), "totals": digest.payload["totals"], "channels": status}
 
 
-@flow(name="daily-digest", persist_result=False, log_prints=False)
+def digest_run_name() -> str:
+    """``daily-digest <as-of date>``."""
+    as_of = flow_run.parameters.get("as_of")
+    return f"daily-digest {as_of or today_in(load_settings())}"
+
+
+@flow(
+    name="daily-digest",
+    flow_run_name=digest_run_name,
+    persist_result=False,
+    log_prints=False,
+)
 def daily_digest(as_of: str | None = None) -> dict[str, Any]:
     """Send the morning digest (``as_of``: YYYY-MM-DD, default today in the CoC's zone)."""
-    return send_digest(as_of)
+    result = send_digest(as_of)
+    sent = "sent" in result["channels"].values()
+    label_current_run(tags=["digest", f"outcome:{'sent' if sent else 'not-sent'}"])
+    return result

@@ -6,11 +6,14 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
+from prefect.runtime import flow_run, task_run
+from prefect.states import Completed
 
 from connectors.dropfolder import (
     ClaimedFile,
@@ -21,9 +24,18 @@ from connectors.dropfolder import (
     claim,
     load_claim,
 )
+from flows.dashboard import (
+    advance,
+    file_progress,
+    refresh_deadlines,
+    refresh_intake_summary,
+    start_progress,
+)
 from flows.events import emit_file_detected, emit_file_outcome, emit_refusal
 from flows.guard import value_free
+from flows.run_labels import ids_tags, label_current_run
 from flows.runtime import pipeline
+from hmis_handoff import clock
 from hmis_handoff.config import Settings
 from hmis_handoff.isolation import hand_off_guarded
 from hmis_handoff.layout import Layout
@@ -35,13 +47,23 @@ def _claimed(claim_id: str) -> ClaimedFile | None:
     return load_claim(pipeline().layout.work, claim_id)
 
 
-@task(name="recover-work-area", persist_result=False, cache_policy=NO_CACHE)
+@task(
+    name="recover-work-area",
+    task_run_name="recover work area",
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 def recover_work_area() -> list[str]:
     """Remove crash leftovers; return the claims still waiting in the work area."""
     return [claimed.claim_id for claimed in pipeline().recover()]
 
 
-@task(name="sweep-drop-folders", persist_result=False, cache_policy=NO_CACHE)
+@task(
+    name="sweep-drop-folders",
+    task_run_name="sweep drop folders",
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 def sweep_drop_folders(max_wait_seconds: float = 30.0) -> list[str]:
     """Claim every settled file in every agency drop folder (one level-triggered sweep).
 
@@ -115,7 +137,20 @@ def answer_refusal(refusal: Refusal) -> None:
         emit_refusal(refusal.agency_id, refusal.fingerprint, refusal.reason_rule_id)
 
 
-@task(name="hand-off-file", persist_result=False, cache_policy=NO_CACHE)
+def hand_off_run_name() -> str:
+    """``hand off <agency> claim <id>``: the step and whose file, from the claim's ids."""
+    claim_id = str(task_run.parameters.get("claim_id", ""))
+    claimed = _claimed(claim_id)
+    agency = claimed.agency_id if claimed is not None else "unknown"
+    return f"hand off {agency} claim {claim_id[:12]}"
+
+
+@task(
+    name="hand-off-file",
+    task_run_name=hand_off_run_name,
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 def hand_off_file(claim_id: str) -> dict[str, Any] | None:
     """Validate, package, report and record one claimed file; returns ids and counts."""
     claimed = _claimed(claim_id)
@@ -123,7 +158,8 @@ def hand_off_file(claim_id: str) -> dict[str, Any] | None:
         return None
     # Isolated: a claim that raises is counted and, after a few attempts, answered
     # FILE-PROCESSING-FAILED; it never ends the flow, so every other claim still moves.
-    attempt = hand_off_guarded(pipeline(), claimed)
+    with file_progress(claimed.path, f"{claimed.agency_id} claim {claim_id[:12]}"):
+        attempt = hand_off_guarded(pipeline(), claimed)
     if attempt.failed:
         return {"claim_id": claim_id, "state": "failed"}
     outcome = attempt.outcome
@@ -143,17 +179,43 @@ def hand_off_file(claim_id: str) -> dict[str, Any] | None:
     return outcome.as_dict()
 
 
-@flow(name="ingest", persist_result=False, log_prints=False)
+def ingest_run_name() -> str:
+    """``ingest <agency> claim <id>`` for the watcher's runs, ``ingest sweep <time>`` else;
+    renamed ``ingest <agency> <file ref>`` once the file's content hash is known."""
+    claim_ids = flow_run.parameters.get("claim_ids") or []
+    claims = [c for c in (_claimed(str(i)) for i in claim_ids) if c is not None]
+    if len(claims) == 1:
+        return f"ingest {claims[0].agency_id} claim {claims[0].claim_id[:12]}"
+    if claims:
+        return f"ingest {_agencies_label([c.agency_id for c in claims])} {len(claims)} files"
+    stamp = clock.now().astimezone(pipeline().settings.tz).strftime("%Y-%m-%d %H:%M")
+    return f"ingest sweep {stamp}"
+
+
+@flow(name="ingest", flow_run_name=ingest_run_name, persist_result=False, log_prints=False)
 @value_free
 def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> dict[str, Any]:
     """Hand off claimed files: crash leftovers first, then ``claim_ids``, then a sweep.
 
-    Parameters are claim ids (random hex) and a flag: nothing identifying.
+    Parameters are claim ids (random hex) and a flag: nothing identifying. Ends Completed,
+    named by :func:`run_outcome` (``Delivered``, ``Refused``, ``Held back``, ``Duplicate``
+    or ``Completed``); the result is :func:`summarise`'s dict.
     """
     todo = list(dict.fromkeys([*recover_work_area(), *(claim_ids or [])]))
     if sweep:
         todo.extend(c for c in sweep_drop_folders() if c not in todo)
-    results = [o for o in (hand_off_file(c) for c in todo) if o is not None]
+    progress = (
+        start_progress(key="ingest-progress", description="Backlog hand-off")
+        if len(todo) >= PROGRESS_FROM_FILES
+        else None
+    )
+    results: list[dict[str, Any]] = []
+    for done, claim_id in enumerate(todo, start=1):
+        outcome = hand_off_file(claim_id)
+        if outcome is not None:
+            results.append(outcome)
+        if progress is not None:
+            advance(progress, 100.0 * done / len(todo))
     outcomes = [o for o in results if o["state"] != "failed"]
     summary = summarise(outcomes)
     # Claims that raised this run: retried on the next run, given up after a few attempts.
@@ -182,7 +244,76 @@ def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> dict[str, 
             ],
             description="Files handed off in the latest ingest run (ids and counts only).",
         )
-    return summary
+        refresh_deadlines()
+        refresh_intake_summary()
+    state_name, word = run_outcome(outcomes)
+    label_current_run(
+        name=_final_name(outcomes),
+        tags=[
+            "ingest",
+            *ids_tags([o["agency_id"] for o in outcomes], [o["partner_id"] for o in outcomes]),
+            f"outcome:{word}",
+        ],
+    )
+    # Prefect ends the run in this state and hands the caller its data (the summary).
+    final: State[dict[str, Any]] = Completed(
+        name=state_name, data=summary, message=_state_message(summary)
+    )
+    return cast(dict[str, Any], final)
+
+
+# A run with at least this many files to hand off keeps an ``ingest-progress`` artifact.
+PROGRESS_FROM_FILES = 5
+
+
+def file_outcome(outcome: dict[str, Any]) -> str:
+    """One file's outcome word: delivered, refused, held-back or duplicate."""
+    if outcome["state"] == "rejected":
+        return "refused"
+    if outcome["state"] == "duplicate":
+        return "duplicate"
+    if outcome["state"] == "not_sent" or (
+        outcome["state"] == "delivered" and outcome["rows_sent"] == 0
+    ):
+        return "held-back"
+    return "delivered"
+
+
+def run_outcome(outcomes: list[dict[str, Any]]) -> tuple[str, str]:
+    """(Prefect state name, outcome tag word) for a run: the file needing most attention wins.
+
+    The state type stays COMPLETED: the run did its job (the agency has its report), so no
+    retry and no failure alarm; the name makes a refusal stand out in the run list.
+    """
+    words = {file_outcome(o) for o in outcomes}
+    for word, name in (
+        ("refused", "Refused"),
+        ("held-back", "Held back"),
+        ("delivered", "Delivered"),
+        ("duplicate", "Duplicate"),
+    ):
+        if word in words:
+            return name, word
+    return "Completed", "none"
+
+
+def _agencies_label(agencies: list[str]) -> str:
+    unique = sorted(set(agencies))
+    return unique[0] if len(unique) == 1 else f"{len(unique)} agencies"
+
+
+def _final_name(outcomes: list[dict[str, Any]]) -> str | None:
+    if len(outcomes) == 1:
+        return f"ingest {outcomes[0]['agency_id']} {outcomes[0]['file_ref']}"
+    if outcomes:
+        label = _agencies_label([o["agency_id"] for o in outcomes])
+        return f"ingest {label} {len(outcomes)} files"
+    return None
+
+
+def _state_message(summary: dict[str, Any]) -> str:
+    states = ", ".join(f"{n} {s}" for s, n in sorted(summary["by_state"].items()))
+    return f"{summary['files']} file(s): {states or 'none'}; {summary['rows_sent']} row(s) sent"
 
 
 def summarise(outcomes: list[dict[str, Any]]) -> dict[str, Any]:

@@ -26,7 +26,12 @@ from hmis_handoff.layout import Layout
 MEMORY_FILE = "overdue-notice.json"
 
 
-@task(name="notify-overdue", persist_result=False, cache_policy=NO_CACHE)
+@task(
+    name="notify-overdue",
+    task_run_name="notify overdue",
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 def notify_overdue(as_of: str | None = None) -> dict[str, Any]:
     """Notify about overdue records as of ``as_of`` (YYYY-MM-DD; default today)."""
     settings = load_settings()

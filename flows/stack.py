@@ -133,6 +133,26 @@ def load_deployments(yaml_path: Path) -> list[Any]:
     return deployments
 
 
+def prepare_operators_view(settings: Settings) -> None:
+    """Apply the automations, warn when nobody would be notified, publish the dashboard.
+
+    Runs before the watcher and the schedules start, so the deadline dashboard exists from
+    the first minute whatever the day or hour (the scheduled check runs in business hours).
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from flows.automations import apply_automations, channel_warning
+    from flows.dashboard import dashboard_refresh
+
+    names = apply_automations(settings)
+    print(f"Automations applied: {len(names)}", flush=True)
+    warning = channel_warning(settings)
+    if warning:
+        print(warning, flush=True)
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        dashboard_refresh()
+
+
 def run_stack(settings: Settings) -> int:
     """Run until stopped; returns the process exit code."""
     from prefect import serve
@@ -157,6 +177,7 @@ def run_stack(settings: Settings) -> int:
     try:
         wait_healthy(url, server, SERVER_START_TIMEOUT)
         deployments = load_deployments(PROJECT_ROOT / "prefect.yaml")
+        prepare_operators_view(settings)
         watcher = start_watcher(settings, stop)
         confirmations = start_confirmation_watcher(settings, stop)
         ui = url.removesuffix("/api")

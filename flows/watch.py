@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+from prefect import tags
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from connectors.dropfolder import DropFolderScanner
@@ -36,7 +37,10 @@ def make_sweep(settings: Settings) -> tuple[DropFolderScanner, object]:
             # Prefect joins its heartbeat thread (1 s sleeps) at the end of every flow run;
             # these in-process runs take well under a second, so the heartbeat only adds
             # latency to the next drop.
-            with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            with (
+                temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+                tags("handoff", "ingest", "watcher"),
+            ):
                 ingest(claim_ids=claim_ids, sweep=False)
         if result.pending:
             return result.next_due if result.next_due is not None else 0.1

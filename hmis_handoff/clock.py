@@ -1,33 +1,46 @@
-"""The current time, in one place, so it can be moved for a whole process.
+"""The one place the pipeline asks what time it is.
 
-``HANDOFF_NOW`` (an ISO 8601 time with its UTC offset, e.g. ``2026-07-11T10:00:00-05:00``)
-pins "now" for every caller of :func:`now`: the deadline "today", the confirmations inbox's
-date rules and report names, and ``handoff confirm --entered-on today``. It is meant for
-tests and drills (a Saturday, a holiday); unset, the system clock is used. Settling of
-dropped files always uses the real clock (it measures how long a file has been still).
+Contract: :func:`now` returns an aware datetime in ``tz`` (UTC by default). Normally that is
+the real clock. When ``HANDOFF_NOW`` holds an ISO 8601 time with its UTC offset
+(``2026-12-05T22:30:00-06:00``), the clock starts there when this process first asks and
+then runs forward at real speed: a test or a drill can start ``handoff up`` on a Saturday
+night, or confirm on a holiday, without touching the machine's clock. It moves the deadline
+"today", the confirmations inbox's date rules, ``--entered-on today``, run names and the
+dashboard. Settling of dropped files always uses the real monotonic clock (it measures how
+long a file has been still). Operators never set it in production.
 """
 
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, tzinfo
+import time
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import cache
 
 from hmis_handoff.errors import ConfigError
 
-__all__ = ["NOW_ENV", "now"]
+__all__ = ["CLOCK_ENV", "NOW_ENV", "now"]
 
 NOW_ENV = "HANDOFF_NOW"
+#: The same setting under the name some callers use for it.
+CLOCK_ENV = NOW_ENV
+
+
+@cache
+def _origin(raw: str) -> tuple[datetime, float]:
+    try:
+        start = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{NOW_ENV} must be an ISO 8601 time with a UTC offset") from None
+    if start.utcoffset() is None:
+        raise ConfigError(f"{NOW_ENV} needs a UTC offset (e.g. 2026-12-05T22:30:00-06:00)")
+    return start.astimezone(UTC), time.monotonic()
 
 
 def now(tz: tzinfo = UTC) -> datetime:
-    """The current time in ``tz`` (``HANDOFF_NOW`` if set)."""
-    pinned = os.environ.get(NOW_ENV)
-    if not pinned:
+    """The current moment in ``tz``, moved by ``HANDOFF_NOW`` when that is set."""
+    raw = os.environ.get(NOW_ENV, "").strip()
+    if not raw:
         return datetime.now(tz)
-    try:
-        moment = datetime.fromisoformat(pinned)
-    except ValueError:
-        raise ConfigError(f"{NOW_ENV} must be an ISO 8601 time with a UTC offset") from None
-    if moment.utcoffset() is None:
-        raise ConfigError(f"{NOW_ENV} must carry a UTC offset (e.g. -05:00)")
-    return moment.astimezone(tz)
+    start, at = _origin(raw)
+    return (start + timedelta(seconds=time.monotonic() - at)).astimezone(tz)

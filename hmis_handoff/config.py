@@ -119,6 +119,11 @@ class EmailSettings(_Section):
 class NotificationSettings(_Section):
     email: EmailSettings = EmailSettings()
     webhook_url: str = ""
+    prefect_block: str = Field(
+        "",
+        description="Prefect notification block for the automations, as type-slug/name "
+        "(e.g. slack-webhook/coc-ops); empty: a custom-webhook block made from webhook_url",
+    )
 
 
 class AgencyConfig(_Section):

@@ -43,8 +43,7 @@ from connectors.dropfolder import (
     quarantine_refusal,
 )
 from connectors.reader import ReadLimits, iter_intake_chunks
-from hmis_handoff import agency_names
-from hmis_handoff import __version__
+from hmis_handoff import __version__, agency_names, progress
 from hmis_handoff.clock import now as current_time
 from hmis_handoff.config import Settings
 from hmis_handoff.crypto.age import encrypt_file, parse_recipient
@@ -743,6 +742,7 @@ class Pipeline:
                 verdict.intake_ids.update(
                     zip(rows.tolist(), frame["IntakeID"].tolist(), strict=True)
                 )
+            progress.rows_done(verdict.rows_total)
         tail = run.finish()
         verdict.normalise = run.options
         verdict.sendable -= tail.withheld | tail.errored

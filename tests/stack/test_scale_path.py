@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from flows.automations import load_spec
 from tests.conftest import REPO_ROOT, run_cli
 from tests.stack.prefect_server import free_port, prefect_server
 from tests.synthetic import make_valid_row, write_sample_csv
@@ -89,6 +91,28 @@ def test_deployments_run_on_workers_with_postgres_everywhere(tmp_path: Path) -> 
 
             prefect("work-pool", "create", "handoff", "--type", "process")
             prefect("--no-prompt", "deploy", "--all")
+            # The scale recipe applies automations.yaml; applying twice leaves one of each.
+            for _ in range(2):
+                applied = subprocess.run(
+                    [sys.executable, "-m", "flows.automations"],
+                    env=env,
+                    cwd=REPO_ROOT,
+                    capture_output=True,
+                    text=True,
+                    timeout=180,
+                    stdin=subprocess.DEVNULL,
+                )
+                assert applied.returncode == 0, applied.stderr[-3000:]
+            request = urllib.request.Request(
+                f"{api}/automations/filter",
+                data=b"{}",
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=15) as response:
+                names = [a["name"] for a in json.loads(response.read())]
+            assert sorted(n for n in names if n.startswith("handoff: ")) == sorted(
+                a["name"] for a in load_spec()
+            )
             workers = [
                 subprocess.Popen(
                     [PREFECT_BIN, "worker", "start", "--pool", "handoff", "--limit", "1"],

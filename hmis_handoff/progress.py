@@ -1,0 +1,31 @@
+"""Progress of long work, reported to whoever listens (the flows turn it into an artifact).
+
+Contract: :func:`listening` installs a callback for the current context (thread / task);
+:func:`rows_done` calls it with the number of data rows handled so far, or does nothing when
+nobody listens. Only counts travel; never a value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+
+_listener: ContextVar[Callable[[int], None] | None] = ContextVar("handoff_progress", default=None)
+
+
+def rows_done(count: int) -> None:
+    """Report ``count`` rows handled so far in the current file."""
+    listener = _listener.get()
+    if listener is not None:
+        listener(count)
+
+
+@contextlib.contextmanager
+def listening(callback: Callable[[int], None]) -> Iterator[None]:
+    """Send :func:`rows_done` reports made inside the block to ``callback``."""
+    token = _listener.set(callback)
+    try:
+        yield
+    finally:
+        _listener.reset(token)
