@@ -16,10 +16,9 @@ import contextlib
 import hashlib
 import io
 import os
-import socket
 import stat
-from pathlib import Path, PurePosixPath
 from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import BinaryIO, Self
 from urllib.parse import unquote, urlsplit
@@ -153,7 +152,7 @@ class SftpFolder:
             raise
         except PermissionError:
             raise TransferRefused(f"SFTP {action}: permission denied") from None
-        except (OSError, EOFError, paramiko.SSHException, socket.timeout) as exc:
+        except (TimeoutError, OSError, EOFError, paramiko.SSHException) as exc:
             raise RetriableError(f"SFTP {action} failed ({type(exc).__name__})") from None
 
     # Protocol -----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from connectors.dropfolder import (
     claim,
     load_claim,
 )
+from flows.deliver import deliver_outstanding
 from flows.events import emit_file_detected, emit_file_outcome, emit_refusal
 from flows.runtime import pipeline
 from hmis_handoff.config import Settings
@@ -121,6 +122,9 @@ def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> dict[str, 
     if sweep:
         todo.extend(c for c in sweep_drop_folders() if c not in todo)
     outcomes = [o for o in (hand_off_file(c) for c in todo) if o is not None]
+    # Partner channels beside the outbox (SFTP push, e-mail): new packages and earlier
+    # ones still outstanding (issue #16). No channel configured: nothing happens.
+    deliver_outstanding()
     summary = summarise(outcomes)
     if outcomes:
         create_table_artifact(

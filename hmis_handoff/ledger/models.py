@@ -174,3 +174,37 @@ class Transition(Base):
     to_state: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     rule_id: Mapped[str | None] = mapped_column(String(40))
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+
+
+class Delivery(Base):
+    """One package on one delivery channel (SFTP push, e-mail): attempts and proof.
+
+    ``remote_ref`` is the file name we gave the package there (the package id, never an
+    agency's file name); ``verified_sha256`` is the ciphertext hash read back from the
+    remote after upload (SFTP), or the hash of what was attached (e-mail). Migration 0004.
+    """
+
+    __tablename__ = "delivery"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    package_id: Mapped[str] = mapped_column(ForeignKey("package.package_id"), index=True)
+    partner_id: Mapped[str] = mapped_column(String(32), index=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    tried_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    remote_ref: Mapped[str | None] = mapped_column(String(160))
+    verified_sha256: Mapped[str | None] = mapped_column(String(64))
+    error_kind: Mapped[str | None] = mapped_column(String(120))
+
+    __table_args__ = (
+        Index("uq_delivery_package_channel", "package_id", "channel_id", unique=True),
+    )

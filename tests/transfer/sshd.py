@@ -102,9 +102,10 @@ class Sshd:
             if self.process.poll() is not None:
                 log = (self.directory / "sshd.log").read_text(errors="replace")
                 raise RuntimeError(f"sshd exited {self.process.returncode}: {log[-2000:]}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=1
-            ) as sock:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock,
+            ):
                 if sock.recv(4).startswith(b"SSH-"):
                     return
             time.sleep(0.1)
