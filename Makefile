@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Debian tools the tests use: the reference `age` (interop) and Chromium (UI checks).
+# Debian tools the tests use: the reference `age` (interop) and Chromium (UI checks);
+# OpenSSH's server and client (sshd, sftp, ssh-keygen) for the SFTP transfer tests.
 system-deps:
 	@{ command -v age && command -v chromium; } >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq age chromium; }
+	@{ test -x /usr/sbin/sshd && command -v sftp; } >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openssh-server openssh-client; }
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
