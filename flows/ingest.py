@@ -21,6 +21,7 @@ from connectors.dropfolder import (
 )
 from flows.deliver import deliver_outstanding
 from flows.events import emit_file_detected, emit_file_outcome, emit_refusal
+from flows.remote_intake import sync_remote_drops
 from flows.runtime import pipeline
 from hmis_handoff.config import Settings
 from hmis_handoff.layout import Layout
@@ -119,12 +120,17 @@ def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> dict[str, 
     Parameters are claim ids (random hex) and a flag: nothing identifying.
     """
     todo = list(dict.fromkeys([*recover_work_area(), *(claim_ids or [])]))
+    remote = any(a.drop_url for a in pipeline().settings.agencies)
     if sweep:
+        if remote:  # remote drop folders (drop_url) feed the local ones first (issue #16)
+            sync_remote_drops()
         todo.extend(c for c in sweep_drop_folders() if c not in todo)
     outcomes = [o for o in (hand_off_file(c) for c in todo) if o is not None]
     # Partner channels beside the outbox (SFTP push, e-mail): new packages and earlier
     # ones still outstanding (issue #16). No channel configured: nothing happens.
     deliver_outstanding()
+    if remote and outcomes:  # receipts back to the agencies; finished remote copies removed
+        sync_remote_drops(max_wait_seconds=0.0)
     summary = summarise(outcomes)
     if outcomes:
         create_table_artifact(
