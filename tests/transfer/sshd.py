@@ -149,11 +149,11 @@ Subsystem sftp internal-sftp
 
 
 @contextlib.contextmanager
-def running_sshd(directory: Path, match_blocks: str) -> Iterator[Sshd]:
+def running_sshd(directory: Path, match_blocks: str, port: int | None = None) -> Iterator[Sshd]:
     """Start sshd with ``match_blocks`` appended to a key-only loopback config."""
     directory.mkdir(parents=True, exist_ok=True)
     host_key = keygen(directory / "ssh_host_ed25519_key")
-    port = free_port()
+    port = port or free_port()
     keys_dir = private_root("authorized-keys")
     config = write_config(directory, port, host_key, match_blocks, keys_dir=keys_dir)
     server = Sshd(port, host_key.with_suffix(".pub"), directory, config, keys_dir)
