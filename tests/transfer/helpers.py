@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
+from typing import Any
 
 from hmis_handoff.ledger import Ledger
 from hmis_handoff.ledger.deliveries import DeliveryView, deliveries
@@ -67,3 +69,28 @@ def decrypt_ids(root: Path, package: Path) -> list[str]:
 
 def remote_files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
+
+
+def package_events(name: str, package_id: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """Events ``name`` about ``package_id`` on the test's Prefect server (waits for them)."""
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            page = client.read_events(
+                EventFilter(
+                    event=EventNameFilter(name=[name]),
+                    resource=EventResourceFilter(id=[f"handoff.package.{package_id}"]),
+                ),
+                limit=50,
+            )
+            found = [
+                e.model_dump(mode="json")
+                for e in page.events
+                if e.resource.id == f"handoff.package.{package_id}"
+            ]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.5)

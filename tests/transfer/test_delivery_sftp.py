@@ -26,6 +26,7 @@ from tests.transfer.helpers import (
     install_secret,
     ledger_deliveries,
     outbox,
+    package_events,
     remote_files,
 )
 from tests.transfer.sshd import keygen
@@ -82,6 +83,10 @@ def test_push_delivers_once_verified(
     assert row.remote_ref == age_file.name
     assert row.verified_sha256 == hashlib.sha256(age_file.read_bytes()).hexdigest()
     assert row.delivered_at is not None
+    [event] = package_events("handoff.package.delivered", row.package_id)
+    assert event["payload"]["channel"] == "partner-sftp"
+    assert event["payload"]["sha256"] == row.verified_sha256
+    assert event["payload"]["records"] == len(VALID_IDS)
 
     # Another run (and another file) never sends the first package again.
     mtime = age_file.stat().st_mtime_ns
@@ -110,6 +115,14 @@ def test_host_key_mismatch_is_refused(
     assert row.error_kind == "TransferRefused"
     assert row.attempts == 1  # not retried: an operator must check the key
     assert "host key does not match" in result.stderr + result.stdout
+    [event] = package_events("handoff.package.delivery-failed", row.package_id)
+    assert event["payload"] == {
+        "channel": "partner-sftp",
+        "attempt": 1,
+        "will_retry": False,
+        "error": "TransferRefused",
+    }
+    assert str(root) not in json.dumps(event)  # no key paths, URLs or server replies
 
 
 def test_server_down_then_retried_until_it_returns(
