@@ -26,6 +26,10 @@ Receipts: every report the pipeline writes in ``agencies/<id>/reports/`` is uplo
 the drop folder's sibling ``reports``), once each; ``state/remote-intake/<id>.reports``
 lists what was sent.
 
+Crash points (:mod:`hmis_handoff.failpoints`): ``remote-claimed`` (renamed on the server,
+nothing downloaded) and ``remote-downloaded`` (in the local drop folder, sidecar not yet
+updated).
+
 Logs carry agency ids, tokens and counts; never the agency's file names.
 """
 
@@ -45,6 +49,7 @@ from urllib.parse import urlsplit, urlunsplit
 from connectors.remote_folder import TEMP_PREFIX, RemoteEntry, RemoteFolder
 from connectors.sftp import SftpFolder
 from hmis_handoff.config import AgencyConfig, Settings
+from hmis_handoff.failpoints import failpoint
 from hmis_handoff.fsutil import atomic_write_bytes, ensure_private_dir, fsync_dir
 
 __all__ = [
@@ -175,6 +180,7 @@ class RemoteDropPoller:
             self.seen.pop(entry.name, None)
             return
         self.seen.pop(entry.name, None)
+        failpoint("remote-claimed")
         result.claimed += 1
         logger.info("agency %s: remote file claimed as %s", self.agency_id, token)
         self._download(drop, sidecar, result)
@@ -197,6 +203,7 @@ class RemoteDropPoller:
                 ensure_private_dir(self.local_drop)
                 os.replace(part, local)
                 fsync_dir(self.local_drop)
+            failpoint("remote-downloaded")
             sidecar = {**sidecar, "state": "downloaded", "sha256": sha}
             atomic_write_bytes(self._sidecar(token), json.dumps(sidecar).encode())
             result.downloaded += 1

@@ -167,7 +167,6 @@ class DeliverySettings(_Section):
     retries: int = Field(4, ge=0, le=20, description="Prefect task retries per package+channel")
     backoff_seconds: float = Field(10.0, ge=0, description="first retry delay; doubles each time")
     timeout_seconds: float = Field(30.0, gt=0, description="connect/read timeout per transfer")
-    poll_seconds: float = Field(60.0, gt=0, description="remote drop folder poll interval")
 
 
 class PartnerConfig(_Section):

@@ -84,3 +84,39 @@ known_hosts = "{known}"
     again = json.loads(run_cli("process", "--config", str(root / "handoff.toml"), "--json").stdout)
     assert again["files"] == 0
     assert len(list(outbox(root).glob("*.age"))) == 1
+
+
+@pytest.mark.parametrize("point", ["remote-claimed", "remote-downloaded"])
+def test_kill_during_remote_claim_is_completed_exactly_once(
+    tmp_path: Path, prefect_api: str, sftp_server: SftpServer, point: str
+) -> None:
+    root = demo_root(tmp_path / "x", prefect_api)
+    drop, _reports = _remote_dirs(sftp_server)
+    key = install_secret(root, sftp_server.key_file, "a-sftp.key")
+    known = install_secret(root, sftp_server.known_hosts, "a-known_hosts")
+    append_config(
+        root,
+        f"""
+drop_url = "{sftp_server.url("/inbox/drop")}"
+key_file = "{key}"
+known_hosts = "{known}"
+""",
+    )
+    shutil.copyfile(root / "samples" / "demo-intake.csv", drop / "intake.csv")
+    config = str(root / "handoff.toml")
+    killed = run_cli("process", "--config", config, env={"HANDOFF_FAILPOINT": point}, check=False)
+    assert killed.returncode == -9
+    assert not (drop / "intake.csv").exists()  # claimed on the server ...
+    assert len(list((drop / CLAIM_AREA).iterdir())) == 1  # ... and still there
+    assert len(list((root / "state" / "remote-intake").glob("*.json"))) == 1
+
+    first = json.loads(run_cli("process", "--config", config, "--json").stdout)
+    again = json.loads(run_cli("process", "--config", config, "--json").stdout)
+    states = {**first["by_state"]}
+    for state, count in again["by_state"].items():
+        states[state] = states.get(state, 0) + count
+    assert states == {"delivered": 1}  # exactly once: no duplicate, nothing lost
+    [package] = list(outbox(root).glob("*.age"))
+    assert decrypt_ids(root, package) == VALID_IDS
+    assert list((drop / CLAIM_AREA).iterdir()) == []
+    assert not list((root / "state" / "remote-intake").glob("*.json"))
