@@ -49,6 +49,7 @@ from urllib.parse import urlsplit, urlunsplit
 from connectors.remote_folder import TEMP_PREFIX, RemoteEntry, RemoteFolder
 from connectors.sftp import SftpFolder
 from hmis_handoff.config import AgencyConfig, Settings
+from hmis_handoff.errors import RetriableError
 from hmis_handoff.failpoints import failpoint
 from hmis_handoff.fsutil import atomic_write_bytes, ensure_private_dir, fsync_dir
 
@@ -197,7 +198,7 @@ class RemoteDropPoller:
                 os.fsync(handle.fileno())
             entry = drop.stat(claimed)
             if entry is None or entry.size != size or drop.sha256(claimed) != (size, sha):
-                raise OSError("downloaded file does not verify")
+                raise RetriableError("downloaded file does not verify (size or SHA-256)")
             local = self.local_drop / f"{token}{suffix}"
             if not self.ledger_has(sha) and not local.exists():
                 ensure_private_dir(self.local_drop)

@@ -23,9 +23,8 @@ from flows.events import partner_resource
 from flows.runtime import pipeline
 from hmis_handoff.config import DeliverySettings
 from hmis_handoff.delivery import DeliveryOutcome, PackageFiles, deliver
-from hmis_handoff.errors import HandoffError, RetriableError
-from hmis_handoff.ledger.deliveries import delivery, packages_of
-from hmis_handoff.ledger.models import DeliveryState
+from hmis_handoff.errors import HandoffError, IntegrityError, RetriableError
+from hmis_handoff.ledger.deliveries import delivered_pairs, package, packages_of
 
 __all__ = ["backoff", "deliver_outstanding", "deliver_package", "deliveries"]
 
@@ -60,6 +59,7 @@ def _retriable(_task: Any, _task_run: Any, state: Any) -> bool:
 
 @task(
     name="deliver-package",
+    task_run_name="deliver-{package_id}-{channel_id}",
     persist_result=False,
     cache_policy=NO_CACHE,
     retry_condition_fn=_retriable,
@@ -67,7 +67,9 @@ def _retriable(_task: Any, _task_run: Any, state: Any) -> bool:
 def deliver_package(package_id: str, partner_id: str, channel_id: str) -> dict[str, Any]:
     """Deliver one package on one channel (idempotent); raises so Prefect retries."""
     pipe = pipeline()
-    ref = next(p for p in packages_of(pipe.ledger, partner_id) if p.package_id == package_id)
+    ref = package(pipe.ledger, package_id)
+    if ref is None or ref.partner_id != partner_id:
+        raise IntegrityError(f"package {package_id}: not in the ledger for {partner_id}")
     files = PackageFiles.in_outbox(
         pipe.layout.partner_outbox(partner_id),
         package_id,
@@ -144,10 +146,10 @@ def deliver_outstanding() -> dict[str, int]:
         if not channels:
             continue
         outbox = pipe.layout.partner_outbox(partner.id)
+        finished = delivered_pairs(pipe.ledger, partner.id)
         for ref in packages_of(pipe.ledger, partner.id):
             for channel_id, _config in channels:
-                done = delivery(pipe.ledger, ref.package_id, channel_id)
-                if done is not None and done.state == DeliveryState.DELIVERED:
+                if (ref.package_id, channel_id) in finished:
                     counts["already"] += 1
                     continue
                 if not (outbox / f"{ref.package_id}.manifest.json.sig").exists():

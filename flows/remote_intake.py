@@ -61,7 +61,9 @@ def sync_remote_drops(max_wait_seconds: float = 30.0) -> dict[str, Any]:
                     if not result.pending or time.monotonic() >= deadline:
                         break
                     time.sleep(max(pipe.settings.intake.stable_seconds / 2, 0.1))
-        except HandoffError as exc:
+        except (HandoffError, OSError) as exc:
+            # Fixed-text errors (no paths, no replies); the next sweep tries again.
             totals["failed"] += 1
-            get_run_logger().warning("remote drop folder of agency %s: %s", agency.id, exc)
+            detail = exc if isinstance(exc, HandoffError) else type(exc).__name__
+            get_run_logger().warning("remote drop folder of agency %s: %s", agency.id, detail)
     return totals

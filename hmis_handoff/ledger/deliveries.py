@@ -21,10 +21,12 @@ __all__ = [
     "DeliveryView",
     "PackageRef",
     "begin_attempt",
+    "delivered_pairs",
     "deliveries",
     "delivery",
     "mark_delivered",
     "note_failure",
+    "package",
     "packages_of",
 ]
 
@@ -110,6 +112,27 @@ def packages_of(ledger: Ledger, partner_id: str) -> list[PackageRef]:
             PackageRef(r.package_id, r.partner_id, r.record_count, r.ciphertext_sha256)
             for r in rows
         ]
+
+
+def package(ledger: Ledger, package_id: str) -> PackageRef | None:
+    """The package with this id, if the ledger has it."""
+    with ledger.session() as session:
+        row = session.get(Package, package_id)
+        if row is None:
+            return None
+        return PackageRef(row.package_id, row.partner_id, row.record_count, row.ciphertext_sha256)
+
+
+def delivered_pairs(ledger: Ledger, partner_id: str) -> set[tuple[str, str]]:
+    """(package id, channel id) of every finished delivery of this partner (one query)."""
+    with ledger.session() as session:
+        rows = session.execute(
+            select(Delivery.package_id, Delivery.channel_id).where(
+                Delivery.partner_id == partner_id,
+                Delivery.state == DeliveryState.DELIVERED.value,
+            )
+        )
+        return {(row[0], row[1]) for row in rows}
 
 
 def begin_attempt(
