@@ -1,4 +1,4 @@
-"""E-mail delivery against a real loopback SMTP server (aiosmtpd) with STARTTLS and login.
+"""E-mail delivery against a real loopback SMTP server (aiosmtpd): STARTTLS or TLS, login.
 
 The message carries the package, its manifest and signature; the attachment decrypts with
 Debian's `age` to the package's rows; the body has ids and counts only; the password comes
@@ -36,9 +36,14 @@ pytestmark = pytest.mark.server
 USER, PASSWORD = "handoff-relay", "synthetic-relay-pass-7f3a"
 
 
-@pytest.fixture()
-def smtp_starttls_auth(tmp_path: Path) -> Iterator[tuple[SmtpSink, Path]]:
-    """SMTP on loopback requiring STARTTLS, then LOGIN/PLAIN auth; yields the CA cert."""
+@pytest.fixture(params=["starttls", "tls"])
+def smtp_starttls_auth(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[SmtpSink, Path, str]]:
+    """SMTP on loopback with STARTTLS (or implicit TLS), then LOGIN/PLAIN auth.
+
+    Yields the sink, the CA certificate and the security mode.
+    """
     cert, key = self_signed(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
@@ -53,27 +58,32 @@ def smtp_starttls_auth(tmp_path: Path) -> Iterator[tuple[SmtpSink, Path]]:
         )
         return AuthResult(success=ok)
 
+    # aiosmtpd counts only STARTTLS as "TLS" for auth_require_tls; with implicit TLS the
+    # whole connection is already encrypted, so that flag must be off for AUTH to be offered.
+    tls: dict[str, Any] = (
+        {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+        if request.param == "starttls"
+        else {"ssl_context": context, "auth_require_tls": False}
+    )
     controller = Controller(
         sink,
         hostname=sink.host,
         port=sink.port,
-        tls_context=context,
-        require_starttls=True,
         authenticator=authenticator,
         auth_required=True,
-        auth_require_tls=True,
+        **tls,
     )
     controller.start()
     try:
-        yield sink, cert
+        yield sink, cert, request.param
     finally:
         controller.stop()
 
 
 def test_email_delivery_attachment_decrypts_to_the_rows(
-    tmp_path: Path, prefect_api: str, smtp_starttls_auth: tuple[SmtpSink, Path]
+    tmp_path: Path, prefect_api: str, smtp_starttls_auth: tuple[SmtpSink, Path, str]
 ) -> None:
-    sink, cert = smtp_starttls_auth
+    sink, cert, security = smtp_starttls_auth
     root = demo_root(tmp_path / "x", prefect_api)
     append_config(
         root,
@@ -84,7 +94,7 @@ to = ["intake@partner.example"]
 sender = "handoff@coc.example"
 host = "127.0.0.1"
 port = {sink.port}
-security = "starttls"
+security = "{security}"
 username = "{USER}"
 password_env = "HANDOFF_TEST_SMTP_PASSWORD"
 ca_file = "{cert}"
