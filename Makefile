@@ -23,7 +23,7 @@ setup: $(STAMP)
 # started with trust for 127.0.0.1 and a database "test" by .ci/ensure-postgres). The tests
 # refuse to start when one is missing (tests/real_parts.py).
 system-deps:
-	@{ command -v age && command -v chromium && command -v ssh-keygen && [ -x /usr/sbin/sshd ] && command -v pg_ctlcluster; } >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq age chromium openssh-client openssh-server postgresql; }
+	@{ command -v age && command -v chromium && command -v ssh-keygen && [ -x /usr/sbin/sshd ] && command -v sftp && command -v pg_ctlcluster; } >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq age chromium openssh-client openssh-server postgresql; }
 	@.ci/ensure-postgres
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -31,9 +31,11 @@ from flows.dashboard import (
     refresh_intake_summary,
     start_progress,
 )
+from flows.deliver import deliver_outstanding
 from flows.events import emit_file_detected, emit_file_outcome, emit_refusal
 from flows.guard import value_free
 from flows.run_labels import ids_tags, label_current_run
+from flows.remote_intake import sync_remote_drops
 from flows.runtime import pipeline
 from hmis_handoff import clock
 from hmis_handoff.config import Settings
@@ -202,7 +204,10 @@ def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> dict[str, 
     or ``Completed``); the result is :func:`summarise`'s dict.
     """
     todo = list(dict.fromkeys([*recover_work_area(), *(claim_ids or [])]))
+    remote = any(a.drop_url for a in pipeline().settings.agencies)
     if sweep:
+        if remote:  # remote drop folders (drop_url) feed the local ones first (issue #16)
+            sync_remote_drops()
         todo.extend(c for c in sweep_drop_folders() if c not in todo)
     progress = (
         start_progress(key="ingest-progress", description="Backlog hand-off")
@@ -217,6 +222,11 @@ def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> dict[str, 
         if progress is not None:
             advance(progress, 100.0 * done / len(todo))
     outcomes = [o for o in results if o["state"] != "failed"]
+    # Partner channels beside the outbox (SFTP push, e-mail): new packages and earlier
+    # ones still outstanding (issue #16). No channel configured: nothing happens.
+    deliver_outstanding()
+    if remote and outcomes:  # receipts back to the agencies; finished remote copies removed
+        sync_remote_drops(max_wait_seconds=0.0)
     summary = summarise(outcomes)
     # Claims that raised this run: retried on the next run, given up after a few attempts.
     summary["claims_failed"] = len(results) - len(outcomes)

@@ -313,6 +313,39 @@ def template(
     typer.echo(f"wrote {out}")
 
 
+@app.command("sftp-gateway")
+def sftp_gateway(
+    config: ConfigOption = None,
+    keys_dir: Annotated[
+        Path, typer.Option(help="root-owned folder of authorized keys, one file per login")
+    ] = Path("/etc/ssh/handoff-keys"),
+    gateway_root: Annotated[
+        Path, typer.Option(help="root-owned folder for the partners' chroots")
+    ] = Path("/srv/handoff-sftp"),
+    user_prefix: Annotated[str, typer.Option(help="login name = prefix + agency/partner id")] = (
+        "handoff-"
+    ),
+    host: Annotated[str, typer.Option(help="this gateway's address, for the push URLs")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="this gateway's SSH port, for the push URLs")] = 22,
+) -> None:
+    """Print OpenSSH Match blocks (internal-sftp, chroot, key-only) for agencies and partners."""
+    from hmis_handoff.gateway import gateway_config
+
+    typer.echo(
+        gateway_config(
+            _settings(config),
+            keys_dir=keys_dir,
+            gateway_root=gateway_root,
+            user_prefix=user_prefix,
+            host=host,
+            port=port,
+        ),
+        nl=False,
+    )
+
+
 def _settings(config: Path | None) -> Any:
     from hmis_handoff.config import load_settings
 

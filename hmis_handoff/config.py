@@ -16,6 +16,7 @@ import re
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -135,12 +136,86 @@ class AgencyConfig(_Section):
     date_order: Literal["us", "iso-only"] = Field(
         "us", description="us: accept M/D/YYYY besides yyyy-mm-dd; iso-only: yyyy-mm-dd only"
     )
+    # Remote drop folder (issue #16): absent = the local drop folder only.
+    drop_url: str = Field("", description="sftp://user@host:port/path of a remote drop folder")
+    reports_url: str = Field("", description="remote reports folder; default: drop's sibling")
+    key_file: Path | None = Field(None, description="SSH private key (0600), data-root relative")
+    known_hosts: Path | None = Field(None, description="pinned host key(s), data-root relative")
+
+    @field_validator("drop_url", "reports_url")
+    @classmethod
+    def _sftp_url(cls, value: str) -> str:
+        return _check_sftp_url(value) if value else value
+
+    @model_validator(mode="after")
+    def _remote_needs_keys(self) -> AgencyConfig:
+        if self.drop_url and (self.key_file is None or self.known_hosts is None):
+            raise ValueError("drop_url needs key_file and known_hosts (host keys are pinned)")
+        return self
+
+
+def _check_sftp_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "sftp" or not parts.hostname or not parts.username:
+        raise ValueError("expected sftp://user@host[:port]/path")
+    if parts.password is not None:
+        raise ValueError("no password in the URL: use key_file (key-only logins)")
+    return value
+
+
+class DeliveryConfig(_Section):
+    """One delivery channel of a partner, beside the local outbox (issue #16).
+
+    Secrets are never written here: SSH keys and SMTP passwords are files (0600) or
+    environment variables named by ``password_env``.
+    """
+
+    kind: Literal["sftp", "email"]
+    id: str = Field("", pattern=r"^([a-z0-9][a-z0-9-]{0,31})?$", description="default kind-N")
+    # sftp
+    url: str = ""
+    key_file: Path | None = None
+    known_hosts: Path | None = None
+    # email
+    to: tuple[str, ...] = ()
+    sender: str = "hmis-handoff@localhost"
+    host: str = ""
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls"] = "starttls"
+    username: str = ""
+    password_file: Path | None = None
+    password_env: str = ""
+    ca_file: Path | None = Field(None, description="CA bundle for a private relay's certificate")
+
+    @model_validator(mode="after")
+    def _complete(self) -> DeliveryConfig:
+        if self.kind == "sftp":
+            _check_sftp_url(self.url)
+            if self.key_file is None or self.known_hosts is None:
+                raise ValueError("sftp delivery needs key_file and known_hosts")
+        else:
+            if not self.to or not self.host:
+                raise ValueError("email delivery needs host and to")
+            if self.username and not (self.password_file or self.password_env):
+                raise ValueError("email username needs password_file or password_env")
+        return self
+
+
+class DeliverySettings(_Section):
+    retries: int = Field(4, ge=0, le=20, description="Prefect task retries per package+channel")
+    backoff_seconds: float = Field(10.0, ge=0, description="first retry delay; doubles each time")
+    timeout_seconds: float = Field(30.0, gt=0, description="connect/read timeout per transfer")
 
 
 class PartnerConfig(_Section):
     id: str = Field(pattern=_ID_PATTERN)
     name: str = Field(min_length=1, max_length=120)
     recipients: tuple[str, ...] = Field(min_length=1, description="age X25519 recipients")
+    delivery: tuple[DeliveryConfig, ...] = ()
+
+    def channels(self) -> list[tuple[str, DeliveryConfig]]:
+        """(channel id, config) for each delivery channel; ids default to ``kind-N``."""
+        return [(d.id or f"{d.kind}-{n}", d) for n, d in enumerate(self.delivery, start=1)]
 
     @field_validator("recipients")
     @classmethod
@@ -177,6 +252,7 @@ class Settings(BaseSettings):
     calendar: CalendarSettings = CalendarSettings()
     retention: RetentionSettings = RetentionSettings()
     notifications: NotificationSettings = NotificationSettings()
+    delivery: DeliverySettings = DeliverySettings()
     agencies: tuple[AgencyConfig, ...] = ()
     partners: tuple[PartnerConfig, ...] = ()
 
@@ -261,6 +337,10 @@ class Settings(BaseSettings):
             if partner.id == partner_id:
                 return partner
         raise ConfigError(f"partners: no partner with id {partner_id!r}")
+
+    def data_path(self, path: Path) -> Path:
+        """A configured path (key files, known_hosts), relative to the data root."""
+        return path if path.is_absolute() else self.root / path
 
     def error_policy_for(self, agency_id: str) -> str:
         return self.agency(agency_id).error_policy or self.intake.error_policy

@@ -88,7 +88,7 @@ class IntakeFile(Base):
     __table_args__ = (
         # The same bytes are accepted once per agency: one row per agency and content hash
         # that is neither a duplicate nor rejected (a rejected file sent again is judged
-        # again, so it gets the same answer, not "duplicate"). Migration 0004.
+        # again, so it gets the same answer, not "duplicate"). Migration 0005.
         Index(
             "uq_intake_file_agency_sha256_live",
             "agency_id",
@@ -147,7 +147,7 @@ class IntakeRecord(Base):
     match_key_b: Mapped[str | None] = mapped_column(String(64), index=True)
     match_key_c: Mapped[str | None] = mapped_column(String(64), index=True)
     # HMAC of the row as delivered (normalised values): tells an identical re-send from a
-    # changed one under the same IntakeID. Migration 0004.
+    # changed one under the same IntakeID. Migration 0006.
     content_key: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
@@ -205,4 +205,38 @@ class IntakeReservation(Base):
 
     __table_args__ = (
         UniqueConstraint("agency_id", "intake_id", name="uq_intake_reservation_agency_intake"),
+    )
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+
+
+class Delivery(Base):
+    """One package on one delivery channel (SFTP push, e-mail): attempts and proof.
+
+    ``remote_ref`` is the file name we gave the package there (the package id, never an
+    agency's file name); ``verified_sha256`` is the ciphertext hash read back from the
+    remote after upload (SFTP), or the hash of what was attached (e-mail). Migration 0007.
+    """
+
+    __tablename__ = "delivery"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    package_id: Mapped[str] = mapped_column(ForeignKey("package.package_id"), index=True)
+    partner_id: Mapped[str] = mapped_column(String(32), index=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    tried_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    remote_ref: Mapped[str | None] = mapped_column(String(160))
+    verified_sha256: Mapped[str | None] = mapped_column(String(64))
+    error_kind: Mapped[str | None] = mapped_column(String(120))
+
+    __table_args__ = (
+        Index("uq_delivery_package_channel", "package_id", "channel_id", unique=True),
     )

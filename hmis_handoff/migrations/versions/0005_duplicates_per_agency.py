@@ -1,7 +1,7 @@
 """Duplicates are per agency, and a rejected file does not make a resend a duplicate.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 
 Before: one live (non-duplicate) row per content hash across all agencies, so agency B was
 told its file repeated agency A's, and a refused file sent again was only ever
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -4,8 +4,8 @@ Additive: ``intake_record.content_key`` is a new nullable column (rows delivered
 keep ``NULL`` and are treated as changed, i.e. held, when re-sent). The file state
 ``not_sent`` needs no schema change: ``intake_file.state`` is a 16-character string.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
