@@ -34,8 +34,8 @@ from flows.dashboard import (
 from flows.deliver import deliver_outstanding
 from flows.events import emit_file_detected, emit_file_outcome, emit_refusal
 from flows.guard import value_free
-from flows.run_labels import ids_tags, label_current_run
 from flows.remote_intake import sync_remote_drops
+from flows.run_labels import ids_tags, label_current_run
 from flows.runtime import pipeline
 from hmis_handoff import clock
 from hmis_handoff.config import Settings

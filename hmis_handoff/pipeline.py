@@ -67,8 +67,6 @@ from hmis_handoff.ledger import FileCounts, FileState, FileView, Ledger, NewReco
 from hmis_handoff.ledger.models import TERMINAL_FILE_STATES, RecordState
 from hmis_handoff.ledger.reservations import release_intake_ids, reserve_intake_ids
 from hmis_handoff.match_keys import record_match_keys
-from hmis_handoff.quarantine_archive import encrypt_directory_and_remove
-from hmis_handoff.record_key import adopt_legacy_hmac_key
 from hmis_handoff.payload import (
     CONFIRMATION_CSV,
     CONFIRMATION_XLSX,
@@ -81,6 +79,8 @@ from hmis_handoff.payload import (
     confirmation_sheet_xlsx,
     write_payload,
 )
+from hmis_handoff.quarantine_archive import encrypt_directory_and_remove
+from hmis_handoff.record_key import adopt_legacy_hmac_key
 from hmis_handoff.reports import (
     ReportProblem,
     ReportSummary,
@@ -90,11 +90,11 @@ from hmis_handoff.reports import (
 from hmis_handoff.safedir import UnsafeFolderError, check_private_tree, held_dir
 from hmis_handoff.timeliness import submitted_late
 from hmis_handoff.workcopy import copy_path, original_changed, oversized, private_copy
+from hmis_handoff.worklist import WorklistRow, sort_rows, worklist_csv
 from schemas.code_labels import code_list
 from schemas.columns import SPEC_VERSIONS, SpecVersion, canonical_header, column_names, columns_for
 from schemas.formula import neutralise
 from schemas.normalise import NormaliseOptions, normalise
-from hmis_handoff.worklist import WorklistRow, sort_rows, worklist_csv
 from schemas.rules import RULES
 from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, ValidationContext
 
@@ -368,9 +368,7 @@ class Pipeline:
         name: str | None = None,
     ) -> None:
         with self._reports_dir(agency_id) as reports_dir:
-            self._refusal_report(
-                reports_dir, fingerprint=fingerprint, rule_id=rule_id, name=name
-            )
+            self._refusal_report(reports_dir, fingerprint=fingerprint, rule_id=rule_id, name=name)
         if moved.is_file() and not moved.is_symlink():
             recipient = self.settings.archive_recipient
             # An oversized object (a sparse terabyte costs 4 KB on disk) is never read: only

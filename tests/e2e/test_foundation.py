@@ -18,8 +18,8 @@ import pytest
 
 from hmis_handoff.business_days import BusinessCalendar
 from tests.conftest import age_binary, api_port, run_cli
-from tests.server_runs import flow_runs, task_run_names
 from tests.packages import intake_text
+from tests.server_runs import flow_runs, task_run_names
 
 VALID_IDS = ["DEMO-0001", "DEMO-0002", "DEMO-0003", "DEMO-0004"]
 

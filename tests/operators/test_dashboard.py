@@ -10,8 +10,8 @@ import pytest
 from flows.ingest import file_outcome, run_outcome
 from hmis_handoff import clock, dashboard
 from hmis_handoff.config import Settings, load_settings
-from hmis_handoff.errors import ConfigError
 from hmis_handoff.deadlines import today_in
+from hmis_handoff.errors import ConfigError
 from hmis_handoff.ledger import FileCounts, Ledger, NewRecord, RecordState
 from hmis_handoff.runbook import runbook_markdown
 from tests.conftest import run_cli
