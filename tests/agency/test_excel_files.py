@@ -20,6 +20,7 @@ from hmis_handoff.ledger import FileState
 from hmis_handoff.setup import initialise
 from schemas.columns import column_names
 from tests.agency.support import drop_folder, make_pipeline, process
+from tests.packages import intake_text
 from tests.synthetic import make_valid_row
 
 AGE = shutil.which("age")
@@ -42,8 +43,9 @@ def _package_rows(root: Path, package_id: str) -> dict[str, dict[str, str]]:
         check=True,
         capture_output=True,
         timeout=60,
-    ).stdout.decode("utf-8")
-    return {row["IntakeID"]: row for row in csv.DictReader(io.StringIO(plain, newline=""))}
+    ).stdout
+    text = intake_text(plain)
+    return {row["IntakeID"]: row for row in csv.DictReader(io.StringIO(text, newline=""))}
 
 
 def _problems(receipt: str) -> set[tuple[int, str, str]]:

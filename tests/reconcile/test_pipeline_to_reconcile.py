@@ -11,6 +11,7 @@ delivered record entered, on time.
 from __future__ import annotations
 
 import csv
+import io
 from datetime import date, datetime
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import FileState, Ledger
 from tests.crash.driver import run_once
 from tests.crash.lab import make_root
+from tests.packages import intake_text
 from tests.reconcile.support import Export, Person
 from tests.synthetic import make_valid_frame, write_sample_csv
 
@@ -47,8 +49,7 @@ def test_a_delivered_file_reconciles_every_record(tmp_path: Path) -> None:
         identities=parse_identities_file(root / "demo-keys" / f"{PARTNER}.key"),
         trusted_signers=[VerifyKey.parse((root / "state" / "signing.pub").read_text().strip())],
     )
-    with plain.open(encoding="utf-8", newline="") as handle:
-        received = list(csv.DictReader(handle))
+    received = list(csv.DictReader(io.StringIO(intake_text(plain), newline="")))
     assert len(received) == ROWS
 
     # It enters each client into HMIS the day after intake and exports what it entered.

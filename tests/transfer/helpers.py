@@ -11,6 +11,7 @@ from typing import Any
 from hmis_handoff.ledger import Ledger
 from hmis_handoff.ledger.deliveries import DeliveryView, deliveries
 from tests.conftest import age_binary, api_port, run_cli
+from tests.packages import intake_text
 
 PARTNER = "demo-partner"
 AGENCY = "demo-agency"
@@ -59,9 +60,10 @@ def decrypt_ids(root: Path, package: Path) -> list[str]:
     age = age_binary()
     assert age, "Debian's age must be installed (make test installs it)"
     key = root / "demo-keys" / f"{PARTNER}.key"
-    plain = subprocess.run(
+    raw = subprocess.run(
         [age, "-d", "-i", str(key), str(package)], capture_output=True, check=True
-    ).stdout.decode("utf-8")
+    ).stdout
+    plain = intake_text(raw)
     lines = plain.splitlines()
     column = lines[0].split(",").index("IntakeID")
     return [line.split(",")[column] for line in lines[1:]]
