@@ -52,9 +52,6 @@ _SCAN_BLOCK = 1 << 22
 _FIELD_LIMIT_MESSAGE = "field larger than field limit"
 _C0_BYTES = bytes(b for b in range(32) if b not in b"\t\r\n") + b"\x7f"
 _UTF8_C1 = re.compile(b"\xc2[\x80-\x9f]")
-_UTF8_MULTIBYTE = re.compile(
-    b"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
-)
 
 
 class _ControlChar(Exception):
@@ -263,8 +260,9 @@ def _refuse_mixed_encoding(fd: int, size: int) -> None:
     Called once UTF-8 decoding failed. A file holding valid multi-byte UTF-8 sequences as
     well as invalid ones was written as UTF-8 and then had text pasted in from another
     encoding; decoding it all as cp1252 would garble every accented name without a word,
-    so the agency is told the row of the first bad byte instead. A file with no multi-byte
-    UTF-8 sequence at all is plain cp1252 and is read as such.
+    so the agency is told the row of the first bad byte instead. A file whose valid
+    multi-byte UTF-8 characters do not outnumber its invalid bytes is plain cp1252 (a
+    valid-looking pair there is mojibake the validator warns about) and is read as such.
 
     Raises:
         FileRejected: ``FILE-MIXED-ENCODING`` naming the row (line) of the first bad byte.
@@ -272,9 +270,10 @@ def _refuse_mixed_encoding(fd: int, size: int) -> None:
     offset = _first_utf8_error(fd, size)
     if offset is None:
         return
-    start = max(0, offset - _SCAN_BLOCK)
-    window = os.pread(fd, min(size, offset + _SCAN_BLOCK) - start, start)
-    if _UTF8_MULTIBYTE.search(window) is None:
+    valid, invalid = _utf8_tally(fd, size)
+    if valid <= invalid:
+        # Mostly (or wholly) cp1252: a stray pair like "Ã©" that happens to be valid UTF-8
+        # is mojibake typed into a cp1252 file, which the validator warns about.
         return
     row = 1
     with buffered(fd, offset) as raw:
@@ -284,6 +283,21 @@ def _refuse_mixed_encoding(fd: int, size: int) -> None:
         "FILE-MIXED-ENCODING",
         f"row {row} has characters that are not UTF-8, while the rest of the file is UTF-8",
     )
+
+
+def _utf8_tally(fd: int, size: int) -> tuple[int, int]:
+    """(valid multi-byte UTF-8 characters, invalid bytes) over the whole file."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    valid = invalid = 0
+    with buffered(fd, size) as raw:
+        while True:
+            block = raw.read(_SCAN_BLOCK)
+            text = decoder.decode(block, final=not block)
+            replaced = text.count("\ufffd")
+            invalid += replaced
+            valid += sum(1 for ch in text if ch > "\x7f") - replaced
+            if not block:
+                return valid, invalid
 
 
 def _first_utf8_error(fd: int, size: int) -> int | None:
