@@ -522,6 +522,11 @@ class Pipeline:
             if view.state in TERMINAL_FILE_STATES:
                 self._cleanup(claimed)
                 return self._outcome(claimed, view)
+            package_id = f"{view.received_at.astimezone(self.settings.tz):%Y%m%d}-{view.ref}"
+            if any(self.layout.partner_outbox(view.partner_id).glob(f"{package_id}.*")):
+                # Its package may already be with the partner: rejecting now would contradict
+                # it. Keep retrying (other claims still move) until an operator looks.
+                raise IntegrityError(f"claim {claimed.claim_id} has a package in the outbox")
             try:
                 return self._reject(claimed, view, rule_id, FileCounts(0, 0, 0, 0, 0), [])
             except Exception:

@@ -83,7 +83,10 @@ def test_claim_whose_answer_fails_is_given_up_and_others_proceed(tmp_path: Path)
     root = tmp_path / "data"
     initialise(root, demo=True)
     pipe = make_pipeline(root)
-    drop_rows(root, rows(2, MARKER), name="first.csv")
+    broken = rows(2, MARKER)
+    for row in broken:
+        row["DOBDataQuality"] = ""  # every row has an error: the file is turned back
+    drop_rows(root, broken, name="first.csv")
     (bad,) = _claim_all(pipe.layout.agencies, "demo-agency", pipe.layout.work)
     reports = root / "agencies" / "demo-agency" / "reports"
     shutil.rmtree(reports)
@@ -107,3 +110,28 @@ def test_claim_whose_answer_fails_is_given_up_and_others_proceed(tmp_path: Path)
     assert claimed.claim_id == good
     outcome = hand_off_guarded(pipe, claimed).outcome
     assert outcome is not None and outcome.state == FileState.DELIVERED
+
+
+def test_claim_with_a_package_in_the_outbox_is_never_rejected(tmp_path: Path) -> None:
+    from hmis_handoff.setup import initialise
+    from tests.hardening.test_claimed_file_integrity import _crash_at
+
+    root = tmp_path / "data"
+    initialise(root, demo=True)
+    pipe = make_pipeline(root)
+    drop_rows(root, rows(2, MARKER), name="packaged.csv")
+    (claim_id,) = _claim_all(pipe.layout.agencies, "demo-agency", pipe.layout.work)
+    (claimed,) = pending_claims(pipe.layout.work)
+    _crash_at(pipe, claimed, "packaged")  # the package is in the outbox, not yet delivered
+    reports = root / "agencies" / "demo-agency" / "reports"
+    shutil.rmtree(reports)
+    os.symlink("../../state", reports)
+    for _ in range(MAX_ATTEMPTS + 1):
+        assert hand_off_guarded(pipe, claimed).failed
+    view = pipe.ledger.file_by_claim(claim_id)
+    assert view is not None and view.state == FileState.VALIDATED  # not contradicted
+    os.unlink(reports)
+    reports.mkdir(mode=0o700)
+    outcome = hand_off_guarded(pipe, claimed).outcome
+    assert outcome is not None and outcome.state == FileState.DELIVERED
+    assert len(list((root / "partners" / "demo-partner" / "outbox").glob("*.age"))) == 1
