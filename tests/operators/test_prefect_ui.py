@@ -209,7 +209,7 @@ def test_operator_sees_the_whole_story_in_the_prefect_ui(
             [refused[0]["name"], "deadline-check 2026-12-10"],
             "runs.png",
             # Every run here has task runs: wait until their counts have loaded.
-            settled="() => !document.body.innerText.includes(' 0 Task runs')",
+            settled="() => !/(^|\\s)0 Task runs/.test(document.body.innerText)",
         )
         for run in named:
             assert run["name"] in runs
