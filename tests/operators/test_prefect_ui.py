@@ -189,10 +189,15 @@ def test_operator_sees_the_whole_story_in_the_prefect_ui(
         )
         page = context.new_page()
 
-        def visit(path: str, must_show: list[str], shot: str | None = None) -> str:
+        def visit(
+            path: str, must_show: list[str], shot: str | None = None, settled: str | None = None
+        ) -> str:
             page.goto(f"{ui}{path}", wait_until="networkidle")
             for needle in must_show:
                 page.get_by_text(needle, exact=False).first.wait_for(timeout=30_000)
+            if settled:  # a JS condition the page meets once its late parts have loaded
+                page.wait_for_function(settled, timeout=30_000)
+            page.wait_for_load_state("networkidle")
             text = page.inner_text("body")
             texts.append(text)
             if shot:
@@ -203,6 +208,8 @@ def test_operator_sees_the_whole_story_in_the_prefect_ui(
             "/runs",
             [refused[0]["name"], "deadline-check 2026-12-10"],
             "runs.png",
+            # Every run here has task runs: wait until their counts have loaded.
+            settled="() => !/(^|\\s)0 Task runs/.test(document.body.innerText)",
         )
         for run in named:
             assert run["name"] in runs
