@@ -217,6 +217,13 @@ class PartnerConfig(_Section):
         """(channel id, config) for each delivery channel; ids default to ``kind-N``."""
         return [(d.id or f"{d.kind}-{n}", d) for n, d in enumerate(self.delivery, start=1)]
 
+    @model_validator(mode="after")
+    def _channel_ids_unique(self) -> PartnerConfig:
+        ids = [ident for ident, _ in self.channels()]
+        if len(ids) != len(set(ids)):
+            raise ValueError("delivery: each channel needs its own id")
+        return self
+
     @field_validator("recipients")
     @classmethod
     def _recipients_are_public(cls, value: tuple[str, ...]) -> tuple[str, ...]:
