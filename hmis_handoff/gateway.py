@@ -14,6 +14,7 @@ of its path is not root-owned or is group/world-writable.
 from __future__ import annotations
 
 import os
+import pwd
 import stat
 from pathlib import Path
 
@@ -69,6 +70,7 @@ def gateway_config(
 ) -> str:
     """The setup commands (comments) and Match blocks for every local agency and partner."""
     layout = Layout(settings.root)
+    owner = pwd.getpwuid(os.stat(layout.root).st_uid).pw_name  # the pipeline's own user
     setup: list[str] = [f"install -d -m 0755 -o root -g root {keys_dir}"]
     blocks: list[str] = []
     notes: list[str] = []
@@ -83,7 +85,10 @@ def gateway_config(
             f"--shell /usr/sbin/nologin {user}",
             f"usermod -p '*' {user}",
             f"chmod 0711 {chroot}",
-            f"chown {user}: {drop}",
+            # The drop folder stays ours (the pipeline refuses a folder another user owns,
+            # see safedir); the agency's login writes into it through its group.
+            f"chown {owner}:{user} {drop}",
+            f"chmod 2770 {drop}",
             f"# put agency {agency.id}'s public key in {keys_dir}/{user} (0644, root-owned)",
         ]
         notes += chroot_problems(chroot)

@@ -12,7 +12,7 @@ from hmis_handoff import clock, dashboard
 from hmis_handoff.config import Settings, load_settings
 from hmis_handoff.deadlines import today_in
 from hmis_handoff.errors import ConfigError
-from hmis_handoff.ledger import FileCounts, Ledger, NewRecord, RecordState
+from hmis_handoff.ledger import FileCounts, Ledger, NewRecord, PackageInfo, RecordState
 from hmis_handoff.runbook import runbook_markdown
 from tests.conftest import run_cli
 
@@ -73,7 +73,13 @@ def test_overdue_due_soon_summary_and_trend_from_the_ledger(
     ledger.mark_delivered(
         first.id,
         counts=_counts(4, held=1, nt=1),
-        package=None,
+        # Rows were sent, so the file has a package (without one it would be "not sent").
+        package=PackageInfo(
+            package_id="20261210-aaaaaaaaaaaa",
+            created_at=received,
+            record_count=4,
+            ciphertext_sha256="c" * 64,
+        ),
         records=[
             _record("LATEP", date(2026, 12, 3), date(2026, 12, 8)),
             _record(
