@@ -61,6 +61,7 @@ from hmis_handoff.signers import (
     pins_from_values,
     read_known_signers,
 )
+from hmis_handoff.text_xlsx import write_text_xlsx
 from hmis_handoff.worklist import WorklistRow, format_worklist, read_worklist
 
 __all__ = ["DecryptRequest", "decrypt_package", "trusted_pins"]
@@ -176,29 +177,17 @@ def _write_stream(target: Path, source: IO[bytes], prefix: bytes = b"") -> None:
         shutil.copyfileobj(source, sink, 1 << 20)
 
 
-def csv_to_text_xlsx(source: IO[bytes], target: Path, sheet_title: str) -> None:
+def csv_to_text_xlsx(source: IO[bytes], target: Path, sheet_title: str, scratch: Path) -> None:
     """Every cell as text: no numbers, dates or formulas; leading zeros and accents kept."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(sheet_title)
     text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
-    for record in csv.reader(text):
-        cells = []
-        for value in record:
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.data_type = "s"  # never a formula, even for "=..." text
-            cell.number_format = "@"
-            cells.append(cell)
-        sheet.append(cells)
     with atomic_writer(target, replace=False) as sink:
-        workbook.save(sink)
+        write_text_xlsx(sink, csv.reader(text), sheet_title=sheet_title, scratch=scratch)
+    text.detach()
 
 
-def _write_intake(source: IO[bytes], target: Path, *, has_bom: bool) -> None:
+def _write_intake(source: IO[bytes], target: Path, *, has_bom: bool, scratch: Path) -> None:
     if target.suffix.lower() == ".xlsx":
-        csv_to_text_xlsx(source, target, "Intakes")
+        csv_to_text_xlsx(source, target, "Intakes", scratch)
     else:
         _write_stream(target, source, b"" if has_bom else b"\xef\xbb\xbf")
 
@@ -233,12 +222,12 @@ def decrypt_package(
         manifest = _verify_decrypt(package, plain, identity, pins)
         signer = fingerprint_of(VerifyKey.parse(manifest.signer))
         if manifest.payload is None:
-            return [*_lines(manifest, signer, None), *_write_v1(plain, request)]
+            return [*_lines(manifest, signer, None), *_write_v1(plain, request, scratch)]
         with Payload(plain) as payload:
             info = payload.info()
             lines = _lines(manifest, signer, info.timezone)
             rows = read_worklist(payload.read(WORKLIST))
-            lines += _write_v2(payload, request)
+            lines += _write_v2(payload, request, scratch)
         lines += ["", f"worklist (dates in {info.timezone}; most urgent first):"]
         lines += format_worklist(rows) if rows else ["(no records)"]
         lines += _summary(rows)
@@ -251,11 +240,11 @@ def _summary(rows: list[WorklistRow]) -> list[str]:
     return [f"{len(rows)} to enter: {today} due today, {overdue} already overdue when packaged"]
 
 
-def _write_v1(plain: Path, request: DecryptRequest) -> list[str]:
+def _write_v1(plain: Path, request: DecryptRequest, scratch: Path) -> list[str]:
     lines = []
     if request.out is not None:
         with open(plain, "rb") as source:
-            _write_intake(source, request.out, has_bom=False)
+            _write_intake(source, request.out, has_bom=False, scratch=scratch)
         lines.append(f"wrote {request.out}")
     if request.worklist or request.hmis_csv or request.confirmation_sheet:
         lines.append(
@@ -265,11 +254,11 @@ def _write_v1(plain: Path, request: DecryptRequest) -> list[str]:
     return lines
 
 
-def _write_v2(payload: Payload, request: DecryptRequest) -> list[str]:
+def _write_v2(payload: Payload, request: DecryptRequest, scratch: Path) -> list[str]:
     lines = []
     if request.out is not None:
         with payload.open(INTAKE) as source:
-            _write_intake(source, request.out, has_bom=True)
+            _write_intake(source, request.out, has_bom=True, scratch=scratch)
         lines.append(f"wrote {request.out}")
     if request.worklist is not None:
         with payload.open(WORKLIST) as source:
