@@ -1,8 +1,9 @@
 """The data partner's side: ``handoff decrypt`` (verify the signed manifest, then decrypt).
 
 Trust: only signing keys pinned on the partner's side (:mod:`hmis_handoff.signers`):
-``--signer`` values, the partner's known signers file, and ``state/signing.pub`` of a
-configuration the partner runs. A key lying next to a package is never trusted.
+``--signer`` values, the partner's known signers file, and ``state/signing.pub`` of the
+configuration named by ``--config`` or ``$HANDOFF_CONFIG`` (never a ``./handoff.toml``
+found by chance). A key lying next to a package is never trusted.
 
 Each failure has its own message: the package file is missing, the identity file is
 missing or is the wrong key, the signer is not trusted, or the package was tampered with.
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
 
-from hmis_handoff.config import load_settings, resolve_config_path
+from hmis_handoff.config import CONFIG_ENV, load_settings
 from hmis_handoff.crypto.age import parse_identities_file
 from hmis_handoff.crypto.errors import AgeError, NoIdentityMatch
 from hmis_handoff.crypto.package import (
@@ -101,8 +102,11 @@ def trusted_pins(
     """Every pin the partner holds (see the module docstring); raises ConfigError if none."""
     pins = pins_from_values(signers or [])
     pins.add(read_known_signers(known_signers))
+    # Only a configuration named on purpose (--config or $HANDOFF_CONFIG): a handoff.toml
+    # that happens to sit in the working directory could have been planted with a package.
+    named = config or os.environ.get(CONFIG_ENV)
     try:
-        settings = load_settings(config) if config or resolve_config_path().is_file() else None
+        settings = load_settings(named) if named else None
     except ConfigError:
         settings = None
     if settings is not None:
