@@ -185,6 +185,11 @@ class Ledger:
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
         with self.engine.begin() as connection:
+            if connection.dialect.name == "sqlite":
+                # pysqlite runs DDL outside any transaction: a process killed mid-migration
+                # left tables without their version stamp, and every later start failed
+                # ("table already exists"). One explicit transaction makes it all or nothing.
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
