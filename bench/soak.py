@@ -90,7 +90,7 @@ def _content(index: int, bad: bool, rng: random.Random, next_person: list[int]) 
         # UTF-8 (ë) and one cp1252 byte (é) in the same name: FILE-MIXED-ENCODING.
         data = data.replace(b"Testperson", "Zoë".encode() + "é".encode("cp1252"), 1)
     if bad and kind == "quote":
-        data += b'"' + CANARY + b',unterminated\r\n'
+        data += b'"' + CANARY + b",unterminated\r\n"
     return data
 
 
