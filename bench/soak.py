@@ -171,6 +171,12 @@ def main() -> int:
             if time.monotonic() >= next_sample:
                 samples.append((time.monotonic() - started, _rss_kib(), _fds()))
                 next_sample += args.sample
+                print(
+                    f"  t={samples[-1][0]:6.0f} s  dropped {len(dropped):5d}  done "
+                    f"{len(latencies):5d}  RSS {samples[-1][1] / 1024:5.0f} MiB  "
+                    f"fds {samples[-1][2]}",
+                    flush=True,
+                )
             time.sleep(0.05 if result.pending else 0.2)
         elapsed = time.monotonic() - started
         samples.append((elapsed, _rss_kib(), _fds()))

@@ -10,7 +10,6 @@ told its file repeated agency A's, and a refused file sent again was only ever
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
@@ -21,26 +20,22 @@ depends_on = None
 _LIVE = "state NOT IN ('duplicate', 'rejected')"
 _OLD = "state != 'duplicate'"
 
+# Plain SQL with IF [NOT] EXISTS, the same on SQLite and PostgreSQL: no batch table copy, and
+# a migration killed between the two statements (SQLite runs DDL outside a transaction) is
+# completed by the next start instead of failing on a missing or existing index.
+
 
 def upgrade() -> None:
-    with op.batch_alter_table("intake_file") as batch_op:
-        batch_op.drop_index("uq_intake_file_sha256_live")
-        batch_op.create_index(
-            "uq_intake_file_agency_sha256_live",
-            ["agency_id", "sha256"],
-            unique=True,
-            sqlite_where=sa.text(_LIVE),
-            postgresql_where=sa.text(_LIVE),
-        )
+    op.execute("DROP INDEX IF EXISTS uq_intake_file_sha256_live")
+    op.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS uq_intake_file_agency_sha256_live "
+        f"ON intake_file (agency_id, sha256) WHERE {_LIVE}"
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("intake_file") as batch_op:
-        batch_op.drop_index("uq_intake_file_agency_sha256_live")
-        batch_op.create_index(
-            "uq_intake_file_sha256_live",
-            ["sha256"],
-            unique=True,
-            sqlite_where=sa.text(_OLD),
-            postgresql_where=sa.text(_OLD),
-        )
+    op.execute("DROP INDEX IF EXISTS uq_intake_file_agency_sha256_live")
+    op.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS uq_intake_file_sha256_live "
+        f"ON intake_file (sha256) WHERE {_OLD}"
+    )
