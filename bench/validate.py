@@ -10,6 +10,9 @@ fresh child process so its peak RSS is its own:
   (only up to the default 200,000-row limit);
 * ``baseline``: ``pandas.read_csv(dtype=str, keep_default_na=False)`` + one
   ``intake_model("FY2026").validate(lazy=True)``, i.e. no structural checks at all;
+* ``baseline-same-rules``: ``pandas.read_csv(dtype=str, keep_default_na=False)`` +
+  ``validate_intake``: every rule ours checks, on a plain parse (no structural checks), so
+  the comparison is like with like (the ``baseline`` above is a partial pandera model);
 * ``pyarrow``: ``pyarrow.csv.read_csv`` with every column as string, a parse-only
   reference for how fast the bytes can be split.
 
@@ -43,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-MODES = ("ours-chunked", "ours-whole", "baseline", "pyarrow")
+MODES = ("ours-chunked", "ours-whole", "baseline", "baseline-same-rules", "pyarrow")
 WHOLE_FILE_MAX_ROWS = 200_000
 CHUNK_ROWS = 50_000
 
@@ -102,6 +105,17 @@ def _baseline(path: Path) -> int:
     return len(frame)
 
 
+def _baseline_same_rules(path: Path) -> int:
+    import pandas as pd
+
+    from schemas.validate import ValidationContext, validate_intake
+    from tests.synthetic import AGENCY_ID, TODAY
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    validate_intake(frame, ValidationContext(agency_id=AGENCY_ID, today=TODAY))
+    return len(frame)
+
+
 def _pyarrow(path: Path) -> int:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -121,6 +135,7 @@ RUNNERS: dict[str, Callable[[Path], int]] = {
     "ours-chunked": _ours_chunked,
     "ours-whole": _ours_whole,
     "baseline": _baseline,
+    "baseline-same-rules": _baseline_same_rules,
     "pyarrow": _pyarrow,
 }
 # Imported before the clock starts, so seconds measure work and not module loading.
@@ -128,6 +143,7 @@ PRELOAD: dict[str, tuple[str, ...]] = {
     "ours-chunked": ("connectors.reader", "schemas.validate", "schemas.columns"),
     "ours-whole": ("connectors.reader", "schemas.validate", "schemas.columns"),
     "baseline": ("pandas", "pandera.errors", "schemas.intake"),
+    "baseline-same-rules": ("pandas", "schemas.validate"),
     "pyarrow": ("pyarrow.csv",),
 }
 
@@ -206,16 +222,20 @@ def run(sizes: list[int], directory: Path) -> None:
         print(f"\n{size:,} rows, {path.stat().st_size / 2**20:.1f} MiB")
         results: dict[str, dict[str, Any]] = {}
         for mode in MODES:
-            if mode == "ours-whole" and size > WHOLE_FILE_MAX_ROWS:
+            if mode in ("ours-whole", "baseline-same-rules") and size > WHOLE_FILE_MAX_ROWS:
                 continue
             results[mode] = measure(mode, path)
             print(_row(results[mode]), flush=True)
-        base = results.get("baseline", {})
-        for mode in ("ours-chunked", "ours-whole"):
-            ours = results.get(mode, {})
+        for base_mode, mode in (
+            ("baseline", "ours-chunked"),
+            ("baseline", "ours-whole"),
+            ("baseline-same-rules", "ours-chunked"),
+            ("baseline-same-rules", "ours-whole"),
+        ):
+            base, ours = results.get(base_mode, {}), results.get(mode, {})
             if "seconds" in ours and "seconds" in base:
                 print(
-                    f"  {mode} / baseline: time {ours['seconds'] / base['seconds']:.2f}x, "
+                    f"  {mode} / {base_mode}: time {ours['seconds'] / base['seconds']:.2f}x, "
                     f"rows/s {base['seconds'] / ours['seconds']:.2f}x, "
                     f"peak RSS {ours['peak_mb'] / base['peak_mb']:.2f}x"
                 )

@@ -826,6 +826,9 @@ def pending_claims(work_dir: Path, *, orphan_grace_seconds: float = 300.0) -> li
         age = (datetime.now(UTC) - claimed.claimed_at).total_seconds()
         if age >= orphan_grace_seconds:
             _discard(work_dir / name)
+            # Its lock (if any) is now an orphan too: judged below in this same pass, or
+            # recovery would take two runs to empty the work area.
+            sidecar_ids.discard(claim_id)
     for name in sorted(names):
         stem, suffix = os.path.splitext(name)
         if not _ID_RE.fullmatch(stem) or stem in sidecar_ids:

@@ -5,9 +5,10 @@ off files (claim everything settled, then process in claim order, as the ingest 
 until no file is left or ``--time-limit`` passes. Exit 0: done; 3: time limit. Set
 ``HANDOFF_FAILPOINT`` (and ``HANDOFF_FAILPOINT_SKIP``) to die by SIGKILL at a named point.
 
-Why no Prefect: crash consistency is a property of the core (ledger state machine, atomic
-files, recovery); the flows only call the same functions. A Prefect flow run costs seconds
-to start, which would turn hundreds of kills into hours.
+Why no Prefect here: crash consistency is a property of the core (ledger state machine,
+atomic files, recovery); the flows only call the same functions. A Prefect flow run costs
+seconds to start, which would turn hundreds of kills into hours. The real ingest flow under
+Prefect is crashed too, fewer times: tests/crash/test_prefect_kills.py kills ``handoff up``.
 
 ``python -m tests.crash.driver --serve`` is a fork server for many runs: it imports and
 warms everything once, then for each JSON request line on stdin

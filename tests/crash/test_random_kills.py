@@ -132,6 +132,14 @@ def test_random_kills_lose_nothing_and_double_nothing(tmp_path: Path) -> None:
         f"left-for-final-run={waiting_at_end} final-run={final.seconds:.1f}s "
         f"loop={time.monotonic() - started:.1f}s"
     )
-    assert after == before, f"seed {seed}: a second clean run changed something"
+    changed = sorted(
+        k
+        for k in set(before["files"]) | set(after["files"])
+        if before["files"].get(k) != after["files"].get(k)
+    )
+    assert after == before, (
+        f"seed {seed}: a second clean run changed something: files {changed[:20]}, "
+        f"ledger {'same' if after['ledger'] == before['ledger'] else 'changed'}"
+    )
     assert killed == KILLS, f"seed {seed}: {killed} kills, {KILLS} requested"
     check_invariants(root, inputs, tmp_path)

@@ -66,3 +66,19 @@ def test_load_claim_reads_one_complete_claim(tree: Tree) -> None:
     assert load_claim(tree.work, "0" * 32) is None
     claimed.path.unlink()  # a sidecar without its file is no claim
     assert load_claim(tree.work, claimed.claim_id) is None
+
+
+def test_an_orphan_sidecar_and_its_lock_go_in_one_pass(tree: Tree) -> None:
+    """Found by the crash lab: a sidecar whose file is gone (crash mid-cleanup) was removed,
+    but its lock file only on the next recovery, so a second clean run changed the tree."""
+    tree.put("intake.csv")
+    [candidate] = tree.scanner(stable_seconds=0).scan().settled
+    claimed = claim(candidate, tree.work)
+    assert claimed is not None
+    lock = tree.work / f"{claimed.claim_id}.lock"
+    lock.touch(mode=0o600)
+    claimed.path.unlink()  # the pipeline finished with the file, then the process died
+    old = time.time() - 400
+    os.utime(lock, (old, old))
+    assert pending_claims(tree.work, orphan_grace_seconds=0) == []
+    assert sorted(os.listdir(tree.work)) == []
