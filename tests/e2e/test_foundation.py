@@ -57,7 +57,9 @@ def test_sample_becomes_one_package_a_report_and_tracked_records(
     # completed ingest run since we started, which handed off one file.
     runs = flow_runs(prefect_api, "ingest", since=started)
     assert [r["state_type"] for r in runs] == ["COMPLETED"], runs
-    assert "hand-off-file" in " ".join(task_run_names(prefect_api, runs[0]["id"]))
+    # Task runs are named as steps (issue 15): "hand off <agency> claim <id>".
+    names = task_run_names(prefect_api, runs[0]["id"])
+    assert any(name.startswith("hand off demo-agency claim ") for name in names), names
 
     outbox = demo / "partners" / "demo-partner" / "outbox"
     packages = sorted(outbox.glob("*.age"))

@@ -29,6 +29,7 @@ from connectors.dropfolder import (
 from hmis_handoff.crypto.age import decrypt_file, parse_identities_file
 from hmis_handoff.ledger import FileState
 from hmis_handoff.pipeline import Pipeline
+from tests.packages import intake_text
 from tests.pipeline.test_pipeline import drop_rows, make_pipeline, rows
 from tests.synthetic import make_valid_row
 
@@ -80,7 +81,7 @@ def _package_text(root: Path) -> str:
     (package,) = sorted(outbox.glob("*.age"))
     plain = root / "plain.csv"
     decrypt_file(package, plain, identities)
-    return plain.read_text(encoding="utf-8")
+    return intake_text(plain)
 
 
 def test_sparse_two_gib_file_is_refused_by_size_without_reading(root: Path) -> None:

@@ -17,6 +17,7 @@ import pandas as pd
 from hmis_handoff.config import load_settings
 from hmis_handoff.deadlines import calendar_for
 from hmis_handoff.hashing import RecordKeyer
+from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import Ledger, RecordState
 from hmis_handoff.payload import PAYLOAD_LAYOUT
 from hmis_handoff.pipeline import load_or_create_secret
@@ -186,7 +187,7 @@ def test_hmis_export_of_what_was_imported_reconciles_to_the_same_records(
     settings = load_settings(delivered.root / "handoff.toml")
     ledger = Ledger(settings.ledger_url)
     try:
-        keyer = RecordKeyer(load_or_create_secret(delivered.root / "state" / "record-hmac.key"))
+        keyer = RecordKeyer(load_or_create_secret(Layout(delivered.root).hmac_key))
         result = reconcile_export(
             exported, partner_id="demo-partner", ledger=ledger, keyer=keyer,
             today=date(2026, 7, 7),

@@ -379,8 +379,8 @@ CASES = [
 ALSO: dict[str, set[tuple[str, str]]] = {
     # A birth date in the future is also after the project entry date.
     "dob-future": {("DOB-AFTER-ENTRY", "DOB")},
-    # Relationship 0 is not a code, so the household has no head.
-    "relationship-0": {("HOH-COUNT", "")},
+    # Relationship 0 is not a code: reported as the cause, and the household's missing head
+    # is not reported again as a cascade (issue 13), so the case raises its own rule only.
     # The short-stay branch needs both answers; neither was given.
     "institution-short-stay-branch": {("PRIOR-LIVING-INCOMPLETE", "PreviousStreetESSH")},
     # Went to the street: the homeless-history answers are then required too.

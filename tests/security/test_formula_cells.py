@@ -13,6 +13,7 @@ from hmis_handoff.crypto.age import decrypt_file
 from hmis_handoff.ledger import FileState
 from hmis_handoff.setup import initialise
 from schemas.formula import neutralise
+from tests.packages import intake_text
 from tests.pipeline.test_pipeline import drop_rows, make_pipeline, partner_key, rows, run_all
 from tests.security.helpers import report_rows
 
@@ -45,7 +46,7 @@ def test_formula_cells_are_sent_as_text_with_a_warning(root: Path, tmp_path: Pat
     package = root / "partners" / "demo-partner" / "outbox" / f"{outcome.package_id}.age"
     plain = tmp_path / "plain.csv"
     decrypt_file(package, plain, partner_key(root))  # type: ignore[arg-type]
-    sent = list(csv.DictReader(io.StringIO(plain.read_text(encoding="utf-8"))))
+    sent = list(csv.DictReader(io.StringIO(intake_text(plain))))
     for column, value in PAYLOADS.items():
         assert sent[0][column] == "'" + value
     assert sent[1]["FirstName"] == "'\tTabbed"
