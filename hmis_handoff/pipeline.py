@@ -836,7 +836,9 @@ class Pipeline:
                 PACKAGE_INFO: info.to_json(),
                 WORKLIST: worklist_csv(ordered),
                 CONFIRMATION_CSV: confirmation_sheet_csv(ids, view.agency_id),
-                CONFIRMATION_XLSX: confirmation_sheet_xlsx(ids, view.agency_id, self.layout.work),
+                CONFIRMATION_XLSX: confirmation_sheet_xlsx(
+                    ids, view.agency_id, self._send_scratch(claimed.claim_id)
+                ),
                 **{HMIS_DIR + name: path for name, path in hmis.finish().items()},
             }
             with atomic_writer(bundle) as handle:
@@ -865,9 +867,19 @@ class Pipeline:
             ciphertext_sha256=paths.package_manifest.ciphertext_sha256,
         )
 
+    def _send_scratch(self, claim_id: str) -> Path:
+        """A private folder for the XLSX writer's spill files, named for the claim so that
+        cleanup (and recovery after a crash) removes whatever the writer left there."""
+        scratch = self.layout.work / f"{claim_id}.send.scratch"
+        ensure_private_dir(scratch)
+        return scratch
+
     def _remove_send_files(self, claim_id: str) -> None:
-        """The plaintext files pass 2 writes for a claim (CSV, HMIS set, zip)."""
+        """The plaintext files pass 2 writes for a claim (CSV, HMIS set, zip, scratch)."""
         for path in self.layout.work.glob(f"{claim_id}.send.*"):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+                continue
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
@@ -1048,6 +1060,7 @@ class Pipeline:
         The claim's own file goes after its helpers: while it exists, recovery lists the
         claim and finishes this cleanup, so a crash here never strands a copy.
         """
+        self._remove_send_files(claimed.claim_id)
         for path in (
             self._copy(claimed),
             self._verdict_path(claimed),
