@@ -84,8 +84,11 @@ def sweep_drop_folders(max_wait_seconds: float = 30.0) -> list[str]:
         time.sleep(min(0.25, max(pipe.settings.intake.stable_seconds / 4, 0.05)))
 
 
-def drop_scanner(settings: Settings) -> tuple[DropFolderScanner, bytes]:
-    """A scanner over every configured agency's drop folder, and its fingerprint key."""
+def drop_scanner(
+    settings: Settings, *, publish_signals: bool = False
+) -> tuple[DropFolderScanner, bytes]:
+    """A scanner over every configured agency's drop folder, and its fingerprint key;
+    ``publish_signals``: also settle by the kernel's rename/close events (local folders)."""
     layout = Layout(settings.root)
     adopt_legacy_hmac_key(layout)
     key = load_or_create_secret(layout.hmac_key)
@@ -97,6 +100,7 @@ def drop_scanner(settings: Settings) -> tuple[DropFolderScanner, bytes]:
             abandon_seconds=settings.intake.abandon_seconds,
         ),
         fingerprint_key=key,
+        publish_signals=publish_signals,
     )
     return scanner, key
 

@@ -18,7 +18,7 @@ from prefect import tags
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from connectors.dropfolder import DropFolderScanner
-from connectors.watcher import DropWatcher
+from connectors.watcher import DropWatcher, on_network_filesystem
 from flows.ingest import claim_settled, drop_scanner, ingest
 from hmis_handoff.config import Settings
 from hmis_handoff.layout import Layout
@@ -28,7 +28,10 @@ log = logging.getLogger("hmis_handoff.watch")
 
 def make_sweep(settings: Settings) -> tuple[DropFolderScanner, object]:
     layout = Layout(settings.root)
-    scanner, key = drop_scanner(settings)
+    drops = [layout.agency_drop(agency.id) for agency in settings.agencies]
+    # Kernel publish events only where the watcher gets kernel events (see DropWatcher).
+    events = not settings.intake.force_polling and not any(map(on_network_filesystem, drops))
+    scanner, key = drop_scanner(settings, publish_signals=events)
 
     def sweep() -> float | None:
         result = scanner.scan()
