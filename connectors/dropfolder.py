@@ -156,6 +156,10 @@ class SettlePolicy:
     fast_max_gap_seconds: float = 60.0
     # Quiet time after the kernel's close-write (local folders watched by events only).
     close_quiet_seconds: float = 0.25
+    # One-shot sweeps on local disks: a file whose ctime is already stable_seconds old on the
+    # wall clock settles on first sight (no writer can set ctime back; a network mount's
+    # ctime is another host's clock, so never there).
+    trust_ctime_age: bool = False
     # Ignored names (partial uploads, lock, temp and hidden files) and subfolders untouched
     # this long are answered as FILE-ABANDONED and quarantined; None keeps them forever.
     abandon_seconds: float | None = 86_400.0
@@ -487,6 +491,8 @@ class DropFolderScanner:
             marker = None
         window = self._window(st)
         wait = 0.0 if marker else window - (tally.now - seen.changed_at)
+        if self._policy.trust_ctime_age and time.time() - st.st_ctime >= window:
+            wait = 0.0
         signal = self._signals.get(path) if self._signals is not None else None
         if signal is not None and seen.changed_at <= signal.at and st.st_size > 0:
             # The kernel said the writer is done and nothing we saw since contradicts it.

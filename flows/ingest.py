@@ -32,6 +32,7 @@ from flows.dashboard import (
     start_progress,
 )
 from flows.deliver import deliver_outstanding
+from flows.direct import summarise
 from flows.events import emit_file_detected, emit_file_outcome, emit_refusal
 from flows.guard import value_free
 from flows.remote_intake import sync_remote_drops
@@ -328,18 +329,3 @@ def _final_name(outcomes: list[dict[str, Any]]) -> str | None:
 def _state_message(summary: dict[str, Any]) -> str:
     states = ", ".join(f"{n} {s}" for s, n in sorted(summary["by_state"].items()))
     return f"{summary['files']} file(s): {states or 'none'}; {summary['rows_sent']} row(s) sent"
-
-
-def summarise(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
-    """Counts by state and totals, for `handoff process --json` and the flow result."""
-    by_state: dict[str, int] = {}
-    for outcome in outcomes:
-        by_state[outcome["state"]] = by_state.get(outcome["state"], 0) + 1
-    return {
-        "files": len(outcomes),
-        "by_state": by_state,
-        "rows_sent": sum(o["rows_sent"] for o in outcomes),
-        "rows_held": sum(o["rows_held"] for o in outcomes),
-        "rows_not_transmittable": sum(o["rows_not_transmittable"] for o in outcomes),
-        "outcomes": outcomes,
-    }
