@@ -386,7 +386,10 @@ class DropFolderScanner:
         self._signals: PublishSignals | None = None
         if publish_signals and policy.fast_settle:
             drops = [agencies_root / agency_id / "drop" for agency_id in self._agency_ids]
-            self._signals = PublishSignals(drops)
+            try:
+                self._signals = PublishSignals(drops)
+            except OSError as exc:  # no inotify (or no instances left): the window decides
+                logger.warning("kernel publish signals unavailable: %s", type(exc).__name__)
 
     def close(self) -> None:
         """Release the kernel watches of ``publish_signals`` (if any)."""

@@ -7,6 +7,7 @@ file here is the inotify signal, the ``.done`` marker or the stat window, nothin
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -148,3 +149,21 @@ def test_a_slow_append_with_restored_mtime_waits_the_full_window(tree: Tree) -> 
     # pauses are longer than the quiet period. Only the stat window may settle it.
     delay = _run(tree, slow_append_restored_mtime)
     assert delay >= STABLE - GAP - 0.05, f"claimed {delay:.3f} s after the last chunk"
+
+
+def test_without_inotify_the_stat_window_still_settles(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The kernel refuses an inotify instance (EMFILE: max_user_instances reached, which a
+    # test cannot cause without starving the machine): the scanner starts anyway, settles
+    # by the window, and says why in the log without a name.
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr("connectors.publish_signals.INotify", refuse)
+    scanner = _scanner(tree)
+    instant_rename(tree.drop())
+    assert scanner.scan().settled == []  # no signal: the 2 s window applies
+    scanner.close()
+    assert "kernel publish signals unavailable: OSError" in caplog.text
+    assert "intake" not in caplog.text
