@@ -17,14 +17,19 @@ from connectors.dropfolder import DropCandidate
 DEFAULT_BATCH_LIMIT = 50
 
 
+def fair_order(settled: Sequence[DropCandidate]) -> list[DropCandidate]:
+    """All of ``settled``, round-robin across agencies (each agency's in its own order)."""
+    queues: dict[str, list[DropCandidate]] = {}
+    for candidate in settled:
+        queues.setdefault(candidate.agency_id, []).append(candidate)
+    return [c for turn in zip_longest(*queues.values()) for c in turn if c is not None]
+
+
 def fair_batch(
     settled: Sequence[DropCandidate], limit: int = DEFAULT_BATCH_LIMIT
 ) -> tuple[list[DropCandidate], int]:
     """(the batch, how many settled files were left for the next one). ``limit`` >= 1."""
     if limit < 1:
         raise ValueError("limit must be >= 1")
-    queues: dict[str, list[DropCandidate]] = {}
-    for candidate in settled:
-        queues.setdefault(candidate.agency_id, []).append(candidate)
-    interleaved = [c for turn in zip_longest(*queues.values()) for c in turn if c is not None]
+    interleaved = fair_order(settled)
     return interleaved[:limit], max(0, len(interleaved) - limit)

@@ -27,6 +27,7 @@ import os
 import time
 from typing import Any
 
+from connectors.batches import fair_order
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim, load_claim
 from connectors.watcher import on_network_filesystem
 from hmis_handoff.config import Settings
@@ -109,7 +110,7 @@ def _sweep(pipe: Pipeline) -> list[str]:
                 pipe.answer_refusal(refusal)
             except Exception as exc:  # one object must not stop the others
                 _log_isolated("answering a refused object", refusal.agency_id, exc)
-        for candidate in result.settled:
+        for candidate in fair_order(result.settled):  # hand-offs go in claim order
             try:
                 got = claim(candidate, layout.work, fingerprint_key=key)
             except Exception as exc:  # left in the drop folder for the next run

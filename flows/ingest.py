@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,6 +16,7 @@ from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run, task_run
 from prefect.states import Completed
 
+from connectors.batches import fair_order
 from connectors.dropfolder import (
     ClaimedFile,
     DropFolderScanner,
@@ -79,6 +81,8 @@ def sweep_drop_folders(max_wait_seconds: float = 30.0) -> list[str]:
     deadline = time.monotonic() + max_wait_seconds
     while True:
         result = scanner.scan()
+        # Round-robin across agencies: hand-offs go in claim order (connectors/batches.py).
+        result = replace(result, settled=fair_order(result.settled))
         claimed.extend(claim_settled(result, pipe.layout.work, key))
         if not result.pending or time.monotonic() >= deadline:
             return claimed

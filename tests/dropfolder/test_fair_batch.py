@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.batches import fair_batch
+from connectors.batches import fair_batch, fair_order
 from connectors.dropfolder import claim
 
 from .conftest import AGENCIES, Tree
@@ -44,3 +44,17 @@ def test_a_single_file_is_not_queued_behind_another_agencys_backlog(tree: Tree) 
 def test_a_batch_needs_room_for_one_file() -> None:
     with pytest.raises(ValueError):
         fair_batch([], limit=0)
+
+
+def test_a_sweep_hands_off_round_robin_across_agencies(tree: Tree) -> None:
+    # The order one-shot sweeps and deployment runs claim (and so hand off) files in.
+    for i in range(5):
+        tree.put(f"a-{i}.csv", f"id\n{i}\n".encode(), agency=AGENCIES[0])
+    for i in range(2):
+        tree.put(f"b-{i}.csv", f"id\n{i}\n".encode(), agency=AGENCIES[1])
+    ordered = fair_order(tree.scanner(stable_seconds=0.0).scan().settled)
+    agencies = [c.agency_id for c in ordered]
+    assert agencies[:4].count(AGENCIES[1]) == 2 and agencies[4:] == [AGENCIES[0]] * 3
+    assert sorted(c.path.name for c in ordered) == sorted(
+        [f"a-{i}.csv" for i in range(5)] + ["b-0.csv", "b-1.csv"]
+    )
