@@ -9,13 +9,14 @@ after a short quiet period, instead of the full stat window.
 
 Any later ``IN_MODIFY``, ``IN_ATTRIB``, ``IN_CREATE``, ``IN_DELETE`` or ``IN_MOVED_FROM`` on
 the name withdraws its signal, so a copier that closes and then restores an old mtime (the
-``IN_ATTRIB`` comes after the close) or reopens to append never looks done: it waits out the
-stat window. The limit: a writer that reopens the file for every chunk, changes nothing
-else, and pauses longer than the quiet period between chunks looks done after each close
-(the claim's own re-check catches only one that resumes within that instant); such feeds
-need the signals off (``SettlePolicy.fast_settle = False``). A lost signal (queue overflow, a folder watched late) only costs latency: the
-stat window still settles the file. The events are read only when the scanner drains them;
-nothing here blocks, logs or keeps a name beyond the path the scanner already holds.
+``IN_ATTRIB`` comes after the close) never looks done: it waits out the stat window. The
+limit: a writer that reopens the file for every chunk, changes nothing else, and pauses
+longer than the quiet period between chunks looks done after a close (the claim's re-check
+catches only one that resumes within that instant); such feeds need the signals off
+(``SettlePolicy.fast_settle = False``). A lost signal (queue overflow, a folder watched
+late) only costs latency: the stat window still settles the file. The events are read only
+when the scanner drains them; nothing here blocks, logs or keeps a name beyond the path the
+scanner already holds.
 
 Library: inotify_simple (a small, maintained ctypes wrapper over inotify_init1/add_watch/
 read). watchfiles, which wakes the watcher, folds events into "changed" and does not expose
