@@ -65,6 +65,7 @@ from hmis_handoff.crypto.age import parse_identities_file  # noqa: E402
 from hmis_handoff.crypto.package import verify_and_decrypt  # noqa: E402
 from hmis_handoff.crypto.signing import VerifyKey  # noqa: E402
 from hmis_handoff.setup import initialise  # noqa: E402
+from tests.packages import intake_text  # noqa: E402
 from tests.stack.prefect_server import free_port  # noqa: E402
 from tests.synthetic import make_valid_frame  # noqa: E402
 
@@ -349,9 +350,9 @@ def verify(
                 trusted_signers=[signer],
                 overwrite=True,
             )
-            with out.open(encoding="utf-8", newline="") as handle:
-                if list(csv.reader(handle)) != files[ref][1]:
-                    problems.append(f"package {package_id} does not hold its file's rows")
+            # The payload may be a zip holding the intake CSV (tests/packages.py reads both).
+            if list(csv.reader(io.StringIO(intake_text(out), newline=""))) != files[ref][1]:
+                problems.append(f"package {package_id} does not hold its file's rows")
     sigs = len(list(outbox.glob("*.sig")))
     if sigs != already + len(files):
         problems.append(f"{sigs} packages in the outbox, expected {already + len(files)}")

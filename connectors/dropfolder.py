@@ -11,7 +11,10 @@ unchanged for ``stable_seconds`` since the scan that last saw it change, or at o
 the identity because no writer can set it back: a copy tool that sets the final length first
 and restores an old mtime after each chunk still moves ctime. A file that was published by
 rename settles after ``fast_confirm_seconds`` instead (see :class:`SettlePolicy` for the
-evidence that tells a rename from a write, and its limits).
+evidence that tells a rename from a write, and its limits). On local folders watched by
+events (``publish_signals``), the kernel's own signals settle a file sooner still: renamed in
+(``IN_MOVED_TO``) at once, closed by its writer (``IN_CLOSE_WRITE``) after
+``close_quiet_seconds``, unless a later change contradicts them (connectors/publish_signals.py).
 
 Anything else in a drop folder that is not a temp, lock or hidden name is answered, never
 ignored forever: a settled regular file without an allowed suffix (``.xls``, ``.pdf``, no
@@ -50,6 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from connectors.publish_signals import PublishSignals
 from hmis_handoff.errors import ConfigError, RetriableError
 from hmis_handoff.failpoints import failpoint
 from hmis_handoff.fsutil import (
@@ -150,6 +154,12 @@ class SettlePolicy:
     fast_settle: bool = True
     fast_confirm_seconds: float = 0.1
     fast_max_gap_seconds: float = 60.0
+    # Quiet time after the kernel's close-write (local folders watched by events only).
+    close_quiet_seconds: float = 0.25
+    # One-shot sweeps on local disks: a file whose ctime is already stable_seconds old on the
+    # wall clock settles on first sight (no writer can set ctime back; a network mount's
+    # ctime is another host's clock, so never there).
+    trust_ctime_age: bool = False
     # Ignored names (partial uploads, lock, temp and hidden files) and subfolders untouched
     # this long are answered as FILE-ABANDONED and quarantined; None keeps them forever.
     abandon_seconds: float | None = 86_400.0
@@ -159,6 +169,8 @@ class SettlePolicy:
             raise ConfigError("intake.stable_seconds must be >= 0")
         if not self.fast_confirm_seconds >= 0:
             raise ConfigError("intake.fast_confirm_seconds must be >= 0")
+        if not self.close_quiet_seconds >= 0:
+            raise ConfigError("intake.close_quiet_seconds must be >= 0")
         if not self.fast_max_gap_seconds > 0:
             raise ConfigError("intake.fast_max_gap_seconds must be > 0")
         if self.max_name_bytes <= 0:
@@ -337,7 +349,9 @@ class DropFolderScanner:
     unreadable file is retried on every scan and flows once its permissions are fixed.
     A drop folder that does not exist yet is skipped; one that cannot be listed is logged
     (agency id only) when it starts failing. ``fingerprint_key`` keys the fingerprints of
-    refusals (see :func:`name_fingerprint`).
+    refusals (see :func:`name_fingerprint`). ``publish_signals`` (local folders only, never
+    on network mounts, where inotify misses other clients' writes) also reads the kernel's
+    publish events (see :class:`SettlePolicy`); :meth:`close` releases them.
     """
 
     def __init__(
@@ -348,6 +362,7 @@ class DropFolderScanner:
         clock: Callable[[], float] = time.monotonic,
         *,
         fingerprint_key: bytes | None = None,
+        publish_signals: bool = False,
     ) -> None:
         self._root = agencies_root
         self._agency_ids = tuple(dict.fromkeys(agency_ids))
@@ -368,16 +383,32 @@ class DropFolderScanner:
             name_fingerprint(b"", fingerprint_key)  # an empty key fails here, not mid-scan
         self._state: dict[str, _AgencyScan] = {}
         self._unlistable: set[str] = set()
+        self._signals: PublishSignals | None = None
+        if publish_signals and policy.fast_settle:
+            drops = [agencies_root / agency_id / "drop" for agency_id in self._agency_ids]
+            try:
+                self._signals = PublishSignals(drops)
+            except OSError as exc:  # no inotify (or no instances left): the window decides
+                logger.warning("kernel publish signals unavailable: %s", type(exc).__name__)
+
+    def close(self) -> None:
+        """Release the kernel watches of ``publish_signals`` (if any)."""
+        if self._signals is not None:
+            self._signals.close()
 
     def forget(self, path: Path) -> None:
         """Drop everything remembered about ``path`` (e.g. after it was claimed)."""
         for state in self._state.values():
             state.seen.pop(path, None)
             state.refused.pop(path, None)
+        if self._signals is not None:
+            self._signals.forget(path)
 
     def scan(self) -> ScanResult:
         """List every drop folder once; see the class docstring for the rules."""
         tally = _Tally(now=self._clock())
+        if self._signals is not None:
+            self._signals.drain(tally.now)
         for agency_id in self._agency_ids:
             self._scan_agency(agency_id, tally)
         next_due = max(0.0, min(tally.waits)) if tally.waits else None
@@ -463,6 +494,13 @@ class DropFolderScanner:
             marker = None
         window = self._window(st)
         wait = 0.0 if marker else window - (tally.now - seen.changed_at)
+        if self._policy.trust_ctime_age and time.time() - st.st_ctime >= window:
+            wait = 0.0
+        signal = self._signals.get(path) if self._signals is not None else None
+        if signal is not None and seen.changed_at <= signal.at and st.st_size > 0:
+            # The kernel said the writer is done and nothing we saw since contradicts it.
+            quiet = 0.0 if signal.kind == "moved-in" else self._policy.close_quiet_seconds
+            wait = min(wait, min(quiet, window) - (tally.now - signal.at))
         if wait <= 0:
             rule = self._readable_rule(held / path.name, st)
             if rule is _CHANGED:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,6 +16,7 @@ from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run, task_run
 from prefect.states import Completed
 
+from connectors.batches import fair_order
 from connectors.dropfolder import (
     ClaimedFile,
     DropFolderScanner,
@@ -32,6 +34,7 @@ from flows.dashboard import (
     start_progress,
 )
 from flows.deliver import deliver_outstanding
+from flows.direct import summarise
 from flows.events import emit_file_detected, emit_file_outcome, emit_refusal
 from flows.guard import value_free
 from flows.remote_intake import sync_remote_drops
@@ -78,14 +81,19 @@ def sweep_drop_folders(max_wait_seconds: float = 30.0) -> list[str]:
     deadline = time.monotonic() + max_wait_seconds
     while True:
         result = scanner.scan()
+        # Round-robin across agencies: hand-offs go in claim order (connectors/batches.py).
+        result = replace(result, settled=fair_order(result.settled))
         claimed.extend(claim_settled(result, pipe.layout.work, key))
         if not result.pending or time.monotonic() >= deadline:
             return claimed
         time.sleep(min(0.25, max(pipe.settings.intake.stable_seconds / 4, 0.05)))
 
 
-def drop_scanner(settings: Settings) -> tuple[DropFolderScanner, bytes]:
-    """A scanner over every configured agency's drop folder, and its fingerprint key."""
+def drop_scanner(
+    settings: Settings, *, publish_signals: bool = False
+) -> tuple[DropFolderScanner, bytes]:
+    """A scanner over every configured agency's drop folder, and its fingerprint key;
+    ``publish_signals``: also settle by the kernel's rename/close events (local folders)."""
     layout = Layout(settings.root)
     adopt_legacy_hmac_key(layout)
     key = load_or_create_secret(layout.hmac_key)
@@ -97,6 +105,7 @@ def drop_scanner(settings: Settings) -> tuple[DropFolderScanner, bytes]:
             abandon_seconds=settings.intake.abandon_seconds,
         ),
         fingerprint_key=key,
+        publish_signals=publish_signals,
     )
     return scanner, key
 
@@ -324,18 +333,3 @@ def _final_name(outcomes: list[dict[str, Any]]) -> str | None:
 def _state_message(summary: dict[str, Any]) -> str:
     states = ", ".join(f"{n} {s}" for s, n in sorted(summary["by_state"].items()))
     return f"{summary['files']} file(s): {states or 'none'}; {summary['rows_sent']} row(s) sent"
-
-
-def summarise(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
-    """Counts by state and totals, for `handoff process --json` and the flow result."""
-    by_state: dict[str, int] = {}
-    for outcome in outcomes:
-        by_state[outcome["state"]] = by_state.get(outcome["state"], 0) + 1
-    return {
-        "files": len(outcomes),
-        "by_state": by_state,
-        "rows_sent": sum(o["rows_sent"] for o in outcomes),
-        "rows_held": sum(o["rows_held"] for o in outcomes),
-        "rows_not_transmittable": sum(o["rows_not_transmittable"] for o in outcomes),
-        "outcomes": outcomes,
-    }

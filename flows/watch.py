@@ -12,13 +12,15 @@ import logging
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from prefect import tags
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+from connectors.batches import fair_batch
 from connectors.dropfolder import DropFolderScanner
-from connectors.watcher import DropWatcher
+from connectors.watcher import DropWatcher, on_network_filesystem
 from flows.ingest import claim_settled, drop_scanner, ingest
 from hmis_handoff.config import Settings
 from hmis_handoff.layout import Layout
@@ -28,11 +30,16 @@ log = logging.getLogger("hmis_handoff.watch")
 
 def make_sweep(settings: Settings) -> tuple[DropFolderScanner, object]:
     layout = Layout(settings.root)
-    scanner, key = drop_scanner(settings)
+    drops = [layout.agency_drop(agency.id) for agency in settings.agencies]
+    # Kernel publish events only where the watcher gets kernel events (see DropWatcher).
+    events = not settings.intake.force_polling and not any(map(on_network_filesystem, drops))
+    scanner, key = drop_scanner(settings, publish_signals=events)
 
     def sweep() -> float | None:
         result = scanner.scan()
-        claim_ids = claim_settled(result, layout.work, key)
+        # Fair and bounded (connectors/batches.py): the rest lead the next sweep, at once.
+        batch, left = fair_batch(result.settled)
+        claim_ids = claim_settled(replace(result, settled=batch), layout.work, key)
         if claim_ids:
             # Prefect joins its heartbeat thread (1 s sleeps) at the end of every flow run;
             # these in-process runs take well under a second, so the heartbeat only adds
@@ -42,6 +49,8 @@ def make_sweep(settings: Settings) -> tuple[DropFolderScanner, object]:
                 tags("handoff", "ingest", "watcher"),
             ):
                 ingest(claim_ids=claim_ids, sweep=False)
+        if left:
+            return 0.0
         if result.pending:
             return result.next_due if result.next_due is not None else 0.1
         return None

@@ -89,18 +89,39 @@ def up(config: ConfigOption = None) -> None:
 
 
 @app.command()
-def process(config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """One sweep over all drop folders, then exit (0 = ran, whatever files were rejected)."""
+def process(
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    with_prefect: Annotated[
+        bool,
+        typer.Option(
+            "--prefect",
+            help="record the run in Prefect even with no server running (starts a temporary one)",
+        ),
+    ] = False,
+) -> None:
+    """One sweep over all drop folders, then exit (0 = ran, whatever files were rejected).
+
+    Runs as an ingest flow run on the ``handoff up`` server when its API answers; without
+    one, runs the same steps directly, in seconds, recorded in the ledger only
+    (flows/direct.py)."""
     settings = _settings(config)
     _lifeline()
     from hmis_handoff import prefect_env
 
     reachable = _api_reachable(prefect_env.api_url(settings))
-    prefect_env.apply(settings, with_api_url=reachable)
-    _assert_hardened(settings)
-    from flows.ingest import ingest
+    from flows.direct import can_run_direct, process_direct
 
-    summary = ingest()
+    if not (reachable or with_prefect) and can_run_direct(settings):
+        # No server to record the run: do the work without Prefect (flows/direct.py says
+        # what is not recorded), not pay ~10 s for a temporary server.
+        summary = process_direct(settings)
+    else:
+        prefect_env.apply(settings, with_api_url=reachable)
+        _assert_hardened(settings)
+        from flows.ingest import ingest
+
+        summary = ingest()
     if as_json:
         _emit_json(summary)
         return

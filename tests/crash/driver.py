@@ -67,6 +67,7 @@ def run_once(root: Path, *, time_limit: float = 300.0) -> int:
             [agency.id for agency in settings.agencies],
             SettlePolicy(stable_seconds=settings.intake.stable_seconds),
             fingerprint_key=key,
+            publish_signals=True,  # the watcher's settle rule (kernel rename/close events)
         )
         deadline = time.monotonic() + time_limit
         for claimed in pipe.recover():

@@ -56,7 +56,15 @@ def root(tmp_path: Path) -> Path:
 def test_a_killed_process_command_leaves_no_prefect_server(root: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     handoff = subprocess.Popen(
-        [sys.executable, "-m", "hmis_handoff", "process", "--config", str(root / "handoff.toml")],
+        [
+            sys.executable,
+            "-m",
+            "hmis_handoff",
+            "process",
+            "--prefect",
+            "--config",
+            str(root / "handoff.toml"),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -93,7 +101,15 @@ def test_prefect_files_are_private_after_a_run(root: Path) -> None:
     os.chmod(prefect_home / "left-by-an-old-run.log", 0o644)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     result = subprocess.run(
-        [sys.executable, "-m", "hmis_handoff", "process", "--config", str(root / "handoff.toml")],
+        [
+            sys.executable,
+            "-m",
+            "hmis_handoff",
+            "process",
+            "--prefect",
+            "--config",
+            str(root / "handoff.toml"),
+        ],
         env=env,
         capture_output=True,
         text=True,

@@ -1,0 +1,146 @@
+"""``handoff process`` without a Prefect server: the ingest use case, run directly.
+
+A one-shot ``handoff process`` uses a running ``handoff up`` server when its API answers.
+When none does, starting Prefect's temporary server costs ~10 s (and importing Prefect
+another ~1.5 s of CPU), far more than handing off a few small files. This module does the
+same work as the ingest flow (recover the work area, one sweep, hand off each claim with
+per-claim isolation) without importing Prefect, so nothing of it can reach Prefect at all.
+
+What it does not do, and who does instead: no flow run, task runs, events or artifacts are
+recorded for this run. The ledger (the source of truth) and the agency reports are written
+exactly as by the flow; the dashboard artifacts are rebuilt from the ledger by the next
+deadline-check run of ``handoff up``. Configurations that need Prefect tasks for the work
+itself (remote SFTP drop folders, partner delivery channels beside the outbox, with their
+retries) are not run here: :func:`can_run_direct` sends them through the flow.
+
+The sweep settles files by the scanner's own observations, like the flow's; a file whose
+ctime (which no writer can set back) is already older than the settle window on a local
+disk is settled on first sight (see ``SettlePolicy.trust_ctime_age``), so the command does
+not wait the window out for files that were dropped earlier.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import time
+from typing import Any
+
+from connectors.batches import fair_order
+from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim, load_claim
+from connectors.watcher import on_network_filesystem
+from hmis_handoff.config import Settings
+from hmis_handoff.isolation import hand_off_guarded
+from hmis_handoff.layout import Layout
+from hmis_handoff.pipeline import Pipeline, load_or_create_secret
+from hmis_handoff.record_key import adopt_legacy_hmac_key
+
+log = logging.getLogger("hmis_handoff.direct")
+
+MAX_WAIT_SECONDS = 30.0
+
+
+def can_run_direct(settings: Settings) -> bool:
+    """True if every step of ingest is core code (no remote drop folder, no partner
+    delivery channel beside the outbox) and the Prefect host is loopback: a configuration
+    Prefect hardening refuses is refused the same way with or without a server."""
+    return (
+        _is_loopback(settings.prefect.host)
+        and not any(a.drop_url for a in settings.agencies)
+        and not any(p.channels() for p in settings.partners)
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def process_direct(settings: Settings) -> dict[str, Any]:
+    """Recover, sweep once, hand off every claim; returns :func:`summarise`'s dict (ids and
+    counts only). A claim that raises is counted in ``claims_failed`` and retried by the
+    next run, exactly as in the ingest flow (hmis_handoff/isolation.py)."""
+    pipe = Pipeline(settings)
+    todo = [claimed.claim_id for claimed in pipe.recover()]
+    todo.extend(c for c in _sweep(pipe) if c not in todo)
+    results: list[dict[str, Any]] = []
+    failed = 0
+    for claim_id in todo:
+        claimed = load_claim(pipe.layout.work, claim_id)
+        if claimed is None:
+            continue
+        attempt = hand_off_guarded(pipe, claimed)
+        if attempt.failed:
+            failed += 1
+        elif attempt.outcome is not None:
+            results.append(attempt.outcome.as_dict())
+    summary = summarise(results)
+    summary["claims_failed"] = failed
+    return summary
+
+
+def _sweep(pipe: Pipeline) -> list[str]:
+    """One level-triggered sweep, as ``sweep_drop_folders`` in flows/ingest.py."""
+    layout = Layout(pipe.settings.root)
+    adopt_legacy_hmac_key(layout)
+    key = load_or_create_secret(layout.hmac_key)
+    drops = [layout.agency_drop(agency.id) for agency in pipe.settings.agencies]
+    scanner = DropFolderScanner(
+        layout.agencies,
+        [agency.id for agency in pipe.settings.agencies],
+        SettlePolicy(
+            stable_seconds=pipe.settings.intake.stable_seconds,
+            abandon_seconds=pipe.settings.intake.abandon_seconds,
+            # A network client's ctime is the server's clock: never trusted across hosts.
+            trust_ctime_age=not any(map(on_network_filesystem, drops)),
+        ),
+        fingerprint_key=key,
+    )
+    claimed: list[str] = []
+    deadline = time.monotonic() + MAX_WAIT_SECONDS
+    while True:
+        result = scanner.scan()
+        for refusal in result.refused:
+            try:
+                pipe.answer_refusal(refusal)
+            except Exception as exc:  # one object must not stop the others
+                _log_isolated("answering a refused object", refusal.agency_id, exc)
+        for candidate in fair_order(result.settled):  # hand-offs go in claim order
+            try:
+                got = claim(candidate, layout.work, fingerprint_key=key)
+            except Exception as exc:  # left in the drop folder for the next run
+                _log_isolated("claiming a file", candidate.agency_id, exc)
+                continue
+            if got is not None:
+                pipe.remember_file_name(
+                    got.agency_id, got.claim_id, os.fsdecode(candidate.path.name)
+                )
+                claimed.append(got.claim_id)
+        if not result.pending or time.monotonic() >= deadline:
+            return claimed
+        time.sleep(min(0.25, max(result.next_due or 0.0, 0.05)))
+
+
+def _log_isolated(action: str, agency_id: str, exc: Exception) -> None:
+    """Type name only: an exception's message may carry a path or a value."""
+    log.error("%s failed for agency %s: %s", action, agency_id, type(exc).__name__)
+
+
+def summarise(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts by state and totals, for `handoff process --json` and the flow result."""
+    by_state: dict[str, int] = {}
+    for outcome in outcomes:
+        by_state[outcome["state"]] = by_state.get(outcome["state"], 0) + 1
+    return {
+        "files": len(outcomes),
+        "by_state": by_state,
+        "rows_sent": sum(o["rows_sent"] for o in outcomes),
+        "rows_held": sum(o["rows_held"] for o in outcomes),
+        "rows_not_transmittable": sum(o["rows_not_transmittable"] for o in outcomes),
+        "outcomes": outcomes,
+    }
