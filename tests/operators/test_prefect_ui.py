@@ -23,6 +23,7 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -76,12 +77,21 @@ class Hook:
 
 
 def _api(api: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """One API call; a 503 (the server's SQLite busy under load) is retried, as Prefect's own
+    client retries it, a few times with a growing pause."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        f"{api}{path}", data=data, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=15) as response:
-        return json.loads(response.read())
+    for attempt in range(6):
+        request = urllib.request.Request(
+            f"{api}{path}", data=data, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=15) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            if error.code != 503 or attempt == 5:
+                raise
+            time.sleep(1.0 + attempt)
+    raise AssertionError("unreachable")
 
 
 def _wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:

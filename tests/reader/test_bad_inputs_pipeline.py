@@ -70,7 +70,12 @@ def test_bad_input_is_rejected_by_the_pipeline_with_its_rule(
     finally:
         ledger.close()
     assert (row.state, row.reject_rule) == (FileState.REJECTED, case.rule)
-    reports = sorted((root / "agencies" / "demo-agency" / "reports").iterdir())
+    # The file's receipt (CSV + HTML); the agency's index page and its hidden notes aside.
+    reports = sorted(
+        p
+        for p in (root / "agencies" / "demo-agency" / "reports").iterdir()
+        if not p.name.startswith(".") and p.name != "index.html"
+    )
     assert [p.suffix for p in reports] == [".csv", ".html"]
     for report in reports:
         text = report.read_text(encoding="utf-8-sig")
