@@ -31,6 +31,8 @@ from hmis_handoff.ledger.models import (
 )
 
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+#: PostgreSQL advisory lock key held while migrating ("hmishand" in ASCII).
+_MIGRATE_LOCK = 0x686D697368616E64
 
 
 def utcnow() -> datetime:
@@ -192,6 +194,11 @@ class Ledger:
         config.set_main_option("script_location", str(_MIGRATIONS))
         if self.engine.dialect.name != "sqlite":
             with self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    # Several workers starting at once on a new ledger would each create the
+                    # tables; the loser's CREATE fails. One migrates, the others wait, then
+                    # find the schema at head. The lock ends with the transaction.
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATE_LOCK})")
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
             return
