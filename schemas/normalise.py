@@ -65,6 +65,8 @@ MOJIBAKE: Final = (
     r"\u2013\u2014\u2018-\u201E\u2020-\u2022\u2026\u2030\u2039\u203A\u20AC\u2122]"
     r"|Â[\u00A0-\u00BF]|â€"
 )
+#: Cheap first pass: every MOJIBAKE match contains one of these (most files have none).
+MOJIBAKE_LEAD: Final = "Ã|Â|â€"
 _MOJIBAKE_KINDS: Final = frozenset(("name", "text", "freetext"))
 #: What the template's dropdowns write: ``1 - Yes``. The code in front is what counts.
 CODE_WITH_MEANING: Final = r"(?P<code>[0-9]{1,3}) - \S.*"
@@ -163,23 +165,27 @@ def us_dates(text: pd.Series, this_year: int) -> tuple[pd.Series, BoolArray, Boo
     return pd.Series(iso_values, index=text.index, dtype=object), accepted, swapped, impossible
 
 
-def _distinct(text: pd.Series) -> tuple[npt.NDArray[np.intp], pd.Series]:
-    """Each row's position in the column's distinct values, and those values: dates and
-    codes repeat a lot, so they are judged once per distinct value."""
-    positions, uniques = pd.factorize(text)
-    return np.asarray(positions, dtype=np.intp), pd.Series(uniques, dtype=object).astype(str)
+def _distinct(values: pd.Series) -> tuple[npt.NDArray[np.intp], pd.Series]:
+    """Each row's position in the column's distinct values, and those values as text (a
+    missing cell is ``""``): dates and codes repeat a lot, so they are judged once per
+    distinct value, straight from the raw column (no per-row conversion)."""
+    positions, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = _text(pd.Series(np.append(np.asarray(uniques, dtype=object), ""), dtype=object))
+    positions = np.where(positions < 0, len(uniques), positions)
+    return np.asarray(positions, dtype=np.intp), distinct
 
 
-def _dates(spec: ColumnSpec, text: pd.Series, options: NormaliseOptions, out: Normalised) -> None:
+def _dates(spec: ColumnSpec, values: pd.Series, options: NormaliseOptions, out: Normalised) -> None:
     if options.date_order != "us":
         return
-    positions, uniques = _distinct(text)
+    positions, uniques = _distinct(values)
     iso_u, accepted_u, day_first_u, impossible_u = us_dates(uniques, options.today.year)
     accepted, day_first, impossible = (
         accepted_u[positions], day_first_u[positions], impossible_u[positions]
     )  # fmt: skip
-    iso = pd.Series(iso_u.to_numpy()[positions], index=text.index, dtype=object)
     if accepted.any():
+        text = _text(values)
+        iso = pd.Series(iso_u.to_numpy()[positions], index=text.index, dtype=object)
         out.set_column(spec.name, text.where(~accepted, iso).astype(text.dtype))
     if day_first.any():
         out.hits.append(("DATE-DAY-FIRST", spec.name, day_first))
@@ -191,28 +197,38 @@ def _dates(spec: ColumnSpec, text: pd.Series, options: NormaliseOptions, out: No
 
 
 def _ssns(spec: ColumnSpec, text: pd.Series, options: NormaliseOptions, out: Normalised) -> None:
-    separated = np.asarray(text.str.fullmatch(SSN_SEPARATED).fillna(False), dtype=bool)
-    digits_only = np.asarray((text.str.isascii() & text.str.isdigit()).fillna(False), dtype=bool)
-    length = text.str.len().to_numpy()
-    new = text.copy()
+    length = np.array(text.str.len().fillna(0), dtype=np.int64)
+    # Only 11-character cells can be 123-45-6789; most SSNs are 9 plain digits.
+    separated = length == 11
     if separated.any():
-        new[separated] = text[separated].str.replace(r"[- ]", "", regex=True)
-    if options.source_format == "xlsx":
-        padded = digits_only & (length >= 7) & (length <= 8)
-        if padded.any():
-            new[padded] = text[padded].str.zfill(9)
-            out.hits.append(("SSN-LEADING-ZEROS-PADDED", spec.name, padded))
-    else:
-        lost = digits_only & (length == 8)
+        separated[separated] = np.asarray(
+            text[separated].str.fullmatch(SSN_SEPARATED).fillna(False), dtype=bool
+        )
+    short = (length >= 7) & (length <= 8)
+    if short.any():
+        short[short] = np.asarray(
+            (text[short].str.isascii() & text[short].str.isdigit()).fillna(False), dtype=bool
+        )
+    padded = short if options.source_format == "xlsx" else np.zeros(len(text), dtype=bool)
+    if options.source_format != "xlsx":
+        lost = short & (length == 8)
         if lost.any():
             out.hits.append(("SSN-LEADING-ZERO-LOST", spec.name, lost))
             out.judged[spec.name] = lost
-    if not new.equals(text):
-        out.set_column(spec.name, new.astype(text.dtype))
+    if padded.any():
+        out.hits.append(("SSN-LEADING-ZEROS-PADDED", spec.name, padded))
+    if not (separated.any() or padded.any()):
+        return
+    new = text.copy()
+    if separated.any():
+        new[separated] = text[separated].str.replace(r"[- ]", "", regex=True)
+    if padded.any():
+        new[padded] = text[padded].str.zfill(9)
+    out.set_column(spec.name, new.astype(text.dtype))
 
 
-def _codes(spec: ColumnSpec, text: pd.Series, out: Normalised) -> None:
-    positions, uniques = _distinct(text)
+def _codes(spec: ColumnSpec, values: pd.Series, out: Normalised) -> None:
+    positions, uniques = _distinct(values)
     labelled = np.asarray(uniques.str.fullmatch(CODE_WITH_MEANING).fillna(False), dtype=bool)
     if not labelled.any():
         return
@@ -220,12 +236,17 @@ def _codes(spec: ColumnSpec, text: pd.Series, out: Normalised) -> None:
     known_u = labelled & np.asarray(code_u.isin(spec.codes), dtype=bool)
     if known_u.any():
         known = known_u[positions]
+        text = _text(values)
         code = pd.Series(code_u.to_numpy()[positions], index=text.index, dtype=object)
         out.set_column(spec.name, text.where(~known, code).astype(text.dtype))
 
 
 def _mojibake(spec: ColumnSpec, text: pd.Series, out: Normalised) -> None:
-    suspect = np.asarray(text.str.contains(MOJIBAKE, regex=True).fillna(False), dtype=bool)
+    suspect = np.array(text.str.contains(MOJIBAKE_LEAD, regex=True).fillna(False), dtype=bool)
+    if suspect.any():
+        suspect[suspect] = np.asarray(
+            text[suspect].str.contains(MOJIBAKE, regex=True).fillna(False), dtype=bool
+        )
     if suspect.any():
         out.hits.append(("TEXT-MOJIBAKE", spec.name, suspect))
 
@@ -243,13 +264,13 @@ def normalise(
             continue
         if spec.kind not in ("date", "ssn", "code") and spec.kind not in _MOJIBAKE_KINDS:
             continue
-        text = _text(frame[spec.name])
+        values = frame[spec.name]
         if spec.kind == "date":
-            _dates(spec, text, options, out)
-        elif spec.kind == "ssn":
-            _ssns(spec, text, options, out)
+            _dates(spec, values, options, out)
         elif spec.kind == "code":
-            _codes(spec, text, out)
+            _codes(spec, values, out)
+        elif spec.kind == "ssn":
+            _ssns(spec, _text(values), options, out)
         else:
-            _mojibake(spec, text, out)
+            _mojibake(spec, _text(values), out)
     return out

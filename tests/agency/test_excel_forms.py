@@ -189,3 +189,27 @@ CODES = [
 @pytest.mark.parametrize("case", CODES, ids=lambda c: c.name)
 def test_template_dropdown_value(case: Case) -> None:
     test_excel_form(case)
+
+
+def test_pandera_model_judges_the_excel_forms_like_the_fast_path() -> None:
+    """The declarative model (schemas/intake.py) sees the same normalised frame."""
+    import pandas as pd
+
+    from schemas.intake import pandera_problems
+    from schemas.normalise import NormaliseOptions
+    from tests.synthetic import TODAY
+
+    rows = [
+        make_valid_row(IntakeID="P1", HouseholdID="HP1", DOB="5/17/1980", SSN="700-01-0001"),
+        make_valid_row(IntakeID="P2", HouseholdID="HP2", DOB="17/5/1980", SSN="701 02 1002"),
+        make_valid_row(IntakeID="P3", HouseholdID="HP3", SSN="70103103", VeteranStatus="0 - No"),
+    ]
+    frame = pd.DataFrame(rows, dtype=object)
+    slow = {
+        (p.row, p.column, p.rule_id)
+        for p in pandera_problems(frame, "FY2026", NormaliseOptions(today=TODAY))
+    }
+    fast = {(p.row, p.column, p.rule_id) for p in validate_rows(rows).problems}
+    expected = {(3, "DOB", "DATE-DAY-FIRST"), (4, "SSN", "SSN-LEADING-ZERO-LOST")}
+    assert slow == expected
+    assert fast == expected

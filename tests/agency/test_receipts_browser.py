@@ -26,11 +26,12 @@ pytestmark = pytest.mark.browser
 def _drop_two_files(root: Path) -> None:
     good = [
         make_valid_row(IntakeID=f"B{i:04d}", HouseholdID=f"HB{i:04d}", SSN=f"7010{i}10{i:02d}")
-        for i in range(1, 4)
+        for i in range(1, 5)
     ]
     good[1]["DOB"] = "17/5/1980"  # day first: held, with its own message
     good[2]["ROIConsent"] = "0"  # no consent: not sent, and said so
     good[2]["ROISignedDate"] = ""
+    good[3]["VeteranStatus"] = "3"  # not a code: the receipt lists that column's codes
     write_sample_csv(drop_folder(root) / "Intakes week of 3-2 (Maria).csv", good)
 
 
@@ -58,10 +59,12 @@ def test_receipt_and_index_show_the_agency_file_name_and_outcome(tmp_path: Path)
             assert "Intakes week of 3-2 (Maria).csv" in heading
             assert "receipt" in heading
             status = page.locator(".status").inner_text()
-            assert "1 of 3 rows were sent" in status
+            assert "1 of 4 rows were sent" in status
             table = page.locator("table").nth(1).inner_text()
             assert "The date only makes sense day first" in table
             assert "Not sent" in table
+            help_table = page.locator("table").nth(0).inner_text()
+            assert "VeteranStatus allows: 0 = No; 1 = Yes;" in help_table
             shots = os.environ.get("HANDOFF_SCREENSHOT_DIR")
             if shots:
                 page.screenshot(path=str(Path(shots) / "agency-receipt.png"), full_page=True)
@@ -73,7 +76,7 @@ def test_receipt_and_index_show_the_agency_file_name_and_outcome(tmp_path: Path)
             assert "resend.csv" in newest
             assert "Nothing sent: 1 already sent earlier" in newest
             assert "Intakes week of 3-2 (Maria).csv" in oldest
-            assert "Sent 1 of 3 rows, 1 need fixing, 1 not sent (no consent)" in oldest
+            assert "Sent 1 of 4 rows, 2 need fixing, 1 not sent (no consent)" in oldest
             page.locator("table tr").nth(2).locator("a").click()
             assert "Intakes week of 3-2 (Maria).csv" in page.locator("h1").inner_text()
             if shots:

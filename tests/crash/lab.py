@@ -46,7 +46,8 @@ Kind = Literal["valid", "mixed", "invalid", "junk", "not_sent"]
 EXPECTED_STATE: dict[str, str] = {
     "valid": FileState.DELIVERED,
     "mixed": FileState.DELIVERED,
-    "not_sent": FileState.DELIVERED,
+    # Answered and tracked, but no row left the agency: never "delivered" (issue 13).
+    "not_sent": FileState.NOT_SENT,
     "invalid": FileState.REJECTED,
     "junk": FileState.REJECTED,
 }
@@ -358,7 +359,9 @@ def _check_originals(
     identities = parse_identities_file(root / "keys" / "coc-archive.key")
     where: dict[str, set[str]] = {"archive": set(), "quarantine": set()}
     for sha, row in live.items():
-        folder = "archive" if row.state == FileState.DELIVERED else "quarantine"
+        folder = (
+            "archive" if row.state in (FileState.DELIVERED, FileState.NOT_SENT) else "quarantine"
+        )
         [path] = list((root / folder).glob(f"*-{row.ref}.csv.age"))
         where[folder].add(path.name)
         out = tmp / "original"
