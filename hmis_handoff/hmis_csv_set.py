@@ -22,11 +22,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any, Final
+
+import pandas as pd
 
 from schemas.hmis_csv import CSV_VERSION, hmis_csv_columns
 
@@ -100,45 +101,59 @@ class HmisCsvSetWriter:
         }
         self._first: date | None = None
 
-    def _write(self, member: str, row: Mapping[str, str]) -> None:
-        self._writers[member].writerow([row.get(c, "") for c in hmis_csv_columns(member)])
+    def _write(self, member: str, frame: pd.DataFrame, values: dict[str, Any]) -> None:
+        """``frame``'s cells under the member's columns (blank if absent), ``values`` over them."""
+        columns = list(hmis_csv_columns(member))
+        out = frame.reindex(columns=columns, fill_value="").assign(**values)
+        out.to_csv(self._handles[member], header=False, index=False, lineterminator="\r\n")
 
-    def add(self, rows: Iterable[Mapping[str, str]]) -> None:
-        """Client, Enrollment and (where filled) Assessment and Event rows for ``rows``."""
+    def add(self, frame: pd.DataFrame) -> None:
+        """Client, Enrollment and (where filled) Assessment and Event rows for ``frame``
+        (intake rows with canonical columns, all text)."""
+        if frame.empty:
+            return
         agency = self._source.agency_id
-        audit = self._audit
-        for row in rows:
-            cell = {k: ("" if v is None else str(v)) for k, v in row.items()}
-            intake_id = cell["IntakeID"]
-            personal = derived_id("P", agency, intake_id)
-            enrollment = derived_id("E", agency, intake_id)
-            if cell.get("IntakeDate"):
-                day = date.fromisoformat(cell["IntakeDate"])
-                self._first = day if self._first is None or day < self._first else self._first
-            client = dict(cell)
-            if _FY2024_HISPANIC in cell and not cell.get("HispanicLatinao"):
-                client["HispanicLatinao"] = cell[_FY2024_HISPANIC]
-            self._write("Client.csv", {**client, "PersonalID": personal, **audit})
-            household = derived_id("H", agency, cell.get("HouseholdID") or intake_id)
-            self._write(
-                "Enrollment.csv",
-                {
-                    **cell,
-                    "EnrollmentID": enrollment,
-                    "PersonalID": personal,
-                    "ProjectID": project_id(agency),
-                    "EntryDate": cell.get("EntryDate") or cell.get("IntakeDate", ""),
-                    "HouseholdID": household,
-                    **audit,
-                },
-            )
-            linked = {"EnrollmentID": enrollment, "PersonalID": personal, **audit}
-            if cell.get("AssessmentDate"):
-                assessment = derived_id("A", agency, intake_id)
-                self._write("Assessment.csv", {**cell, "AssessmentID": assessment, **linked})
-            if cell.get("EventDate"):
-                event = derived_id("V", agency, intake_id)
-                self._write("Event.csv", {**cell, "EventID": event, **linked})
+        text = frame.fillna("").astype(str)
+        intake_ids = text["IntakeID"].tolist()
+        personal = [derived_id("P", agency, i) for i in intake_ids]
+        enrollment = [derived_id("E", agency, i) for i in intake_ids]
+        households = text["HouseholdID"] if "HouseholdID" in text else text["IntakeID"]
+        households = households.where(households != "", text["IntakeID"])
+        days = text["IntakeDate"][text["IntakeDate"] != ""]
+        if len(days):
+            first = date.fromisoformat(str(days.min()))
+            self._first = first if self._first is None or first < self._first else self._first
+        client = text
+        if _FY2024_HISPANIC in text and "HispanicLatinao" not in text:
+            client = text.assign(HispanicLatinao=text[_FY2024_HISPANIC])
+        self._write("Client.csv", client, {"PersonalID": personal, **self._audit})
+        entry = text["EntryDate"] if "EntryDate" in text else text["IntakeDate"]
+        self._write(
+            "Enrollment.csv",
+            text,
+            {
+                "EnrollmentID": enrollment,
+                "PersonalID": personal,
+                "ProjectID": project_id(agency),
+                "EntryDate": entry.where(entry != "", text["IntakeDate"]),
+                "HouseholdID": [derived_id("H", agency, h) for h in households],
+                **self._audit,
+            },
+        )
+        linked = {"EnrollmentID": enrollment, "PersonalID": personal, **self._audit}
+        for member, date_column, id_column, prefix in (
+            ("Assessment.csv", "AssessmentDate", "AssessmentID", "A"),
+            ("Event.csv", "EventDate", "EventID", "V"),
+        ):
+            if date_column not in text:
+                continue
+            has = (text[date_column] != "").to_numpy()
+            if not has.any():
+                continue
+            ids = [derived_id(prefix, agency, i) for i, h in zip(intake_ids, has, strict=True) if h]
+            picked = {k: [v for v, h in zip(vs, has, strict=True) if h] if isinstance(vs, list)
+                      else vs for k, vs in linked.items()}  # fmt: skip
+            self._write(member, text[has], {id_column: ids, **picked})
 
     def finish(self) -> dict[str, Path]:
         """Close the row files, write Export.csv; the five paths in spec order."""

@@ -1,8 +1,9 @@
 """The data partner's side: ``handoff decrypt`` (verify the signed manifest, then decrypt).
 
 Trust: only signing keys pinned on the partner's side (:mod:`hmis_handoff.signers`):
-``--signer`` values, the partner's known signers file, and ``state/signing.pub`` of a
-configuration the partner runs. A key lying next to a package is never trusted.
+``--signer`` values, the partner's known signers file, and ``state/signing.pub`` of the
+configuration named by ``--config`` or ``$HANDOFF_CONFIG`` (never a ``./handoff.toml``
+found by chance). A key lying next to a package is never trusted.
 
 Each failure has its own message: the package file is missing, the identity file is
 missing or is the wrong key, the signer is not trusted, or the package was tampered with.
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
 
-from hmis_handoff.config import load_settings, resolve_config_path
+from hmis_handoff.config import CONFIG_ENV, load_settings
 from hmis_handoff.crypto.age import parse_identities_file
 from hmis_handoff.crypto.errors import AgeError, NoIdentityMatch
 from hmis_handoff.crypto.package import (
@@ -61,6 +62,7 @@ from hmis_handoff.signers import (
     pins_from_values,
     read_known_signers,
 )
+from hmis_handoff.text_xlsx import write_text_xlsx
 from hmis_handoff.worklist import WorklistRow, format_worklist, read_worklist
 
 __all__ = ["DecryptRequest", "decrypt_package", "trusted_pins"]
@@ -100,8 +102,11 @@ def trusted_pins(
     """Every pin the partner holds (see the module docstring); raises ConfigError if none."""
     pins = pins_from_values(signers or [])
     pins.add(read_known_signers(known_signers))
+    # Only a configuration named on purpose (--config or $HANDOFF_CONFIG): a handoff.toml
+    # that happens to sit in the working directory could have been planted with a package.
+    named = config or os.environ.get(CONFIG_ENV)
     try:
-        settings = load_settings(config) if config or resolve_config_path().is_file() else None
+        settings = load_settings(named) if named else None
     except ConfigError:
         settings = None
     if settings is not None:
@@ -176,29 +181,17 @@ def _write_stream(target: Path, source: IO[bytes], prefix: bytes = b"") -> None:
         shutil.copyfileobj(source, sink, 1 << 20)
 
 
-def csv_to_text_xlsx(source: IO[bytes], target: Path, sheet_title: str) -> None:
+def csv_to_text_xlsx(source: IO[bytes], target: Path, sheet_title: str, scratch: Path) -> None:
     """Every cell as text: no numbers, dates or formulas; leading zeros and accents kept."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(sheet_title)
     text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
-    for record in csv.reader(text):
-        cells = []
-        for value in record:
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.data_type = "s"  # never a formula, even for "=..." text
-            cell.number_format = "@"
-            cells.append(cell)
-        sheet.append(cells)
     with atomic_writer(target, replace=False) as sink:
-        workbook.save(sink)
+        write_text_xlsx(sink, csv.reader(text), sheet_title=sheet_title, scratch=scratch)
+    text.detach()
 
 
-def _write_intake(source: IO[bytes], target: Path, *, has_bom: bool) -> None:
+def _write_intake(source: IO[bytes], target: Path, *, has_bom: bool, scratch: Path) -> None:
     if target.suffix.lower() == ".xlsx":
-        csv_to_text_xlsx(source, target, "Intakes")
+        csv_to_text_xlsx(source, target, "Intakes", scratch)
     else:
         _write_stream(target, source, b"" if has_bom else b"\xef\xbb\xbf")
 
@@ -233,12 +226,12 @@ def decrypt_package(
         manifest = _verify_decrypt(package, plain, identity, pins)
         signer = fingerprint_of(VerifyKey.parse(manifest.signer))
         if manifest.payload is None:
-            return [*_lines(manifest, signer, None), *_write_v1(plain, request)]
+            return [*_lines(manifest, signer, None), *_write_v1(plain, request, scratch)]
         with Payload(plain) as payload:
             info = payload.info()
             lines = _lines(manifest, signer, info.timezone)
             rows = read_worklist(payload.read(WORKLIST))
-            lines += _write_v2(payload, request)
+            lines += _write_v2(payload, request, scratch)
         lines += ["", f"worklist (dates in {info.timezone}; most urgent first):"]
         lines += format_worklist(rows) if rows else ["(no records)"]
         lines += _summary(rows)
@@ -251,11 +244,11 @@ def _summary(rows: list[WorklistRow]) -> list[str]:
     return [f"{len(rows)} to enter: {today} due today, {overdue} already overdue when packaged"]
 
 
-def _write_v1(plain: Path, request: DecryptRequest) -> list[str]:
+def _write_v1(plain: Path, request: DecryptRequest, scratch: Path) -> list[str]:
     lines = []
     if request.out is not None:
         with open(plain, "rb") as source:
-            _write_intake(source, request.out, has_bom=False)
+            _write_intake(source, request.out, has_bom=False, scratch=scratch)
         lines.append(f"wrote {request.out}")
     if request.worklist or request.hmis_csv or request.confirmation_sheet:
         lines.append(
@@ -265,11 +258,11 @@ def _write_v1(plain: Path, request: DecryptRequest) -> list[str]:
     return lines
 
 
-def _write_v2(payload: Payload, request: DecryptRequest) -> list[str]:
+def _write_v2(payload: Payload, request: DecryptRequest, scratch: Path) -> list[str]:
     lines = []
     if request.out is not None:
         with payload.open(INTAKE) as source:
-            _write_intake(source, request.out, has_bom=True)
+            _write_intake(source, request.out, has_bom=True, scratch=scratch)
         lines.append(f"wrote {request.out}")
     if request.worklist is not None:
         with payload.open(WORKLIST) as source:

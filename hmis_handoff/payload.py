@@ -32,6 +32,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Final
 
+from hmis_handoff.text_xlsx import write_text_xlsx
+
 __all__ = [
     "CONFIRMATION_CSV",
     "CONFIRMATION_XLSX",
@@ -112,39 +114,18 @@ def confirmation_sheet_csv(intake_ids: Sequence[str], agency_id: str) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def confirmation_sheet_xlsx(intake_ids: Sequence[str], agency_id: str) -> bytes:
-    """The confirmation sheet for Excel: ids stored as text, DateEntered formatted as a date.
-
-    Written in openpyxl's write-only mode, so a 200,000-row package stays small in memory.
-    """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Confirmations")
-    for letter, width in zip("ABCD", (24, 20, 16, 14), strict=True):
-        sheet.column_dimensions[letter].width = width
-    sheet.freeze_panes = "A2"
-
-    def cell(value: str | None, number_format: str) -> Any:
-        made = WriteOnlyCell(sheet, value=value)
-        if value is not None:
-            made.data_type = "s"  # text even if an id looks like a number or a formula
-        made.number_format = number_format
-        return made
-
-    sheet.append(list(CONFIRMATION_HEADER))
-    for intake_id in intake_ids:
-        sheet.append(
-            [
-                cell(intake_id, "@"),
-                cell(agency_id, "@"),
-                cell(None, "@"),
-                cell(None, "mm/dd/yyyy"),
-            ]
-        )
+def confirmation_sheet_xlsx(intake_ids: Sequence[str], agency_id: str, scratch: Path) -> bytes:
+    """The confirmation sheet for Excel: ids stored as text, DateEntered formatted as a date
+    (``scratch``: a private directory for the writer's spill files)."""
     out = io.BytesIO()
-    workbook.save(out)
+    write_text_xlsx(
+        out,
+        [CONFIRMATION_HEADER, *([i, agency_id, "", ""] for i in intake_ids)],
+        sheet_title="Confirmations",
+        scratch=scratch,
+        widths=(24, 20, 16, 14),
+        date_columns=(3,),
+    )
     return out.getvalue()
 
 

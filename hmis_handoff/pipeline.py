@@ -817,9 +817,8 @@ class Pipeline:
                     # (schemas/formula.py); the HMIS CSV set and worklist keep the value.
                     sendable = chosen.apply(neutralise)
                     writer.writerows(sendable.itertuples(index=False, name=None))
-                    records: list[dict[str, str]] = chosen.to_dict("records")  # type: ignore[assignment]
-                    hmis.add(records)
-                    worklist.add(rows[keep].tolist(), records)
+                    hmis.add(chosen)
+                    worklist.add(rows[keep].tolist(), chosen)
                 text.flush()
                 text.detach()
             failpoint("plaintext-written")
@@ -837,7 +836,7 @@ class Pipeline:
                 PACKAGE_INFO: info.to_json(),
                 WORKLIST: worklist_csv(ordered),
                 CONFIRMATION_CSV: confirmation_sheet_csv(ids, view.agency_id),
-                CONFIRMATION_XLSX: confirmation_sheet_xlsx(ids, view.agency_id),
+                CONFIRMATION_XLSX: confirmation_sheet_xlsx(ids, view.agency_id, self.layout.work),
                 **{HMIS_DIR + name: path for name, path in hmis.finish().items()},
             }
             with atomic_writer(bundle) as handle:
@@ -1101,9 +1100,19 @@ class _WorklistBuilder:
         self._due: dict[date, tuple[date, int]] = {}
         self._rows: list[WorklistRow] = []
 
-    def add(self, row_numbers: list[int], records: list[dict[str, str]]) -> None:
-        for row_number, record in zip(row_numbers, records, strict=True):
-            intake_date = date.fromisoformat(record["IntakeDate"])
+    def add(self, row_numbers: list[int], frame: pd.DataFrame) -> None:
+        def column(name: str) -> list[str]:
+            return frame[name].tolist() if name in frame else [""] * len(frame)
+
+        for row_number, intake_id, household, relationship, day in zip(
+            row_numbers,
+            column("IntakeID"),
+            column("HouseholdID"),
+            column("RelationshipToHoH"),
+            column("IntakeDate"),
+            strict=True,
+        ):
+            intake_date = date.fromisoformat(day)
             if intake_date not in self._due:
                 due = self._pipeline.due_for(intake_date, self._received_at)
                 left = self._pipeline.calendar.business_days_between(self._today, due)
@@ -1111,9 +1120,9 @@ class _WorklistBuilder:
             due, left = self._due[intake_date]
             self._rows.append(
                 WorklistRow(
-                    intake_id=record["IntakeID"],
-                    household_id=record.get("HouseholdID", ""),
-                    head_of_household=record.get("RelationshipToHoH", "") == "1",
+                    intake_id=intake_id,
+                    household_id=household,
+                    head_of_household=relationship == "1",
                     intake_date=intake_date,
                     due_date=due,
                     business_days_left=left,

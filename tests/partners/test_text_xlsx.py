@@ -20,7 +20,7 @@ def test_cells_stay_text_even_when_they_look_like_numbers_dates_or_formulas(
     csv.writer(text).writerows([list("ABCDEF"), values])
     source = io.BytesIO(("\ufeff" + text.getvalue()).encode("utf-8"))
     target = tmp_path / "out.xlsx"
-    csv_to_text_xlsx(source, target, "Intakes")
+    csv_to_text_xlsx(source, target, "Intakes", tmp_path)
     sheet = openpyxl.load_workbook(target).worksheets[0]
     [cells] = list(sheet.iter_rows(min_row=2, max_row=2))
     assert [c.value for c in cells] == values
@@ -28,8 +28,8 @@ def test_cells_stay_text_even_when_they_look_like_numbers_dates_or_formulas(
     assert {c.number_format for c in cells} == {"@"}
 
 
-def test_the_confirmation_sheet_is_prefilled_as_text() -> None:
-    data = confirmation_sheet_xlsx(["007", "=1+1"], "demo-agency")
+def test_the_confirmation_sheet_is_prefilled_as_text(tmp_path: Path) -> None:
+    data = confirmation_sheet_xlsx(["007", "=1+1"], "demo-agency", tmp_path)
     sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert rows == [

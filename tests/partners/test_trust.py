@@ -6,7 +6,10 @@ recipient, with the attacker's public key next to it, used to print "verified".
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from hmis_handoff.config import load_settings
 from hmis_handoff.crypto.age import X25519Identity, parse_recipient, write_identity_file
 from hmis_handoff.crypto.package import write_package
 from hmis_handoff.crypto.signing import SigningKey
+from hmis_handoff.setup import initialise
 from hmis_handoff.signers import fingerprint_of
 from tests.conftest import run_cli
 from tests.partners.conftest import Delivered
@@ -109,3 +113,29 @@ def test_each_failure_has_its_own_message(delivered: Delivered, tmp_path: Path) 
     manifest.write_text(manifest.read_text().replace('"record_count": 3', '"record_count": 4'))
     code, text = decrypt(delivered, copy / delivered.package.name, *pin)
     assert code == 2 and "tampered" in text
+
+
+def test_a_handoff_toml_planted_in_the_working_directory_is_not_trusted(
+    delivered: Delivered, tmp_path: Path
+) -> None:
+    planted = tmp_path / "planted"
+    initialise(planted, demo=False)  # handoff.toml + state/signing.pub of the attacker
+    attacker = SigningKey.load(planted / "state" / "signing.key")
+    partner = load_settings(delivered.root / "handoff.toml").partner("demo-partner")
+    plain = tmp_path / "forged.csv"
+    plain.write_text("IntakeID\nFORGED-2\n", encoding="utf-8")
+    paths = write_package(
+        plain, planted / "outbox", package_id="20260706-planted", agency_id="demo-agency",
+        partner_id="demo-partner", record_count=1, schema_version="hmis-intake-csv.FY2026",
+        recipients=[parse_recipient(r) for r in partner.recipients], signing_key=attacker,
+        created_at=datetime(2026, 7, 6, tzinfo=UTC),
+    )  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "HANDOFF_CONFIG"}
+    out = tmp_path / "out.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "hmis_handoff", "decrypt", str(paths.age), "-i",
+         str(delivered.key), "-o", str(out)],
+        cwd=planted, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2 and "no trusted CoC signing key" in result.stderr
+    assert not out.exists()

@@ -35,7 +35,7 @@ def test_valid_confirmations_pass() -> None:
 def test_bad_confirmations_are_reported_by_row_and_rule() -> None:
     frame = _frame(
         IntakeID=["", "T 2", "T3", "T4"],
-        DateEntered=["2026-03-02", "2026-02-30", "3/2/2026", ""],
+        DateEntered=["2026-03-02", "2026-02-30", "2/30/2026", ""],
         PersonalID=["", "", "P" * 33, ""],
     )
     found = {(p.row, p.column, p.rule_id) for p in confirmation_problems(frame)}
@@ -78,3 +78,14 @@ def test_date_entered_parsing() -> None:
 )
 def test_confirmation_headers(raw: str, name: str | None) -> None:
     assert canonical_confirmation_header(raw) == name
+
+
+def test_us_dates_are_read_month_first() -> None:
+    """Partners write dates as US spreadsheets show them (12/05/2026 is December 5th)."""
+    parsed = parse_date_entered(
+        pd.Series(["12/05/2026", "3/2/2026", "03/02/2026 9:05", "13/05/2026", "2/30/2026"])
+    )
+    assert parsed.tolist()[:3] == [
+        pd.Timestamp("2026-12-05"), pd.Timestamp("2026-03-02"), pd.Timestamp("2026-03-02 09:05"),
+    ]  # fmt: skip
+    assert parsed[3:].isna().all()
