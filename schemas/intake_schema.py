@@ -43,17 +43,8 @@ from schemas.formula import formula_mask
 from schemas.intake_id_pii import RULE_ID as INTAKE_ID_PII
 from schemas.intake_id_pii import intake_id_pii_mask
 from schemas.normalise import Normalised, NormaliseOptions, normalise
-from schemas.rowrules import (
-    Parsed,
-    People,
-    coordinated_entry_rules,
-    demographic_rules,
-    enrollment_rules,
-    homeless_history_rules,
-    identity_rules,
-    people,
-)
-from schemas.rowrules import context_rules as _context_rules
+from schemas import rowrules
+from schemas.rowrules import Parsed, People, people
 from schemas.rules import RULES
 
 if TYPE_CHECKING:
@@ -178,6 +169,8 @@ class Evaluation:
     normalised: Normalised
     parsed: Parsed
     who: People
+    #: True when the normaliser rewrote a cell (``frame`` is then a new frame).
+    rewritten: bool = False
     _groups: dict[str, dict[str, ColumnHits]] = field(default_factory=dict)
     _same: BoolArray | None = None
 
@@ -268,7 +261,8 @@ def evaluate(
             checks[spec.name] = cells.absent_column(spec, n)
     text = {name: checks[name].as_text().reset_index(drop=True) for name in TEXT_COLUMNS}
     parsed = Parsed(spec_version, n, checks, text)
-    return Evaluation(spec_version, context, normalised, parsed, people(parsed))
+    rewritten = normalised.frame is not present
+    return Evaluation(spec_version, context, normalised, parsed, people(parsed), rewritten)
 
 
 def _columns(ev: Evaluation) -> list[Hit]:
@@ -286,7 +280,7 @@ def _future_columns(spec_version: SpecVersion) -> tuple[str, ...]:
 
 def _context(ev: Evaluation) -> list[Hit]:
     """Context rules, with ``INTAKE-ID-ALREADY-SENT`` left to the ``resend`` group."""
-    hits = _context_rules(ev.parsed, ev.context, _future_columns(ev.spec_version))
+    hits = rowrules.context_rules(ev.parsed, ev.context, _future_columns(ev.spec_version))
     return [h for h in hits if h[0] != "INTAKE-ID-ALREADY-SENT"]
 
 
@@ -338,11 +332,11 @@ def _formula(ev: Evaluation) -> list[Hit]:
 
 _GROUP_BODIES: Final[Mapping[str, Callable[[Evaluation], list[Hit]]]] = {
     "columns": _columns,
-    "identity": lambda ev: identity_rules(ev.parsed, ev.who),
-    "demographic": lambda ev: demographic_rules(ev.parsed),
-    "enrollment": lambda ev: enrollment_rules(ev.parsed, ev.who, ev.context.expected_coc),
-    "coordinated_entry": lambda ev: coordinated_entry_rules(ev.parsed),
-    "homeless_history": lambda ev: homeless_history_rules(ev.parsed, ev.who),
+    "identity": lambda ev: rowrules.identity_rules(ev.parsed, ev.who),
+    "demographic": lambda ev: rowrules.demographic_rules(ev.parsed),
+    "enrollment": lambda ev: rowrules.enrollment_rules(ev.parsed, ev.who, ev.context.expected_coc),
+    "coordinated_entry": lambda ev: rowrules.coordinated_entry_rules(ev.parsed),
+    "homeless_history": lambda ev: rowrules.homeless_history_rules(ev.parsed, ev.who),
     "context": _context,
     "resend": _resend,
     "intake_id_pii": lambda ev: [(INTAKE_ID_PII, "IntakeID", intake_id_pii_mask(ev.parsed.text))],
@@ -355,6 +349,8 @@ class _Slot(threading.local):
 
     frame: pd.DataFrame | None = None
     evaluation: Evaluation | None = None
+    #: Type name of the first exception a check body raised (its message may quote a value).
+    failure: str | None = None
 
 
 _SLOT: Final = _Slot()
@@ -379,11 +375,25 @@ def release(frame: pd.DataFrame) -> None:
         _SLOT.frame, _SLOT.evaluation = None, None
 
 
+def take_check_failure() -> str | None:
+    """The type name of an exception a check body raised since the last call, if any.
+
+    A check that raises records only this name and fails; the caller must treat it as an
+    internal failure, not as a finding.
+    """
+    failure, _SLOT.failure = _SLOT.failure, None
+    return failure
+
+
 def _rule_check(
     rule_id: str, spec_version: SpecVersion, context: ValidationContext
 ) -> Callable[[pd.DataFrame], Any]:
     def check(frame: pd.DataFrame) -> Any:
-        hits = evaluation_of(frame, spec_version, context).rule(rule_id)
+        try:
+            hits = evaluation_of(frame, spec_version, context).rule(rule_id)
+        except Exception as exc:  # pandera would keep the message, which may quote a value
+            _SLOT.failure = _SLOT.failure or type(exc).__name__
+            return False
         if not hits:
             return True
         ok = {name: np.ones(len(frame), dtype=bool) for name in frame.columns}
@@ -439,8 +449,10 @@ def fold_failure_cases(cases: pd.DataFrame) -> list[tuple[int, str, str]]:
         rule_id = str(check)
         if rule_id not in GROUP_OF or index is None or pd.isna(index):
             raise LookupError("a failure that is not a rule of the intake schema")
-        columns = list(case) if isinstance(case, dict) else []
-        out.extend((int(index), str(column), rule_id) for column in columns)
+        if not isinstance(case, dict):
+            # A check that raised (pandera records its message) or an unexpected shape.
+            raise LookupError("a failure case that is not a failing-cell map")
+        out.extend((int(index), str(column), rule_id) for column in case)
     return out
 
 
@@ -455,5 +467,6 @@ __all__ = [
     "prepare",
     "release",
     "schema_rule_ids",
+    "take_check_failure",
 ]
 

@@ -51,6 +51,7 @@ from schemas.intake_schema import (
     intake_schema,
     prepare,
     release,
+    take_check_failure,
 )
 from schemas.normalise import DateOrder, NormaliseOptions, SourceFormat
 from schemas.rowrules import consent_gate
@@ -331,8 +332,10 @@ class ChunkedValidation:
         problems = _problems(
             [(rule_id, column, np.asarray(found, dtype=np.int64)) for (rule_id, column), found in hits.items()]
         )
-        frame = evaluation.frame.set_axis(chunk.index, axis=0)
-        frame.attrs = {}
+        frame = chunk
+        if evaluation.rewritten:
+            frame = evaluation.frame.set_axis(chunk.index, axis=0)
+            frame.attrs = {}
         return ValidationOutcome(
             spec_version=spec_version,
             frame=frame,
@@ -349,12 +352,17 @@ def _failure_cases(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[tupl
     copied out, and the exception dies inside this function.
     """
     failure: str | None = None
+    take_check_failure()
     try:
         schema.validate(frame, lazy=True, inplace=True)
-        return []
+        failure = take_check_failure()
+        if failure is None:
+            return []
     except SchemaErrors as errors:
+        failure = take_check_failure()
         try:
-            return fold_failure_cases(errors.failure_cases)
+            if failure is None:
+                return fold_failure_cases(errors.failure_cases)
         except Exception as exc:  # re-raised below without its message
             failure = type(exc).__name__
     except Exception as exc:  # re-raised below without its message
