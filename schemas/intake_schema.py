@@ -144,6 +144,7 @@ GROUPS: Final[Mapping[str, tuple[str, ...]]] = {
     "resend": ("INTAKE-ID-ALREADY-SENT", "INTAKE-ID-ALREADY-SENT-SAME"),
     "intake_id_pii": (INTAKE_ID_PII,),
     "formula": ("CELL-FORMULA",),
+    "names": ("NAME-DIGITS-ONLY",),
 }
 #: Rule id -> its group.
 GROUP_OF: Final[Mapping[str, str]] = {
@@ -207,6 +208,45 @@ class Evaluation:
 
 
 Hit = tuple[str, str, BoolArray]
+
+
+def _slice_check(check: ColumnCheck, part: slice) -> ColumnCheck:
+    def cut(values: Any) -> Any:
+        return None if values is None else values[part]
+
+    return ColumnCheck(
+        check.name,
+        check.blank[part],
+        check.valid[part],
+        tuple((rule_id, mask[part]) for rule_id, mask in check.hits),
+        cut(check.integers),
+        cut(check.days),
+        cut(check.partial_ssn),
+        None if check.text is None else check.text.iloc[part].reset_index(drop=True),
+        cut(check.positions),
+        check.distinct,
+    )
+
+
+def slice_evaluation(ev: Evaluation, start: int, stop: int) -> Evaluation:
+    """The evaluation of rows ``start:stop`` (positional) as if they had been judged alone.
+
+    Only row-local results are sliced (every group body is row-local); cross-row rules are
+    not part of an evaluation. Used to split a batch of small files back per file.
+    """
+    part = slice(start, stop)
+    parsed = ev.parsed
+    sliced = Parsed(
+        parsed.spec_version,
+        stop - start,
+        {name: _slice_check(check, part) for name, check in parsed.checks.items()},
+        {name: text.iloc[part].reset_index(drop=True) for name, text in parsed.text.items()},
+    )
+    who = People(ev.who.is_hoh[part], ev.who.age_known[part], ev.who.age[part])
+    frame = ev.frame.iloc[part]
+    out = Evaluation(ev.spec_version, ev.context, Normalised(frame), sliced, who, ev.rewritten)
+    out._same = ev.same[part]
+    return out
 
 
 def _by_rule(hits: list[Hit]) -> dict[str, ColumnHits]:
@@ -330,6 +370,21 @@ def _formula(ev: Evaluation) -> list[Hit]:
     ]
 
 
+#: A name cell of digits (and the separators of an SSN or a phone number) only.
+_DIGITS_ONLY: Final = r"[0-9][0-9 ()./-]*"
+
+
+def _names(ev: Evaluation) -> list[Hit]:
+    """``NAME-DIGITS-ONLY``: this rule exists only here, as the body of its pandera check."""
+    hits: list[Hit] = []
+    for spec in columns_for(ev.spec_version):
+        if spec.kind == "name" and spec.name in ev.frame.columns:
+            text = cells.as_text(ev.frame[spec.name])
+            digits = np.asarray(text.str.fullmatch(_DIGITS_ONLY).fillna(False), dtype=bool)
+            hits.append(("NAME-DIGITS-ONLY", spec.name, ev.parsed.valid(spec.name) & digits))
+    return hits
+
+
 _GROUP_BODIES: Final[Mapping[str, Callable[[Evaluation], list[Hit]]]] = {
     "columns": _columns,
     "identity": lambda ev: rowrules.identity_rules(ev.parsed, ev.who),
@@ -341,6 +396,7 @@ _GROUP_BODIES: Final[Mapping[str, Callable[[Evaluation], list[Hit]]]] = {
     "resend": _resend,
     "intake_id_pii": lambda ev: [(INTAKE_ID_PII, "IntakeID", intake_id_pii_mask(ev.parsed.text))],
     "formula": _formula,
+    "names": _names,
 }
 
 
@@ -467,6 +523,7 @@ __all__ = [
     "prepare",
     "release",
     "schema_rule_ids",
+    "slice_evaluation",
     "take_check_failure",
 ]
 

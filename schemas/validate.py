@@ -24,7 +24,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,7 @@ from schemas.columns import (
 )
 from schemas.crossrow import CrossRowState
 from schemas.intake_schema import (
+    Evaluation,
     evaluation_of,
     fold_failure_cases,
     intake_schema,
@@ -251,28 +252,38 @@ class ChunkedValidation:
         )
         self._schema_built: pa.DataFrameSchema | None = None
 
-    def validate_chunk(self, chunk: pd.DataFrame) -> ValidationOutcome:
-        """Row-local verdicts for ``chunk``; cross-row rules wait for :meth:`finish`."""
-        if self._finished:
-            raise IntakeValidationError("validate_chunk called after finish")
-        columns = [str(c) for c in chunk.columns]
+    def accept_columns(self, columns: list[str]) -> SpecVersion:
+        """Check a chunk's column names: the first chunk's decide the spec version (raises
+        :class:`~hmis_handoff.errors.FileRejected` when they fit none); later chunks must
+        repeat them exactly."""
         if self._columns is None:
             spec_version = self.spec_version or detect_spec_version(columns)
             _check_columns(columns, spec_version)
             self.spec_version, self._columns = spec_version, columns
         elif columns != self._columns:
             raise IntakeValidationError("a chunk's columns differ from the first chunk's")
-        assert self.spec_version is not None
-        failure: str | None = None
-        try:
-            return self._validate(chunk, self.spec_version)
-        except (FileRejected, IntakeValidationError):
-            raise
-        except Exception as exc:  # re-raised below without its message
-            failure = type(exc).__name__
-        # Raised outside the except block so the original (value-bearing) exception is not
-        # attached as __context__ and cannot reach a traceback or a Prefect state message.
-        raise IntakeValidationError(f"validation failed unexpectedly ({failure})")
+        return self.spec_version
+
+    def validate_chunk(self, chunk: pd.DataFrame) -> ValidationOutcome:
+        """Row-local verdicts for ``chunk``; cross-row rules wait for :meth:`finish`."""
+        if self._finished:
+            raise IntakeValidationError("validate_chunk called after finish")
+        spec_version = self.accept_columns([str(c) for c in chunk.columns])
+        return _guarded(lambda: self._validate(chunk, spec_version))
+
+    def judge(
+        self, chunk: pd.DataFrame, spec_version: SpecVersion
+    ) -> tuple[list[tuple[int, str, str]], Evaluation]:
+        """pandera's failing cells of ``chunk`` as ``(position, column, rule id)`` and the
+        shared evaluation (value-free errors, like :meth:`validate_chunk`)."""
+        return _guarded(lambda: self._judge(chunk, spec_version))
+
+    def verdict(
+        self, chunk: pd.DataFrame, cases: list[tuple[int, str, str]], evaluation: Evaluation
+    ) -> ValidationOutcome:
+        """The outcome of ``chunk`` from :meth:`judge`'s results (possibly cut out of a
+        larger frame); records the chunk for :meth:`finish`."""
+        return _guarded(lambda: self._verdict(chunk, cases, evaluation))
 
     def finish(self) -> CrossRowOutcome:
         """Cross-row rules over every chunk seen; call once, after the last chunk."""
@@ -298,14 +309,27 @@ class ChunkedValidation:
         return self._schema_built
 
     def _validate(self, chunk: pd.DataFrame, spec_version: SpecVersion) -> ValidationOutcome:
-        rows = _row_numbers(chunk)
-        n = len(chunk)
+        cases, evaluation = self._judge(chunk, spec_version)
+        return self._verdict(chunk, cases, evaluation)
+
+    def _judge(
+        self, chunk: pd.DataFrame, spec_version: SpecVersion
+    ) -> tuple[list[tuple[int, str, str]], Evaluation]:
+        """pandera's failing cells of ``chunk`` (positional) and the shared evaluation."""
         prepared = prepare(chunk, spec_version)
         try:
             cases = _failure_cases(self._schema(spec_version), prepared)
-            evaluation = evaluation_of(prepared, spec_version, self.context)
+            return cases, evaluation_of(prepared, spec_version, self.context)
         finally:
             release(prepared)
+
+    def _verdict(
+        self, chunk: pd.DataFrame, cases: list[tuple[int, str, str]], evaluation: Evaluation
+    ) -> ValidationOutcome:
+        """Fold the failing cells into problems and row verdicts; record the cross-row keys."""
+        assert self.spec_version is not None
+        rows = _row_numbers(chunk)
+        n = len(chunk)
         hits: dict[tuple[str, str], list[int]] = {}
         for position, column, rule_id in cases:
             hits.setdefault((rule_id, column), []).append(int(rows[position]))
@@ -337,12 +361,30 @@ class ChunkedValidation:
             frame = evaluation.frame.set_axis(chunk.index, axis=0)
             frame.attrs = {}
         return ValidationOutcome(
-            spec_version=spec_version,
+            spec_version=self.spec_version,
             frame=frame,
             sendable=pd.Series(sendable, index=chunk.index, dtype=bool),
             not_transmittable=dict(sorted(not_transmittable.items())),
             problems=problems,
         )
+
+
+T = TypeVar("T")
+
+
+def _guarded(call: Callable[[], T]) -> T:
+    """``call()``, with any unexpected failure re-raised as :class:`IntakeValidationError`
+    naming only the exception type."""
+    failure: str | None = None
+    try:
+        return call()
+    except (FileRejected, IntakeValidationError):
+        raise
+    except Exception as exc:  # re-raised below without its message
+        failure = type(exc).__name__
+    # Raised outside the except block so the original (value-bearing) exception is not
+    # attached as __context__ and cannot reach a traceback or a Prefect state message.
+    raise IntakeValidationError(f"validation failed unexpectedly ({failure})")
 
 
 def _failure_cases(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[tuple[int, str, str]]:
@@ -384,7 +426,14 @@ def validate_intake(frame: pd.DataFrame, context: ValidationContext) -> Validati
     internal failure. Neither message contains a cell value.
     """
     run = ChunkedValidation(context)
-    outcome = run.validate_chunk(frame)
+    return finish_whole(run, frame, run.validate_chunk(frame))
+
+
+def finish_whole(
+    run: ChunkedValidation, frame: pd.DataFrame, outcome: ValidationOutcome
+) -> ValidationOutcome:
+    """``outcome`` of a whole-file ``frame`` (its only chunk) with ``run``'s cross-row
+    verdicts folded in."""
     tail = run.finish()
     if not (tail.problems or tail.withheld or tail.errored):
         return outcome
@@ -411,6 +460,7 @@ __all__ = [
     "Problem",
     "ValidationContext",
     "ValidationOutcome",
+    "finish_whole",
     "validate_chunk",
     "validate_intake",
 ]
