@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -44,6 +45,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 MODES = ("ours-chunked", "ours-whole", "baseline", "pyarrow")
+#: Small-file figures: one 3-row file (median of SMALL_REPEATS warm runs) and
+#: BATCH_FILES such files validated as batches of BATCH_SIZE (schemas.batch).
+SMALL_MODES = ("small-ours", "small-baseline", "batch-ours")
+SMALL_REPEATS = 200
+BATCH_FILES = 1000
+BATCH_SIZE = 250
 WHOLE_FILE_MAX_ROWS = 200_000
 CHUNK_ROWS = 50_000
 
@@ -89,17 +96,79 @@ def _ours_whole(path: Path) -> int:
     return len(result.frame)
 
 
-def _baseline(path: Path) -> int:
-    import pandas as pd
+def _context() -> Any:
+    from schemas.validate import ValidationContext
+    from tests.synthetic import AGENCY_ID, TODAY
+
+    return ValidationContext(agency_id=AGENCY_ID, today=TODAY)
+
+
+def _plain_pandera(frame: Any) -> None:
+    """The same full schema the plain pandera way: one ``validate(lazy=True)`` (copying the
+    frame, as pandera does by default) on the frame as ``read_csv`` gave it."""
     import pandera.errors
 
-    from schemas.intake import intake_model
+    from schemas.intake_schema import intake_schema, prepare
 
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     # Valid data is expected; a failure would still have cost the full lazy pass.
     with contextlib.suppress(pandera.errors.SchemaErrors):
-        intake_model("FY2026").validate(frame, lazy=True)
+        intake_schema("FY2026", _context()).validate(prepare(frame, "FY2026"), lazy=True)
+
+
+def _baseline(path: Path) -> int:
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    _plain_pandera(frame)
     return len(frame)
+
+
+def _median_ms(call: Callable[[], object], repeats: int) -> float:
+    import statistics
+
+    for _ in range(5):  # warm
+        call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def _small_frame(path: Path) -> Any:
+    from connectors.reader import ReadLimits, read_intake
+    from schemas.columns import canonical_header
+
+    limits = ReadLimits(max_bytes=2**30, max_rows=WHOLE_FILE_MAX_ROWS)
+    return read_intake(path, header_map=canonical_header, limits=limits).frame
+
+
+def _small_ours(path: Path) -> float:
+    from schemas.validate import validate_intake
+
+    frame, context = _small_frame(path), _context()
+    return _median_ms(lambda: validate_intake(frame, context), SMALL_REPEATS)
+
+
+def _small_baseline(path: Path) -> float:
+    import pandas as pd
+
+    return _median_ms(
+        lambda: _plain_pandera(pd.read_csv(path, dtype=str, keep_default_na=False)),
+        SMALL_REPEATS,
+    )
+
+
+def _batch_ours(path: Path) -> float:
+    from schemas.batch import validate_batch
+
+    frame, context = _small_frame(path), _context()
+    validate_batch({0: frame}, context)  # warm
+    start = time.perf_counter()
+    for first in range(0, BATCH_FILES, BATCH_SIZE):
+        validate_batch({n: frame for n in range(first, first + BATCH_SIZE)}, context)
+    return (time.perf_counter() - start) * 1000
 
 
 def _pyarrow(path: Path) -> int:
@@ -123,11 +192,16 @@ RUNNERS: dict[str, Callable[[Path], int]] = {
     "baseline": _baseline,
     "pyarrow": _pyarrow,
 }
+SMALL_RUNNERS: dict[str, Callable[[Path], float]] = {
+    "small-ours": _small_ours,
+    "small-baseline": _small_baseline,
+    "batch-ours": _batch_ours,
+}
 # Imported before the clock starts, so seconds measure work and not module loading.
 PRELOAD: dict[str, tuple[str, ...]] = {
     "ours-chunked": ("connectors.reader", "schemas.validate", "schemas.columns"),
     "ours-whole": ("connectors.reader", "schemas.validate", "schemas.columns"),
-    "baseline": ("pandas", "pandera.errors", "schemas.intake"),
+    "baseline": ("pandas", "pandera.errors", "schemas.intake_schema"),
     "pyarrow": ("pyarrow.csv",),
 }
 
@@ -138,10 +212,9 @@ def child(mode: str, path: Path) -> dict[str, Any]:
 
     for module in PRELOAD[mode]:
         importlib.import_module(module)
-    if mode == "baseline":
-        from schemas.intake import intake_model
-
-        intake_model("FY2026")
+    if mode in SMALL_MODES:
+        small = SMALL_RUNNERS[mode](path)
+        return {"mode": mode, "ms": small, "peak_mb": _peak_mb()}
     after_imports = _peak_mb()
     start = time.perf_counter()
     rows = RUNNERS[mode](path)
@@ -192,6 +265,13 @@ def write_file(rows: int, directory: Path) -> Path:
 def _row(result: dict[str, Any]) -> str:
     if "error" in result:
         return f"  {result['mode']:<13} failed: {result['error']}"
+    if "ms" in result:
+        what = (
+            f"{BATCH_FILES} files in batches of {BATCH_SIZE}"
+            if result["mode"] == "batch-ours"
+            else f"median of {SMALL_REPEATS} warm runs"
+        )
+        return f"  {result['mode']:<14} {result['ms']:8.1f} ms  ({what})"
     rate = result["rows"] / result["seconds"] if result["seconds"] else float("inf")
     return (
         f"  {result['mode']:<13} {result['seconds']:8.2f} s  {rate:>11,.0f} rows/s  "
@@ -201,6 +281,11 @@ def _row(result: dict[str, Any]) -> str:
 
 def run(sizes: list[int], directory: Path) -> None:
     print(f"python {sys.version.split()[0]}; each figure from a fresh child process")
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+    small = write_file(3, directory)
+    print("\n3-row file")
+    for mode in SMALL_MODES:
+        print(_row(measure(mode, small)), flush=True)
     for size in sizes:
         path = write_file(size, directory)
         print(f"\n{size:,} rows, {path.stat().st_size / 2**20:.1f} MiB")
@@ -211,6 +296,10 @@ def run(sizes: list[int], directory: Path) -> None:
             results[mode] = measure(mode, path)
             print(_row(results[mode]), flush=True)
         base = results.get("baseline", {})
+        arrow, chunked = results.get("pyarrow", {}), results.get("ours-chunked", {})
+        if "seconds" in arrow and "seconds" in chunked:
+            ratio = chunked["seconds"] / arrow["seconds"]
+            print(f"  ours-chunked / pyarrow parse: {ratio:.1f}x")
         for mode in ("ours-chunked", "ours-whole"):
             ours = results.get(mode, {})
             if "seconds" in ours and "seconds" in base:
