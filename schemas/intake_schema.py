@@ -36,14 +36,13 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from schemas import cells
+from schemas import cells, rowrules
 from schemas.cells import BoolArray, ColumnCheck
 from schemas.columns import SpecVersion, column_names, columns_for
 from schemas.formula import formula_mask
 from schemas.intake_id_pii import RULE_ID as INTAKE_ID_PII
 from schemas.intake_id_pii import intake_id_pii_mask
 from schemas.normalise import Normalised, NormaliseOptions, normalise
-from schemas import rowrules
 from schemas.rowrules import Parsed, People, people
 from schemas.rules import RULES
 
@@ -112,7 +111,12 @@ GROUPS: Final[Mapping[str, tuple[str, ...]]] = {
         "AGE-OVER-100",
         "VETERAN-MINOR",
     ),
-    "demographic": ("RACE-NONE-MISMATCH", "SEX-MISSING", "GENDER-NONE-MISMATCH", "GENDER-TEXT-MISMATCH"),
+    "demographic": (
+        "RACE-NONE-MISMATCH",
+        "SEX-MISSING",
+        "GENDER-NONE-MISMATCH",
+        "GENDER-TEXT-MISMATCH",
+    ),
     "enrollment": (
         "ENTRY-DATE-NOT-INTAKE-DATE",
         "HOH-RELATIONSHIP-99",
@@ -326,9 +330,8 @@ def _context(ev: Evaluation) -> list[Hit]:
 
 def _already_sent(ev: Evaluation) -> BoolArray:
     ids = ev.parsed.text["IntakeID"]
-    return ev.parsed.valid("IntakeID") & np.asarray(
-        ids.isin(ev.context.previously_sent), dtype=bool
-    )
+    sent: BoolArray = np.asarray(ids.isin(ev.context.previously_sent), dtype=bool)
+    return ev.parsed.valid("IntakeID") & sent
 
 
 def _resend(ev: Evaluation) -> list[Hit]:
@@ -469,7 +472,9 @@ def intake_schema(spec_version: SpecVersion, context: ValidationContext) -> pa.D
     rules). Checks: one per rule id of :func:`schema_rule_ids`, in catalogue order, each
     named by (and raising) its rule id.
     """
-    columns = {name: pa.Column(None, nullable=True, required=False) for name in column_names(spec_version)}
+    columns = {
+        name: pa.Column(None, nullable=True, required=False) for name in column_names(spec_version)
+    }
     checks = [
         pa.Check(_rule_check(rule_id, spec_version, context), name=rule_id, error=rule_id)
         for rule_id in RULES
@@ -501,7 +506,9 @@ def fold_failure_cases(cases: pd.DataFrame) -> list[tuple[int, str, str]]:
     whose ``failure_case`` maps each failing column to its value: only the keys are read.
     """
     out: list[tuple[int, str, str]] = []
-    for index, check, case in zip(cases["index"], cases["check"], cases["failure_case"], strict=True):
+    for index, check, case in zip(
+        cases["index"], cases["check"], cases["failure_case"], strict=True
+    ):
         rule_id = str(check)
         if rule_id not in GROUP_OF or index is None or pd.isna(index):
             raise LookupError("a failure that is not a rule of the intake schema")
@@ -526,4 +533,3 @@ __all__ = [
     "slice_evaluation",
     "take_check_failure",
 ]
-

@@ -262,6 +262,7 @@ class ChunkedValidation:
             self.spec_version, self._columns = spec_version, columns
         elif columns != self._columns:
             raise IntakeValidationError("a chunk's columns differ from the first chunk's")
+        assert self.spec_version is not None
         return self.spec_version
 
     def validate_chunk(self, chunk: pd.DataFrame) -> ValidationOutcome:
@@ -354,7 +355,10 @@ class ChunkedValidation:
         # A head already delivered with this content counts as sent for its household.
         self._state.record(rows, parsed, evaluation.who, sendable | same)
         problems = _problems(
-            [(rule_id, column, np.asarray(found, dtype=np.int64)) for (rule_id, column), found in hits.items()]
+            [
+                (rule_id, column, np.asarray(found, dtype=np.int64))
+                for (rule_id, column), found in hits.items()
+            ]
         )
         frame = chunk
         if evaluation.rewritten:
