@@ -38,7 +38,7 @@ import pandera.pandas as pa
 
 from schemas import cells, rowrules
 from schemas.cells import BoolArray, ColumnCheck
-from schemas.columns import SpecVersion, column_names, columns_for
+from schemas.columns import ColumnSpec, SpecVersion, column_names, columns_for
 from schemas.formula import formula_mask
 from schemas.intake_id_pii import RULE_ID as INTAKE_ID_PII
 from schemas.intake_id_pii import intake_id_pii_mask
@@ -295,12 +295,19 @@ def evaluate(
     present = frame.drop(columns=list(absent)) if absent else frame
     normalised = normalise(present, spec_version, options)
     chunk = normalised.frame
-    checks: dict[str, ColumnCheck] = {}
+    # The wide column pass: one judgement per column kind, over all its columns at once.
+    by_kind: dict[str, list[ColumnSpec]] = {}
     for spec in columns_for(spec_version):
         if spec.name in chunk.columns:
-            keep = spec.name in TEXT_COLUMNS or spec.name in _COMPARED_COLUMNS
-            check = cells.check_column(spec, chunk[spec.name], keep_text=keep)
-            checks[spec.name] = _without(check, normalised.judged.get(spec.name))
+            by_kind.setdefault(spec.kind, []).append(spec)
+    judged: dict[str, ColumnCheck] = {}
+    keep = frozenset((*TEXT_COLUMNS, *_COMPARED_COLUMNS))
+    for specs in by_kind.values():
+        judged.update(cells.check_columns(specs, chunk, keep_text=keep))
+    checks: dict[str, ColumnCheck] = {}
+    for spec in columns_for(spec_version):
+        if spec.name in judged:
+            checks[spec.name] = _without(judged[spec.name], normalised.judged.get(spec.name))
         else:
             checks[spec.name] = cells.absent_column(spec, n)
     text = {name: checks[name].as_text().reset_index(drop=True) for name in TEXT_COLUMNS}
