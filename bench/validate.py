@@ -279,7 +279,7 @@ def _row(result: dict[str, Any]) -> str:
     )
 
 
-def run(sizes: list[int], directory: Path) -> None:
+def run(sizes: list[int], directory: Path, modes: tuple[str, ...] = MODES) -> None:
     print(f"python {sys.version.split()[0]}; each figure from a fresh child process")
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     small = write_file(3, directory)
@@ -290,7 +290,7 @@ def run(sizes: list[int], directory: Path) -> None:
         path = write_file(size, directory)
         print(f"\n{size:,} rows, {path.stat().st_size / 2**20:.1f} MiB")
         results: dict[str, dict[str, Any]] = {}
-        for mode in MODES:
+        for mode in modes:
             if mode == "ours-whole" and size > WHOLE_FILE_MAX_ROWS:
                 continue
             results[mode] = measure(mode, path)
@@ -314,6 +314,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated rows")
     parser.add_argument("--keep", type=Path, help="write (and reuse) the files here")
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated modes")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--generate", nargs=2, metavar=("ROWS", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -325,12 +326,13 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(child(mode, Path(path))))
         return
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    modes = tuple(m for m in args.modes.split(",") if m in MODES)
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        run(sizes, args.keep)
+        run(sizes, args.keep, modes)
         return
     with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp:
-        run(sizes, Path(tmp))
+        run(sizes, Path(tmp), modes)
 
 
 if __name__ == "__main__":

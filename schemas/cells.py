@@ -58,6 +58,8 @@ IMPERMISSIBLE: Final = r"[\[\]<>{}]"
 LINE_BREAK: Final = r"[\r\n]"
 SUSPECT: Final = r"[\[\]<>{}\r\n]"
 
+#: Up to this many rows, factorised kinds are judged cell by cell (no factorising).
+SMALL_FRAME_ROWS: Final = 1000
 _FACTORISED_KINDS: Final = frozenset(("code", "date", "coc"))
 _TEXT_KINDS: Final = frozenset(("id", "name", "text", "freetext"))
 
@@ -317,7 +319,13 @@ def check_columns(
     # the raw values (object or str): converting a whole column to str costs more.
     positions_of: list[IntArray] = []
     distincts: list[np.ndarray] = []
+    small = rows <= SMALL_FRAME_ROWS
     for spec in specs:
+        if small:
+            # A few rows: every cell is its own "distinct value" (factorising costs more).
+            positions_of.append(np.arange(rows, dtype=np.int64))
+            distincts.append(np.append(frame[spec.name].to_numpy(dtype=object), ""))
+            continue
         positions, uniques = pd.factorize(frame[spec.name], use_na_sentinel=True)
         positions_of.append(np.where(positions < 0, len(uniques), positions))
         distincts.append(np.append(np.asarray(uniques, dtype=object), ""))
