@@ -203,6 +203,9 @@ PRELOAD: dict[str, tuple[str, ...]] = {
     "ours-whole": ("connectors.reader", "schemas.validate", "schemas.columns"),
     "baseline": ("pandas", "pandera.errors", "schemas.intake_schema"),
     "pyarrow": ("pyarrow.csv",),
+    "small-ours": ("connectors.reader", "schemas.validate", "schemas.columns"),
+    "small-baseline": ("pandas", "pandera.errors", "schemas.intake_schema"),
+    "batch-ours": ("connectors.reader", "schemas.batch", "schemas.columns"),
 }
 
 

@@ -16,6 +16,7 @@ the other files carry on.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable, Mapping
 from typing import TypeVar
 
@@ -23,12 +24,14 @@ import numpy as np
 import pandas as pd
 
 from hmis_handoff.errors import FileRejected
-from schemas.intake_schema import slice_evaluation
 from schemas.validate import (
+    FIRST_DATA_ROW,
     ChunkedValidation,
+    Problem,
     ValidationContext,
     ValidationOutcome,
-    finish_whole,
+    _merge,
+    _row_numbers,
 )
 
 Key = TypeVar("Key", bound=Hashable)
@@ -64,21 +67,46 @@ def _validate_group(
     members: list[tuple[Key, pd.DataFrame, ChunkedValidation]],
 ) -> dict[Key, ValidationOutcome | FileRejected]:
     first = members[0][2]
-    assert first.spec_version is not None
-    sizes = [len(frame) for _, frame, _ in members]
-    stacked = pd.concat([frame for _, frame, _ in members], ignore_index=True)
-    cases, evaluation = first.judge(stacked, first.spec_version)
+    run = ChunkedValidation(first.context, first.spec_version)
+    frames = [frame for _, frame, _ in members]
+    run.accept_columns([str(c) for c in frames[0].columns])
+    sizes = [len(frame) for frame in frames]
     bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    file_of_case = np.searchsorted(bounds, [c[0] for c in cases], side="right") - 1
-    by_file: list[list[tuple[int, str, str]]] = [[] for _ in members]
-    for which, (position, column, rule_id) in zip(file_of_case.tolist(), cases, strict=True):
-        by_file[which].append((position - int(bounds[which]), column, rule_id))
+    stacked = pd.concat(frames, ignore_index=True)
+    # Each file's own row numbers (for the texts), and its number as the cross-row scope.
+    local = np.concatenate([_row_numbers(frame) for frame in frames]).astype(np.int64)
+    scope = pd.Series(np.repeat(np.arange(len(frames)), sizes).astype(str))
+    whole = run.validate_chunk(stacked, scope=scope, shown=local)
+    tail = run.finish()
+
+    # Stacked row numbers (position + FIRST_DATA_ROW) back to (file, its own row number).
+    def where(row: int) -> tuple[int, int]:
+        position = row - FIRST_DATA_ROW
+        return int(np.searchsorted(bounds, position, side="right") - 1), int(local[position])
+
+    problems: list[list[Problem]] = [[] for _ in frames]
+    for problem in _merge(whole.problems, tail.problems):
+        which, row = where(problem.row)
+        problems[which].append(dataclasses.replace(problem, row=row))
+    held: list[dict[int, str]] = [{} for _ in frames]
+    for row, reason in whole.not_transmittable.items():
+        if row not in tail.errored:
+            which, own = where(row)
+            held[which][own] = reason
+    sendable = np.asarray(whole.sendable, dtype=bool).copy()
+    withheld = np.asarray(sorted(tail.withheld), dtype=np.int64) - FIRST_DATA_ROW
+    sendable[withheld] = False
     out: dict[Key, ValidationOutcome | FileRejected] = {}
-    for which, (key, frame, run) in enumerate(members):
+    for which, (key, frame, _) in enumerate(members):
         start, stop = int(bounds[which]), int(bounds[which + 1])
-        part = slice_evaluation(evaluation, start, stop)
-        outcome = run.verdict(frame, by_file[which], part)
-        out[key] = finish_whole(run, frame, outcome)
+        rewritten = whole.frame is not stacked
+        out[key] = ValidationOutcome(
+            spec_version=whole.spec_version,
+            frame=whole.frame.iloc[start:stop].set_axis(frame.index) if rewritten else frame,
+            sendable=pd.Series(sendable[start:stop], index=frame.index, dtype=bool),
+            not_transmittable=dict(sorted(held[which].items())),
+            problems=sorted(problems[which], key=lambda p: (p.row, p.column, p.rule_id)),
+        )
     return out
 
 

@@ -214,45 +214,6 @@ class Evaluation:
 Hit = tuple[str, str, BoolArray]
 
 
-def _slice_check(check: ColumnCheck, part: slice) -> ColumnCheck:
-    def cut(values: Any) -> Any:
-        return None if values is None else values[part]
-
-    return ColumnCheck(
-        check.name,
-        check.blank[part],
-        check.valid[part],
-        tuple((rule_id, mask[part]) for rule_id, mask in check.hits),
-        cut(check.integers),
-        cut(check.days),
-        cut(check.partial_ssn),
-        None if check.text is None else check.text.iloc[part].reset_index(drop=True),
-        cut(check.positions),
-        check.distinct,
-    )
-
-
-def slice_evaluation(ev: Evaluation, start: int, stop: int) -> Evaluation:
-    """The evaluation of rows ``start:stop`` (positional) as if they had been judged alone.
-
-    Only row-local results are sliced (every group body is row-local); cross-row rules are
-    not part of an evaluation. Used to split a batch of small files back per file.
-    """
-    part = slice(start, stop)
-    parsed = ev.parsed
-    sliced = Parsed(
-        parsed.spec_version,
-        stop - start,
-        {name: _slice_check(check, part) for name, check in parsed.checks.items()},
-        {name: text.iloc[part].reset_index(drop=True) for name, text in parsed.text.items()},
-    )
-    who = People(ev.who.is_hoh[part], ev.who.age_known[part], ev.who.age[part])
-    frame = ev.frame.iloc[part]
-    out = Evaluation(ev.spec_version, ev.context, Normalised(frame), sliced, who, ev.rewritten)
-    out._same = ev.same[part]
-    return out
-
-
 def _by_rule(hits: list[Hit]) -> dict[str, ColumnHits]:
     out: dict[str, ColumnHits] = {}
     for rule_id, column, mask in hits:
@@ -537,6 +498,5 @@ __all__ = [
     "prepare",
     "release",
     "schema_rule_ids",
-    "slice_evaluation",
     "take_check_failure",
 ]

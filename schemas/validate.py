@@ -265,26 +265,21 @@ class ChunkedValidation:
         assert self.spec_version is not None
         return self.spec_version
 
-    def validate_chunk(self, chunk: pd.DataFrame) -> ValidationOutcome:
-        """Row-local verdicts for ``chunk``; cross-row rules wait for :meth:`finish`."""
+    def validate_chunk(
+        self,
+        chunk: pd.DataFrame,
+        *,
+        scope: pd.Series | None = None,
+        shown: IntArray | None = None,
+    ) -> ValidationOutcome:
+        """Row-local verdicts for ``chunk``; cross-row rules wait for :meth:`finish`.
+
+        ``scope`` and ``shown`` are for batches of files (see
+        :meth:`schemas.crossrow.CrossRowState.record`)."""
         if self._finished:
             raise IntakeValidationError("validate_chunk called after finish")
         spec_version = self.accept_columns([str(c) for c in chunk.columns])
-        return _guarded(lambda: self._validate(chunk, spec_version))
-
-    def judge(
-        self, chunk: pd.DataFrame, spec_version: SpecVersion
-    ) -> tuple[list[tuple[int, str, str]], Evaluation]:
-        """pandera's failing cells of ``chunk`` as ``(position, column, rule id)`` and the
-        shared evaluation (value-free errors, like :meth:`validate_chunk`)."""
-        return _guarded(lambda: self._judge(chunk, spec_version))
-
-    def verdict(
-        self, chunk: pd.DataFrame, cases: list[tuple[int, str, str]], evaluation: Evaluation
-    ) -> ValidationOutcome:
-        """The outcome of ``chunk`` from :meth:`judge`'s results (possibly cut out of a
-        larger frame); records the chunk for :meth:`finish`."""
-        return _guarded(lambda: self._verdict(chunk, cases, evaluation))
+        return _guarded(lambda: self._validate(chunk, spec_version, scope, shown))
 
     def finish(self) -> CrossRowOutcome:
         """Cross-row rules over every chunk seen; call once, after the last chunk."""
@@ -309,9 +304,15 @@ class ChunkedValidation:
             self._schema_built = intake_schema(spec_version, self.context)
         return self._schema_built
 
-    def _validate(self, chunk: pd.DataFrame, spec_version: SpecVersion) -> ValidationOutcome:
+    def _validate(
+        self,
+        chunk: pd.DataFrame,
+        spec_version: SpecVersion,
+        scope: pd.Series | None = None,
+        shown: IntArray | None = None,
+    ) -> ValidationOutcome:
         cases, evaluation = self._judge(chunk, spec_version)
-        return self._verdict(chunk, cases, evaluation)
+        return self._verdict(chunk, cases, evaluation, scope, shown)
 
     def _judge(
         self, chunk: pd.DataFrame, spec_version: SpecVersion
@@ -325,7 +326,12 @@ class ChunkedValidation:
             release(prepared)
 
     def _verdict(
-        self, chunk: pd.DataFrame, cases: list[tuple[int, str, str]], evaluation: Evaluation
+        self,
+        chunk: pd.DataFrame,
+        cases: list[tuple[int, str, str]],
+        evaluation: Evaluation,
+        scope: pd.Series | None = None,
+        shown: IntArray | None = None,
     ) -> ValidationOutcome:
         """Fold the failing cells into problems and row verdicts; record the cross-row keys."""
         assert self.spec_version is not None
@@ -353,7 +359,7 @@ class ChunkedValidation:
                 **dict.fromkeys(rows[expired].tolist(), "ROI-EXPIRED"),
             }
         # A head already delivered with this content counts as sent for its household.
-        self._state.record(rows, parsed, evaluation.who, sendable | same)
+        self._state.record(rows, parsed, evaluation.who, sendable | same, scope=scope, shown=shown)
         problems = _problems(
             [
                 (rule_id, column, np.asarray(found, dtype=np.int64))

@@ -85,16 +85,21 @@ def test_a_batch_of_files_is_judged_once_and_split_back_per_file() -> None:
         make_valid_row(IntakeID="A1", HouseholdID="H1", SSN="701011002", VeteranStatus="7"),
         make_valid_row(IntakeID="A1", HouseholdID="H2", SSN="701011003", FirstName="42"),
     ]
+    two_heads = [
+        make_valid_row(IntakeID="B1", HouseholdID="H1", SSN="701011004", FirstName="Bo"),
+        make_valid_row(IntakeID="B2", HouseholdID="H1", SSN="701011005", FirstName="Cy"),
+    ]
     frames = {
         "first": pd.DataFrame(first, dtype=object),
         "second": pd.DataFrame(second, dtype=object),
         "broken": pd.DataFrame(first, dtype=object).drop(columns=["SSN"]),
+        "third": pd.DataFrame(two_heads, dtype=object, index=[4, 7]),
     }
     batch = validate_batch(frames, CONTEXT)
-    assert list(batch) == ["first", "second", "broken"]
+    assert list(batch) == ["first", "second", "broken", "third"]
     broken = batch["broken"]
     assert isinstance(broken, FileRejected) and broken.rule_id == "FILE-MISSING-COLUMNS"
-    for key in ("first", "second"):
+    for key in ("first", "second", "third"):
         alone = validate_intake(frames[key], CONTEXT)
         together = batch[key]
         assert not isinstance(together, FileRejected)
@@ -109,3 +114,9 @@ def test_a_batch_of_files_is_judged_once_and_split_back_per_file() -> None:
         (3, "NAME-DIGITS-ONLY"),
     }
     assert batch["first"].problems == []  # type: ignore[union-attr]
+    third = batch["third"]
+    assert not isinstance(third, FileRejected)
+    assert [(p.row, p.rule_id, p.detail) for p in third.problems] == [
+        (6, "HOH-COUNT", "Household of rows 6 and 9; it has 2 heads of household"),
+        (9, "HOH-COUNT", "Household of rows 6 and 9; it has 2 heads of household"),
+    ]
