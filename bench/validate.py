@@ -1,15 +1,24 @@
-"""Benchmark: our reader + validator against plain pandas + one pandera lazy validation.
+"""Benchmark: our reader + pandera intake schema against the naive way, side by side.
 
-For each size, a synthetic valid intake file (``tests.synthetic.make_valid_frame``,
-households of three, FY2026 columns) is written as a UTF-8 CSV, then each reader runs in a
+First a 3-row file (each figure from a fresh child process):
+
+* ``small-ours``: ``validate_intake`` on the read frame, median of 200 warm runs;
+* ``small-baseline``: ``read_csv(dtype=str)`` + the same full schema
+  (``schemas.intake_schema``) validated the plain pandera way, median of 200 warm runs;
+* ``batch-ours``: 1,000 such files through ``schemas.batch.validate_batch`` in batches of
+  250 (one pandera validation and one cross-row pass per batch), total time.
+
+Then for each size, a synthetic valid intake file (``tests.synthetic.make_valid_frame``,
+households of three, FY2026 columns) is written as a UTF-8 CSV, and each mode runs in a
 fresh child process so its peak RSS is its own:
 
 * ``ours-chunked``: ``connectors.reader.iter_intake_chunks`` (50,000-row chunks) feeding
   ``schemas.validate.ChunkedValidation``: bounded memory, any size;
 * ``ours-whole``: ``read_intake`` + ``validate_intake``, what the pipeline does per file
   (only up to the default 200,000-row limit);
-* ``baseline``: ``pandas.read_csv(dtype=str, keep_default_na=False)`` + one
-  ``intake_model("FY2026").validate(lazy=True)``, i.e. no structural checks at all;
+* ``baseline``: ``pandas.read_csv(dtype=str, keep_default_na=False)`` + one plain
+  ``validate(lazy=True)`` of the same full schema over the whole file (no structural
+  checks, no chunks);
 * ``pyarrow``: ``pyarrow.csv.read_csv`` with every column as string, a parse-only
   reference for how fast the bytes can be split.
 
@@ -17,12 +26,14 @@ Usage::
 
     .venv/bin/python bench/validate.py                        # 10,000, 100,000, 1,000,000
     .venv/bin/python bench/validate.py --sizes 10000,100000   # quick
+    .venv/bin/python bench/validate.py --modes ours-chunked,pyarrow --sizes 1000000
     .venv/bin/python bench/validate.py --keep /tmp/bench      # keep the generated files
 
 The files are written with ``DataFrame.to_csv`` (RFC 4180, CRLF), which gives the same
 bytes as ``tests.synthetic.write_sample_csv`` for these frames about ten times faster.
 Seconds exclude interpreter start-up and imports; "RSS after imports" is what the child
-held before reading, so peak minus that is the reader's own footprint.
+held before reading, so peak minus that is the reader's own footprint. The load average
+is printed first: on a shared machine the figures are ranges, not points.
 """
 
 from __future__ import annotations

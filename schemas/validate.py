@@ -6,6 +6,12 @@ column names (see :func:`schemas.columns.canonical_header`). Output is a
 not (no release of information, or a victim service provider), and every problem as
 ``(row, column, rule id, severity)``.
 
+Every chunk is judged by the pandera intake schema (:mod:`schemas.intake_schema`: one
+check per rule id): ``schema.validate(frame, lazy=True)``, and ``SchemaErrors.failure_cases``
+folded into problems by index, check name and column name, never a value. There is no
+other per-row rule engine; the cross-row rules that must see every chunk (duplicates,
+households) are recorded per chunk and judged at :meth:`ChunkedValidation.finish`.
+
 Privacy contract: no cell value leaves this module except inside ``outcome.frame`` and
 ``outcome.sendable_frame()``. Problems carry row numbers, canonical column names and rule
 ids; exceptions carry rule ids, canonical column names, counts and exception type names.
