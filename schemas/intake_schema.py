@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from pandera.api.extensions import register_check_method
 
 from schemas import cells, rowrules
 from schemas.cells import BoolArray, ColumnCheck
@@ -413,23 +414,37 @@ def take_check_failure() -> str | None:
     return failure
 
 
-def _rule_check(
-    rule_id: str, spec_version: SpecVersion, context: ValidationContext
-) -> Callable[[pd.DataFrame], Any]:
-    def check(frame: pd.DataFrame) -> Any:
-        try:
-            hits = evaluation_of(frame, spec_version, context).rule(rule_id)
-        except Exception as exc:  # pandera would keep the message, which may quote a value
-            _SLOT.failure = _SLOT.failure or type(exc).__name__
-            return False
-        if not hits:
-            return True
-        ok = {name: np.ones(len(frame), dtype=bool) for name in frame.columns}
-        for column, mask in hits:
-            ok[column] &= ~mask
-        return pd.DataFrame(ok, index=frame.index, columns=frame.columns)
+@register_check_method(  # type: ignore[untyped-decorator]
+    statistics=["rule_id", "spec_version", "context"], supported_types=pd.DataFrame
+)
+def hmis_intake_rule(
+    frame: pd.DataFrame, *, rule_id: str, spec_version: SpecVersion, context: ValidationContext
+) -> Any:
+    """The pandera check method of one catalogue rule (``pa.Check.hmis_intake_rule``).
 
-    check.__name__ = rule_id
+    Returns ``True`` when ``rule_id`` fired nowhere in ``frame``, else a boolean frame
+    shaped like ``frame``, False on the failing cells. A body that raises records only its
+    exception type (see :func:`take_check_failure`) and fails the check.
+    """
+    try:
+        hits = evaluation_of(frame, spec_version, context).rule(rule_id)
+    except Exception as exc:  # pandera would keep the message, which may quote a value
+        _SLOT.failure = _SLOT.failure or type(exc).__name__
+        return False
+    if not hits:
+        return True
+    ok = {name: np.ones(len(frame), dtype=bool) for name in frame.columns}
+    for column, mask in hits:
+        ok[column] &= ~mask
+    return pd.DataFrame(ok, index=frame.index, columns=frame.columns)
+
+
+def _named_check(rule_id: str, spec_version: SpecVersion, context: ValidationContext) -> pa.Check:
+    # error= is set so pandera never formats the statistics (the context) into a message.
+    check: pa.Check = pa.Check.hmis_intake_rule(
+        rule_id=rule_id, spec_version=spec_version, context=context, error=rule_id
+    )
+    check.name = rule_id  # the registered method names it after itself
     return check
 
 
@@ -445,9 +460,7 @@ def intake_schema(spec_version: SpecVersion, context: ValidationContext) -> pa.D
         name: pa.Column(None, nullable=True, required=False) for name in column_names(spec_version)
     }
     checks = [
-        pa.Check(_rule_check(rule_id, spec_version, context), name=rule_id, error=rule_id)
-        for rule_id in RULES
-        if rule_id in GROUP_OF
+        _named_check(rule_id, spec_version, context) for rule_id in RULES if rule_id in GROUP_OF
     ]
     return pa.DataFrameSchema(
         columns, checks=checks, name=f"hmis-intake-{spec_version}", strict=False
