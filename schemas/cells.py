@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +58,8 @@ IMPERMISSIBLE: Final = r"[\[\]<>{}]"
 LINE_BREAK: Final = r"[\r\n]"
 SUSPECT: Final = r"[\[\]<>{}\r\n]"
 
+#: Up to this many rows, factorised kinds are judged cell by cell (no factorising).
+SMALL_FRAME_ROWS: Final = 1000
 _FACTORISED_KINDS: Final = frozenset(("code", "date", "coc"))
 _TEXT_KINDS: Final = frozenset(("id", "name", "text", "freetext"))
 
@@ -163,23 +165,34 @@ def parse_iso_dates(text: pd.Series) -> tuple[BoolArray, DayArray]:
     return well_formed, days
 
 
+@dataclass(frozen=True)
+class _Attributes:
+    """Per-value column attributes, so one pass can judge values of several columns of a
+    kind at once: ``required`` (``value_required``), ``allowed`` (code columns: the value
+    is in its column's code list), ``max_length`` (-1: no limit), ``intake_id`` (the value
+    is an IntakeID)."""
+
+    required: BoolArray
+    allowed: BoolArray | None
+    max_length: IntArray
+    intake_id: BoolArray
+
+
 def _evaluate(
-    spec: ColumnSpec, text: pd.Series
+    kind: str, text: pd.Series, attributes: _Attributes
 ) -> tuple[BoolArray, _Verdicts, CodeArray | None, DayArray | None, BoolArray | None]:
     blank = np.asarray(text == "", dtype=bool)
     verdicts = _Verdicts(~blank)
-    if spec.value_required:
-        # Blank cells are outside ``open`` (nothing else applies to them), so record directly.
-        verdicts.warn("VALUE-REQUIRED", blank)
+    # Blank cells are outside ``open`` (nothing else applies to them), so record directly.
+    verdicts.warn("VALUE-REQUIRED", blank & attributes.required)
     integers: CodeArray | None = None
     days: DayArray | None = None
     partial: BoolArray | None = None
-    kind = spec.kind
     if kind in ("code", "date", "ssn", "coc", "id"):
         verdicts.fail("VALUE-WHITESPACE", np.asarray(text != text.str.strip(), dtype=bool))
     if kind == "code":
-        allowed = np.asarray(text.isin(spec.codes), dtype=bool)
-        verdicts.fail("CODE-NOT-IN-LIST", ~allowed)
+        assert attributes.allowed is not None
+        verdicts.fail("CODE-NOT-IN-LIST", ~attributes.allowed)
         numbers = pd.to_numeric(text.where(verdicts.open, ""), errors="coerce")
         integers = np.asarray(numbers.fillna(NOT_A_CODE), dtype=np.int16)
     elif kind == "date":
@@ -216,14 +229,127 @@ def _evaluate(
             impermissible = suspect & _contains(text, IMPERMISSIBLE)
         if kind != "freetext":
             verdicts.fail("TEXT-LINE-BREAK", line_break)
-    if kind in _TEXT_KINDS and spec.max_length is not None:
-        too_long = np.asarray(text.str.len() > spec.max_length, dtype=bool)
-        verdicts.fail("TEXT-TOO-LONG", too_long)
-    if spec.name == "IntakeID":
-        verdicts.fail("INTAKE-ID-FORMAT", ~_fullmatch(text, INTAKE_ID))
+        limited = attributes.max_length >= 0
+        if limited.any():
+            lengths = np.asarray(text.str.len(), dtype=np.int64)
+            verdicts.fail("TEXT-TOO-LONG", limited & (lengths > attributes.max_length))
+    if attributes.intake_id.any():
+        verdicts.fail("INTAKE-ID-FORMAT", attributes.intake_id & ~_fullmatch(text, INTAKE_ID))
     if kind in _TEXT_KINDS:
         verdicts.warn("TEXT-IMPERMISSIBLE-CHARS", impermissible)
     return blank, verdicts, integers, days, partial
+
+
+def _attributes(specs: list[ColumnSpec], sizes: list[int], text: pd.Series) -> _Attributes:
+    """The attributes of ``text``: ``sizes[j]`` values of ``specs[j]`` in turn."""
+    owner = np.repeat(np.arange(len(specs)), sizes)
+    required = np.array([spec.value_required for spec in specs], dtype=bool)[owner]
+    limits = [-1 if spec.max_length is None else spec.max_length for spec in specs]
+    max_length = np.array(limits, dtype=np.int64)[owner]
+    intake_id = np.array([spec.name == "IntakeID" for spec in specs], dtype=bool)[owner]
+    allowed: BoolArray | None = None
+    if specs[0].kind == "code":
+        # One membership test over every code column: "column number, value" keys.
+        keys = pd.Series(owner.astype(str), index=text.index) + "\x1f" + text
+        codes = {f"{j}\x1f{code}" for j, spec in enumerate(specs) for code in spec.codes}
+        allowed = np.asarray(keys.isin(codes), dtype=bool)
+    return _Attributes(required, allowed, max_length, intake_id)
+
+
+def _split(
+    specs: list[ColumnSpec],
+    sizes: list[int],
+    result: tuple[BoolArray, _Verdicts, CodeArray | None, DayArray | None, BoolArray | None],
+) -> list[tuple[BoolArray, BoolArray, list[tuple[str, BoolArray]], Any, Any, Any]]:
+    blank, verdicts, integers, days, partial = result
+    bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64).tolist()
+    out = []
+    for j in range(len(specs)):
+        part = slice(bounds[j], bounds[j + 1])
+        out.append(
+            (
+                blank[part],
+                verdicts.open[part],
+                [(rule_id, hit[part]) for rule_id, hit in verdicts.hits if hit[part].any()],
+                None if integers is None else integers[part],
+                None if days is None else days[part],
+                None if partial is None else partial[part],
+            )
+        )
+    return out
+
+
+def check_columns(
+    specs: list[ColumnSpec], frame: pd.DataFrame, *, keep_text: frozenset[str] = frozenset()
+) -> dict[str, ColumnCheck]:
+    """Judge every column of ``specs`` (all of one kind, all in ``frame``) in one wide pass.
+
+    The values of all the columns are stacked and judged together (factorised kinds: the
+    distinct values of each column), then the verdicts are split back per column: a few
+    vectorised operations per kind instead of per column. ``keep_text`` names the
+    factorised columns whose text :meth:`ColumnCheck.as_text` and
+    :meth:`ColumnCheck.equals` need.
+    """
+    if not specs:
+        return {}
+    kind = specs[0].kind
+    if any(spec.kind != kind for spec in specs):
+        raise ValueError("check_columns takes columns of one kind")
+    rows = len(frame)
+    if kind not in _FACTORISED_KINDS:
+        stacked = as_text(
+            pd.concat([frame[spec.name] for spec in specs], ignore_index=True)
+            if len(specs) > 1
+            else frame[specs[0].name]
+        )
+        sizes = [rows] * len(specs)
+        result = _evaluate(kind, stacked, _attributes(specs, sizes, stacked))
+        checks: dict[str, ColumnCheck] = {}
+        bounds = range(0, rows * len(specs) + 1, rows) if rows else [0] * (len(specs) + 1)
+        for j, (spec, parts) in enumerate(zip(specs, _split(specs, sizes, result), strict=True)):
+            text = stacked.iloc[bounds[j] : bounds[j + 1]]
+            if len(specs) > 1:
+                text = text.set_axis(frame.index)
+            blank, valid, hits, integers, days, partial = parts
+            checks[spec.name] = ColumnCheck(
+                spec.name, blank, valid, tuple(hits), integers, days, partial, text
+            )
+        return checks
+    # Judge each distinct value once, then spread the verdicts back to the rows. Factorise
+    # the raw values (object or str): converting a whole column to str costs more.
+    positions_of: list[IntArray] = []
+    distincts: list[np.ndarray] = []
+    small = rows <= SMALL_FRAME_ROWS
+    for spec in specs:
+        if small:
+            # A few rows: every cell is its own "distinct value" (factorising costs more).
+            positions_of.append(np.arange(rows, dtype=np.int64))
+            distincts.append(np.append(frame[spec.name].to_numpy(dtype=object), ""))
+            continue
+        positions, uniques = pd.factorize(frame[spec.name], use_na_sentinel=True)
+        positions_of.append(np.where(positions < 0, len(uniques), positions))
+        distincts.append(np.append(np.asarray(uniques, dtype=object), ""))
+    sizes = [len(d) for d in distincts]
+    stacked = as_text(pd.Series(np.concatenate(distincts)))
+    result = _evaluate(kind, stacked, _attributes(specs, sizes, stacked))
+    bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64).tolist()
+    checks = {}
+    for j, (spec, parts) in enumerate(zip(specs, _split(specs, sizes, result), strict=True)):
+        blank_u, valid_u, hits_u, integers_u, days_u, _ = parts
+        positions = positions_of[j]
+        keep = spec.name in keep_text
+        distinct = stacked.iloc[bounds[j] : bounds[j + 1]].reset_index(drop=True)
+        checks[spec.name] = ColumnCheck(
+            spec.name,
+            blank_u[positions],
+            valid_u[positions],
+            tuple((rule_id, hit[positions]) for rule_id, hit in hits_u),
+            None if integers_u is None else integers_u[positions],
+            None if days_u is None else days_u[positions],
+            positions=positions if keep else None,
+            distinct=distinct if keep else None,
+        )
+    return checks
 
 
 def check_column(spec: ColumnSpec, values: pd.Series, *, keep_text: bool = False) -> ColumnCheck:
@@ -232,28 +358,9 @@ def check_column(spec: ColumnSpec, values: pd.Series, *, keep_text: bool = False
     ``keep_text`` keeps what :meth:`ColumnCheck.as_text` and :meth:`ColumnCheck.equals` need
     for a factorised column (otherwise they are dropped to save memory on large files).
     """
-    if spec.kind not in _FACTORISED_KINDS:
-        text = as_text(values)
-        blank, verdicts, integers, days, partial = _evaluate(spec, text)
-        return ColumnCheck(
-            spec.name, blank, verdicts.open, tuple(verdicts.hits), integers, days, partial, text
-        )
-    # Judge each distinct value once, then spread the verdicts back to the rows. Factorise
-    # the raw values (object or str): converting a whole column to str costs more.
-    positions, uniques = pd.factorize(values, use_na_sentinel=True)
-    distinct = as_text(pd.Series(np.append(np.asarray(uniques, dtype=object), "")))
-    positions = np.where(positions < 0, len(uniques), positions)
-    blank_u, verdicts, integers_u, days_u, _ = _evaluate(spec, distinct)
-    return ColumnCheck(
-        spec.name,
-        blank_u[positions],
-        verdicts.open[positions],
-        tuple((rule_id, hit[positions]) for rule_id, hit in verdicts.hits),
-        None if integers_u is None else integers_u[positions],
-        None if days_u is None else days_u[positions],
-        positions=positions if keep_text else None,
-        distinct=distinct if keep_text else None,
-    )
+    frame = values.to_frame(spec.name)
+    kept = frozenset((spec.name,)) if keep_text else frozenset()
+    return check_columns([spec], frame, keep_text=kept)[spec.name]
 
 
 def absent_column(spec: ColumnSpec, rows: int) -> ColumnCheck:

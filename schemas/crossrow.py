@@ -75,16 +75,35 @@ class CrossRowState:
     _entry: list[DayArray] = field(default_factory=list)
     _sendable: list[BoolArray] = field(default_factory=list)
     _relation_unknown: list[BoolArray] = field(default_factory=list)
+    _shown: list[IntArray] = field(default_factory=list)
 
-    def record(self, rows: IntArray, parsed: Parsed, who: People, sendable: BoolArray) -> None:
-        """Remember one chunk; ``sendable`` is the row-local verdict (no error, consent ok)."""
+    def record(
+        self,
+        rows: IntArray,
+        parsed: Parsed,
+        who: People,
+        sendable: BoolArray,
+        *,
+        scope: pd.Series | None = None,
+        shown: IntArray | None = None,
+    ) -> None:
+        """Remember one chunk; ``sendable`` is the row-local verdict (no error, consent ok).
+
+        Batches of files (:mod:`schemas.batch`): ``scope`` (text per row, e.g. the file's
+        number) keeps rows of different scopes apart (no duplicate or household across
+        them), and ``shown`` gives the row numbers the ``details`` texts name (the file's
+        own), while ``rows`` stay unique across the batch.
+        """
         text = parsed.text
         self._rows.append(rows)
-        self._intake.append(text["IntakeID"].where(parsed.valid("IntakeID"), ""))
+        self._shown.append(rows if shown is None else shown)
+        keys = [text["IntakeID"]] if scope is None else [scope, text["IntakeID"]]
+        self._intake.append(_key(keys, parsed.valid("IntakeID")))
         named = parsed.present("FirstName") | parsed.present("LastName")
         self._person.append(
             _key(
                 [
+                    *([] if scope is None else [scope]),
                     _normalised_name(text["FirstName"]),
                     _normalised_name(text["LastName"]),
                     text["DOB"],
@@ -95,7 +114,11 @@ class CrossRowState:
         )
         self._household.append(
             _key(
-                [text["SubmittingAgencyID"], text["HouseholdID"]],
+                [
+                    *([] if scope is None else [scope]),
+                    text["SubmittingAgencyID"],
+                    text["HouseholdID"],
+                ],
                 parsed.valid("SubmittingAgencyID") & parsed.valid("HouseholdID"),
             )
         )
@@ -112,6 +135,7 @@ class CrossRowState:
         rows = np.concatenate(self._rows)
         order = np.argsort(rows, kind="stable")
         rows = rows[order]
+        shown = np.concatenate(self._shown)[order]
         intake = pd.concat(self._intake, ignore_index=True).iloc[order].reset_index(drop=True)
         person = pd.concat(self._person, ignore_index=True).iloc[order].reset_index(drop=True)
         household = pd.concat(self._household, ignore_index=True).iloc[order]
@@ -151,7 +175,15 @@ class CrossRowState:
         ]
         error |= held
         details = _household_details(
-            rows, positions, groups, is_hoh, relation_unknown, heads, hoh_count | held | early, held
+            rows,
+            shown,
+            positions,
+            groups,
+            is_hoh,
+            relation_unknown,
+            heads,
+            hoh_count | held | early,
+            held,
         )
 
         hits: list[RowHit] = [
@@ -180,6 +212,7 @@ def _row_list(numbers: list[int]) -> str:
 
 def _household_details(
     rows: IntArray,
+    shown: IntArray,
     positions: IntArray,
     groups: IntArray,
     is_hoh: BoolArray,
@@ -194,16 +227,16 @@ def _household_details(
     if not len(wanted):
         return details
     members: dict[int, list[int]] = {}
-    for group, row in zip(groups.tolist(), rows[positions].tolist(), strict=True):
+    for group, row in zip(groups.tolist(), shown[positions].tolist(), strict=True):
         members.setdefault(group, []).append(row)
     head_row: dict[int, int] = {}
     bad_relation: dict[int, int] = {}
     for index, group in enumerate(groups.tolist()):
         position = positions[index]
         if is_hoh[position] and heads[group] == 1:
-            head_row[group] = int(rows[position])
+            head_row[group] = int(shown[position])
         if relation_unknown[position]:
-            bad_relation.setdefault(group, int(rows[position]))
+            bad_relation.setdefault(group, int(shown[position]))
     for index in wanted.tolist():
         group = int(groups[index])
         position = positions[index]

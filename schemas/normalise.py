@@ -259,18 +259,44 @@ def normalise(
     See the module docstring for the rules; hits use the frame's positional order.
     """
     out = Normalised(frame)
-    for spec in columns_for(spec_version):
-        if spec.name not in frame.columns:
-            continue
-        if spec.kind not in ("date", "ssn", "code") and spec.kind not in _MOJIBAKE_KINDS:
-            continue
+    present = [spec for spec in columns_for(spec_version) if spec.name in frame.columns]
+    # One wide scan per form over every column of its kinds picks the few columns that can
+    # hold it (most files have none); only those get the per-column rewrite below.
+    candidates = _columns_containing(
+        frame, [s for s in present if s.kind == "code"], " - "
+    ) | _columns_containing(frame, [s for s in present if s.kind in _MOJIBAKE_KINDS], MOJIBAKE_LEAD)
+    if options.date_order == "us":
+        candidates |= _columns_containing(frame, [s for s in present if s.kind == "date"], "/")
+    for spec in present:
         values = frame[spec.name]
-        if spec.kind == "date":
+        if spec.kind == "ssn":
+            _ssns(spec, _text(values), options, out)
+        elif spec.name not in candidates:
+            continue
+        elif spec.kind == "date":
             _dates(spec, values, options, out)
         elif spec.kind == "code":
             _codes(spec, values, out)
-        elif spec.kind == "ssn":
-            _ssns(spec, _text(values), options, out)
         else:
             _mojibake(spec, _text(values), out)
     return out
+
+
+#: Up to this many rows, the wide scans stack the cells themselves, not distinct values.
+_SMALL_FRAME_ROWS: Final = 1000
+
+
+def _columns_containing(frame: pd.DataFrame, specs: list[ColumnSpec], pattern: str) -> set[str]:
+    """Names of the ``specs`` columns with a distinct value matching ``pattern`` (a regex
+    searched anywhere in the cell), judged in one scan over all their distinct values."""
+    if not specs:
+        return set()
+    if len(frame) <= _SMALL_FRAME_ROWS:
+        # Small frames: stacking the cells costs less than factorising every column.
+        parts = [frame[spec.name] for spec in specs]
+    else:
+        parts = [_distinct(frame[spec.name])[1] for spec in specs]
+    owner = np.repeat(np.arange(len(specs)), [len(p) for p in parts])
+    stacked = _text(pd.concat(parts, ignore_index=True))
+    found = np.asarray(stacked.str.contains(pattern, regex=True).fillna(False), dtype=bool)
+    return {specs[j].name for j in np.unique(owner[found]).tolist()}

@@ -820,6 +820,17 @@ _ROW: Final[tuple[tuple[str, Severity, Scope, str, str], ...]] = (
         "DisablingCondition is 'doesn't know', 'prefers not to answer' or 'not collected'. "
         "If the client can answer now, use 0 (No) or 1 (Yes).",
     ),
+    # Issue 11: declared only as a pandera check (schemas/intake_schema.py).
+    (
+        "NAME-DIGITS-ONLY",
+        "error",
+        "row",
+        "A name holds only digits",
+        "FirstName, MiddleName, LastName and NameSuffix hold letters. A cell with only digits "
+        "is usually an ID or an SSN typed in the wrong column: put the client's name there "
+        "(or leave it blank with NameDataQuality 8, 9 or 99) and move the number to its own "
+        "column.",
+    ),
 )
 
 

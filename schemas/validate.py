@@ -6,6 +6,12 @@ column names (see :func:`schemas.columns.canonical_header`). Output is a
 not (no release of information, or a victim service provider), and every problem as
 ``(row, column, rule id, severity)``.
 
+Every chunk is judged by the pandera intake schema (:mod:`schemas.intake_schema`: one
+check per rule id): ``schema.validate(frame, lazy=True)``, and ``SchemaErrors.failure_cases``
+folded into problems by index, check name and column name, never a value. There is no
+other per-row rule engine; the cross-row rules that must see every chunk (duplicates,
+households) are recorded per chunk and judged at :meth:`ChunkedValidation.finish`.
+
 Privacy contract: no cell value leaves this module except inside ``outcome.frame`` and
 ``outcome.sendable_frame()``. Problems carry row numbers, canonical column names and rule
 ids; exceptions carry rule ids, canonical column names, counts and exception type names.
@@ -24,14 +30,15 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
 
 from hmis_handoff.errors import FileRejected, HandoffError
-from schemas import cells
-from schemas.cells import BoolArray, ColumnCheck, IntArray
+from schemas.cells import IntArray
 from schemas.columns import (
     FY2024,
     FY2026,
@@ -41,29 +48,22 @@ from schemas.columns import (
     SpecVersion,
     check_header,
     column_names,
-    columns_for,
     detect_spec_version,
 )
 from schemas.crossrow import CrossRowState
-from schemas.formula import formula_mask
-from schemas.intake_id_pii import RULE_ID as INTAKE_ID_PII
-from schemas.intake_id_pii import intake_id_pii_mask
-from schemas.normalise import DateOrder, NormaliseOptions, SourceFormat, normalise
-from schemas.rowrules import Parsed, all_row_rules, consent_gate, people
+from schemas.intake_schema import (
+    Evaluation,
+    evaluation_of,
+    fold_failure_cases,
+    intake_schema,
+    prepare,
+    release,
+    take_check_failure,
+)
+from schemas.normalise import DateOrder, NormaliseOptions, SourceFormat
+from schemas.rowrules import consent_gate
 from schemas.rules import RULES, Severity
 
-#: Columns compared as text by the row and cross-row rules.
-_TEXT_COLUMNS: Final = (
-    "IntakeID",
-    "SubmittingAgencyID",
-    "HouseholdID",
-    "FirstName",
-    "LastName",
-    "DOB",
-    "SSN",
-)
-#: Columns the row rules compare with a value (ColumnCheck.equals).
-_COMPARED_COLUMNS: Final = ("EnrollmentCoC",)
 _FY2026_ONLY: Final = frozenset((HISPANIC_FY2026, "Sex"))
 _FY2024_ONLY: Final = frozenset(
     (HISPANIC_FY2024, *GENDER_COLUMNS, "GenderNone", "DifferentIdentityText")
@@ -256,12 +256,12 @@ class ChunkedValidation:
         self.options = NormaliseOptions(
             today=context.today, date_order=context.date_order, source_format=context.source_format
         )
+        self._schema_built: pa.DataFrameSchema | None = None
 
-    def validate_chunk(self, chunk: pd.DataFrame) -> ValidationOutcome:
-        """Row-local verdicts for ``chunk``; cross-row rules wait for :meth:`finish`."""
-        if self._finished:
-            raise IntakeValidationError("validate_chunk called after finish")
-        columns = [str(c) for c in chunk.columns]
+    def accept_columns(self, columns: list[str]) -> SpecVersion:
+        """Check a chunk's column names: the first chunk's decide the spec version (raises
+        :class:`~hmis_handoff.errors.FileRejected` when they fit none); later chunks must
+        repeat them exactly."""
         if self._columns is None:
             spec_version = self.spec_version or detect_spec_version(columns)
             _check_columns(columns, spec_version)
@@ -269,16 +269,23 @@ class ChunkedValidation:
         elif columns != self._columns:
             raise IntakeValidationError("a chunk's columns differ from the first chunk's")
         assert self.spec_version is not None
-        failure: str | None = None
-        try:
-            return self._validate(chunk, self.spec_version)
-        except (FileRejected, IntakeValidationError):
-            raise
-        except Exception as exc:  # re-raised below without its message
-            failure = type(exc).__name__
-        # Raised outside the except block so the original (value-bearing) exception is not
-        # attached as __context__ and cannot reach a traceback or a Prefect state message.
-        raise IntakeValidationError(f"validation failed unexpectedly ({failure})")
+        return self.spec_version
+
+    def validate_chunk(
+        self,
+        chunk: pd.DataFrame,
+        *,
+        scope: pd.Series | None = None,
+        shown: IntArray | None = None,
+    ) -> ValidationOutcome:
+        """Row-local verdicts for ``chunk``; cross-row rules wait for :meth:`finish`.
+
+        ``scope`` and ``shown`` are for batches of files (see
+        :meth:`schemas.crossrow.CrossRowState.record`)."""
+        if self._finished:
+            raise IntakeValidationError("validate_chunk called after finish")
+        spec_version = self.accept_columns([str(c) for c in chunk.columns])
+        return _guarded(lambda: self._validate(chunk, spec_version, scope, shown))
 
     def finish(self) -> CrossRowOutcome:
         """Cross-row rules over every chunk seen; call once, after the last chunk."""
@@ -298,39 +305,53 @@ class ChunkedValidation:
             failure = type(exc).__name__
         raise IntakeValidationError(f"cross-row validation failed unexpectedly ({failure})")
 
-    def _validate(self, chunk: pd.DataFrame, spec_version: SpecVersion) -> ValidationOutcome:
+    def _schema(self, spec_version: SpecVersion) -> pa.DataFrameSchema:
+        if self._schema_built is None:
+            self._schema_built = intake_schema(spec_version, self.context)
+        return self._schema_built
+
+    def _validate(
+        self,
+        chunk: pd.DataFrame,
+        spec_version: SpecVersion,
+        scope: pd.Series | None = None,
+        shown: IntArray | None = None,
+    ) -> ValidationOutcome:
+        cases, evaluation = self._judge(chunk, spec_version)
+        return self._verdict(chunk, cases, evaluation, scope, shown)
+
+    def _judge(
+        self, chunk: pd.DataFrame, spec_version: SpecVersion
+    ) -> tuple[list[tuple[int, str, str]], Evaluation]:
+        """pandera's failing cells of ``chunk`` (positional) and the shared evaluation."""
+        prepared = prepare(chunk, spec_version)
+        try:
+            cases = _failure_cases(self._schema(spec_version), prepared)
+            return cases, evaluation_of(prepared, spec_version, self.context)
+        finally:
+            release(prepared)
+
+    def _verdict(
+        self,
+        chunk: pd.DataFrame,
+        cases: list[tuple[int, str, str]],
+        evaluation: Evaluation,
+        scope: pd.Series | None = None,
+        shown: IntArray | None = None,
+    ) -> ValidationOutcome:
+        """Fold the failing cells into problems and row verdicts; record the cross-row keys."""
+        assert self.spec_version is not None
         rows = _row_numbers(chunk)
         n = len(chunk)
-        normalised = normalise(chunk, spec_version, self.options)
-        chunk = normalised.frame
-        checks: dict[str, ColumnCheck] = {}
-        for spec in columns_for(spec_version):
-            if spec.name in chunk.columns:
-                keep = spec.name in _TEXT_COLUMNS or spec.name in _COMPARED_COLUMNS
-                check = cells.check_column(spec, chunk[spec.name], keep_text=keep)
-                checks[spec.name] = _without(check, normalised.judged.get(spec.name))
-            else:
-                checks[spec.name] = cells.absent_column(spec, n)
-        # Positional index throughout: the rules combine these Series element-wise.
-        text = {name: checks[name].as_text().reset_index(drop=True) for name in _TEXT_COLUMNS}
-        parsed = Parsed(spec_version, n, checks, text)
-        hits: list[tuple[str, str, BoolArray]] = [
-            (rule_id, name, mask) for name, check in checks.items() for rule_id, mask in check.hits
-        ]
-        who = people(parsed)
-        hits += normalised.hits
-        hits += all_row_rules(parsed, who, self.context)
-        hits.append((INTAKE_ID_PII, "IntakeID", intake_id_pii_mask(text)))
-        hits += [
-            ("CELL-FORMULA", name, formula_mask(chunk[name]))
-            for name in checks
-            if name in chunk.columns
-        ]
-        hits, same = _identical_resends(hits, chunk, parsed, self.context)
+        hits: dict[tuple[str, str], list[int]] = {}
+        for position, column, rule_id in cases:
+            hits.setdefault((rule_id, column), []).append(int(rows[position]))
         error = np.zeros(n, dtype=bool)
-        for rule_id, _, mask in hits:
+        for position, _, rule_id in cases:
             if RULES[rule_id].severity == "error":
-                error |= mask
+                error[position] = True
+        same = evaluation.same
+        parsed = evaluation.parsed
         gate = consent_gate(parsed, self.context.today)
         if self.context.is_victim_service_provider:
             sendable = np.zeros(n, dtype=bool)
@@ -344,69 +365,67 @@ class ChunkedValidation:
                 **dict.fromkeys(rows[expired].tolist(), "ROI-EXPIRED"),
             }
         # A head already delivered with this content counts as sent for its household.
-        self._state.record(rows, parsed, who, sendable | same)
-        problems = _problems([(rule_id, col, rows[mask]) for rule_id, col, mask in hits])
+        self._state.record(rows, parsed, evaluation.who, sendable | same, scope=scope, shown=shown)
+        problems = _problems(
+            [
+                (rule_id, column, np.asarray(found, dtype=np.int64))
+                for (rule_id, column), found in hits.items()
+            ]
+        )
+        frame = chunk
+        if evaluation.rewritten:
+            frame = evaluation.frame.set_axis(chunk.index, axis=0)
+            frame.attrs = {}
         return ValidationOutcome(
-            spec_version=spec_version,
-            frame=chunk,
+            spec_version=self.spec_version,
+            frame=frame,
             sendable=pd.Series(sendable, index=chunk.index, dtype=bool),
             not_transmittable=dict(sorted(not_transmittable.items())),
             problems=problems,
         )
 
 
-def _identical_resends(
-    hits: list[tuple[str, str, BoolArray]],
-    chunk: pd.DataFrame,
-    parsed: Parsed,
-    context: ValidationContext,
-) -> tuple[list[tuple[str, str, BoolArray]], BoolArray]:
-    """Split ``INTAKE-ID-ALREADY-SENT`` into identical re-sends (info) and changed ones.
+T = TypeVar("T")
 
-    Returns the new hits and the identical rows (positional). A row with any other error
-    stays as it is: it is held for that error, and the re-send question does not arise.
+
+def _guarded(call: Callable[[], T]) -> T:
+    """``call()``, with any unexpected failure re-raised as :class:`IntakeValidationError`
+    naming only the exception type."""
+    failure: str | None = None
+    try:
+        return call()
+    except (FileRejected, IntakeValidationError):
+        raise
+    except Exception as exc:  # re-raised below without its message
+        failure = type(exc).__name__
+    # Raised outside the except block so the original (value-bearing) exception is not
+    # attached as __context__ and cannot reach a traceback or a Prefect state message.
+    raise IntakeValidationError(f"validation failed unexpectedly ({failure})")
+
+
+def _failure_cases(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[tuple[int, str, str]]:
+    """Run ``schema`` lazily over ``frame``; ``(position, column, rule id)`` per failing cell.
+
+    pandera's ``SchemaErrors`` quotes values: only index, check name and column names are
+    copied out, and the exception dies inside this function.
     """
-    n = len(chunk)
-    same = np.zeros(n, dtype=bool)
-    already = [mask for rule_id, _, mask in hits if rule_id == "INTAKE-ID-ALREADY-SENT"]
-    if context.content_key is None or not already or not already[0].any():
-        return hits, same
-    candidates = already[0].copy()
-    for rule_id, _, mask in hits:
-        if rule_id != "INTAKE-ID-ALREADY-SENT" and RULES[rule_id].severity == "error":
-            candidates &= ~mask
-    positions = np.flatnonzero(candidates)
-    if not len(positions):
-        return hits, same
-    keys = context.content_key(chunk.iloc[positions])
-    ids = parsed.text["IntakeID"].iloc[positions].tolist()
-    for position, intake_id, key in zip(positions.tolist(), ids, keys, strict=True):
-        sent = context.sent_content.get(intake_id)
-        same[position] = sent is not None and sent == key
-    if not same.any():
-        return hits, same
-    kept = [
-        (rule_id, column, mask & ~same if rule_id == "INTAKE-ID-ALREADY-SENT" else mask)
-        for rule_id, column, mask in hits
-    ]
-    kept.append(("INTAKE-ID-ALREADY-SENT-SAME", "IntakeID", same))
-    return kept, same
-
-
-def _without(check: ColumnCheck, judged: BoolArray | None) -> ColumnCheck:
-    """``check`` with the cells the normaliser already judged as errors taken out (not
-    valid, no second message from the column checks)."""
-    if judged is None or not judged.any():
-        return check
-    days = check.days
-    if days is not None:
-        days = np.where(judged, np.datetime64("NaT"), days)
-    return dataclasses.replace(
-        check,
-        valid=check.valid & ~judged,
-        hits=tuple((rule_id, mask & ~judged) for rule_id, mask in check.hits),
-        days=days,
-    )
+    failure: str | None = None
+    take_check_failure()
+    try:
+        schema.validate(frame, lazy=True, inplace=True)
+        failure = take_check_failure()
+        if failure is None:
+            return []
+    except SchemaErrors as errors:
+        failure = take_check_failure()
+        try:
+            if failure is None:
+                return fold_failure_cases(errors.failure_cases)
+        except Exception as exc:  # re-raised below without its message
+            failure = type(exc).__name__
+    except Exception as exc:  # re-raised below without its message
+        failure = type(exc).__name__
+    raise IntakeValidationError(f"pandera validation failed ({failure})")
 
 
 def validate_chunk(run: ChunkedValidation, chunk: pd.DataFrame) -> ValidationOutcome:
@@ -423,7 +442,14 @@ def validate_intake(frame: pd.DataFrame, context: ValidationContext) -> Validati
     internal failure. Neither message contains a cell value.
     """
     run = ChunkedValidation(context)
-    outcome = run.validate_chunk(frame)
+    return finish_whole(run, frame, run.validate_chunk(frame))
+
+
+def finish_whole(
+    run: ChunkedValidation, frame: pd.DataFrame, outcome: ValidationOutcome
+) -> ValidationOutcome:
+    """``outcome`` of a whole-file ``frame`` (its only chunk) with ``run``'s cross-row
+    verdicts folded in."""
     tail = run.finish()
     if not (tail.problems or tail.withheld or tail.errored):
         return outcome
@@ -450,6 +476,7 @@ __all__ = [
     "Problem",
     "ValidationContext",
     "ValidationOutcome",
+    "finish_whole",
     "validate_chunk",
     "validate_intake",
 ]
