@@ -21,7 +21,6 @@ not wait the window out for files that were dropped earlier.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import time
@@ -31,6 +30,7 @@ from connectors.batches import fair_order
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim, load_claim
 from connectors.watcher import on_network_filesystem
 from hmis_handoff.config import Settings
+from hmis_handoff.hosts import is_loopback
 from hmis_handoff.isolation import hand_off_guarded
 from hmis_handoff.layout import Layout
 from hmis_handoff.pipeline import Pipeline, load_or_create_secret
@@ -46,19 +46,10 @@ def can_run_direct(settings: Settings) -> bool:
     delivery channel beside the outbox) and the Prefect host is loopback: a configuration
     Prefect hardening refuses is refused the same way with or without a server."""
     return (
-        _is_loopback(settings.prefect.host)
+        is_loopback(settings.prefect.host)
         and not any(a.drop_url for a in settings.agencies)
         and not any(p.channels() for p in settings.partners)
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def process_direct(settings: Settings) -> dict[str, Any]:

@@ -19,7 +19,6 @@ setting (never a value):
 from __future__ import annotations
 
 import importlib
-import ipaddress
 import pkgutil
 from collections.abc import Iterable
 from datetime import timedelta
@@ -32,17 +31,9 @@ from prefect.settings import get_current_settings
 import flows
 from hmis_handoff.config import Settings
 from hmis_handoff.errors import ConfigError
+from hmis_handoff.hosts import is_loopback
 
 _SKIP_MODULES = frozenset({"flows.hardening"})
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def our_prefect_objects() -> list[Any]:
@@ -83,13 +74,13 @@ def hardening_problems(
         problems.append("PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD must be set")
     if not timedelta(0) < current.server.events.retention_period <= timedelta(days=3650):
         problems.append("PREFECT_SERVER_EVENTS_RETENTION_PERIOD must be set")
-    if not _is_loopback(settings.prefect.host) and not current.server.api.auth_string:
+    if not is_loopback(settings.prefect.host) and not current.server.api.auth_string:
         problems.append(
             "[prefect] host is not loopback: bind 127.0.0.1, or set "
             "PREFECT_SERVER_API_AUTH_STRING to protect the API at scale"
         )
     api_host = urlsplit(settings.prefect.api_url).hostname if settings.prefect.api_url else None
-    if api_host and not _is_loopback(api_host) and not (current.api.auth_string or current.api.key):
+    if api_host and not is_loopback(api_host) and not (current.api.auth_string or current.api.key):
         problems.append(
             "[prefect] api_url is not loopback: set PREFECT_API_AUTH_STRING or PREFECT_API_KEY"
         )
