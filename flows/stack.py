@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import os
 import signal
 import subprocess
@@ -153,6 +154,33 @@ def prepare_operators_view(settings: Settings) -> None:
         dashboard_refresh()
 
 
+def _served(url: str, names: list[str]) -> bool:
+    """True once every deployment in ``names`` is registered on the server at ``url``."""
+    body = json.dumps({"deployments": {"name": {"any_": names}}}).encode()
+    request = urllib.request.Request(
+        f"{url}/deployments/filter", data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            found = {d["name"] for d in json.loads(response.read())}
+    except (OSError, ValueError):
+        return False
+    return set(names) <= found
+
+
+def _announce_when_served(url: str, names: list[str], ui: str, stop: threading.Event) -> None:
+    """Print the "up" line once the deployments can be run, not merely once the server
+    answers: an operator (or a script) that acts on the line finds every deployment."""
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while not stop.is_set() and not _served(url, names):
+        if time.monotonic() > deadline:
+            print("WARNING: deployments not registered yet; the UI may not list them", flush=True)
+            break
+        time.sleep(0.2)
+    if not stop.is_set():
+        print(f"HMIS Handoff is up. Prefect UI: {ui}", flush=True)
+
+
 def run_stack(settings: Settings) -> int:
     """Run until stopped; returns the process exit code."""
     from prefect import serve
@@ -181,7 +209,10 @@ def run_stack(settings: Settings) -> int:
         watcher = start_watcher(settings, stop)
         confirmations = start_confirmation_watcher(settings, stop)
         ui = url.removesuffix("/api")
-        print(f"HMIS Handoff is up. Prefect UI: {ui}", flush=True)
+        names = sorted({str(d.name) for d in deployments})
+        threading.Thread(
+            target=_announce_when_served, args=(url, names, ui, stop), daemon=True
+        ).start()
         serve(*deployments, limit=4, print_starting_message=False)
         return 0
     except (StackStopped, KeyboardInterrupt):
