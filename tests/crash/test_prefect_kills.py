@@ -74,7 +74,13 @@ def test_killing_handoff_up_mid_ingest_loses_and_doubles_nothing(tmp_path: Path)
 
     kills = 0
     while kills < KILLS:
-        stack = _start(root, port)
+        # Work must be waiting: files settle and hand off fast, so a restart could finish
+        # the whole backlog before the next kill.
+        while len(os.listdir(inputs.drop_dir)) < 5:
+            dropper.drop_one()
+        # Not waiting for the "up" line: the watcher claims files before the deployments
+        # are served, and a kill while the stack is still starting is a crash like any other.
+        stack = Stack(root, port)
         deadline = time.monotonic() + 240
         while _claims(root) == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
