@@ -146,6 +146,15 @@ def test_deployments_run_on_workers_with_postgres_everywhere(tmp_path: Path) -> 
                     time.sleep(1)
                 assert len(list(outbox.glob("*.sig"))) == 3
                 assert not list(drop.iterdir())
+                # An empty drop folder means every file is claimed, not that every claim is
+                # recorded: the copy may still be in flight on the other worker, and the
+                # workers are stopped below. Wait for the ledger to hold all four outcomes.
+                while time.monotonic() < deadline:
+                    settled = json.loads(run_cli("status", "--json", env=env).stdout)
+                    final = ("delivered", "rejected", "duplicate", "not_sent")
+                    if sum(r["count"] for r in settled["files"] if r["state"] in final) >= 4:
+                        break
+                    time.sleep(1)
             finally:
                 for worker in workers:
                     with contextlib.suppress(ProcessLookupError):
