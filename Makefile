@@ -41,9 +41,11 @@ process: $(STAMP) $(DATA)/handoff.toml
 test: $(STAMP) system-deps
 	$(BIN)/pytest
 
+# ruff, then the layer contracts of docs/architecture.md (pyproject.toml [tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -120,7 +120,7 @@ def _theirs(flags: list[str], src: Path, dst: Path) -> Run:
 def _cli_encrypt(src: Path, dst: Path, recipient: str) -> Run:
     """Our command line as an operator runs it: ``handoff encrypt`` as a whole process."""
     dst.unlink(missing_ok=True)
-    argv = [sys.executable, "-m", "hmis_handoff", "encrypt", str(src), "-r", recipient]
+    argv = [sys.executable, "-m", "cli", "encrypt", str(src), "-r", recipient]
     wall, _, _ = _spawn([*argv, "-o", str(dst)])
     return Run(wall, wall, 0)
 

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hmis_handoff.config import load_settings
 from hmis_handoff.deadlines import flag_pairs, timeliness_by
 from hmis_handoff.ledger import Ledger
-from hmis_handoff.setup import initialise
+from usecases.initialise import initialise
 
 AS_OF = date(2026, 6, 1)
 

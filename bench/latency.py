@@ -1,6 +1,6 @@
 """Benchmark: drop-to-package latency and backlog throughput of ``handoff up``.
 
-Starts the embedded stack (``python -m hmis_handoff up``) on a fresh demo data root in a
+Starts the embedded stack (``python -m cli up``) on a fresh demo data root in a
 temp dir with a free port, waits for its "Prefect UI: " line, then:
 
 1. **Latency**: drops ``--files`` files one at a time. Each is written as
@@ -64,10 +64,10 @@ sys.path.insert(0, str(REPO_ROOT))
 from hmis_handoff.crypto.age import parse_identities_file  # noqa: E402
 from hmis_handoff.crypto.package import verify_and_decrypt  # noqa: E402
 from hmis_handoff.crypto.signing import VerifyKey  # noqa: E402
-from hmis_handoff.setup import initialise  # noqa: E402
 from tests.packages import intake_text  # noqa: E402
 from tests.stack.prefect_server import free_port  # noqa: E402
 from tests.synthetic import make_valid_frame  # noqa: E402
+from usecases.initialise import initialise  # noqa: E402
 
 UI_LINE = "Prefect UI: "
 AGENCY = "demo-agency"
@@ -81,7 +81,7 @@ class Stack:
 
     def __init__(self, root: Path) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hmis_handoff", "up", "--config", str(root / "handoff.toml")],
+            [sys.executable, "-m", "cli", "up", "--config", str(root / "handoff.toml")],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -27,7 +27,7 @@ def child(data_root: Path) -> None:
 
     from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
     from hmis_handoff.config import load_settings
-    from hmis_handoff.pipeline import Pipeline
+    from usecases.handoff import Pipeline
 
     settings = load_settings(data_root / "handoff.toml")
     pipe = Pipeline(settings, clock=lambda: datetime(2026, 3, 9, 15, 0, tzinfo=UTC))
@@ -60,8 +60,8 @@ def main() -> None:
     if os.environ.get("BENCH_CHILD"):
         child(Path(os.environ["BENCH_CHILD"]))
         return
-    from hmis_handoff.setup import initialise
     from tests.synthetic import make_valid_frame, write_sample_csv
+    from usecases.initialise import initialise
 
     print("rows\tsent\tseconds\trows/s\tpeak RSS MB")
     for size in (int(s) for s in args.sizes.split(",")):

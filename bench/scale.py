@@ -32,9 +32,9 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim  # noqa: E402
 from hmis_handoff.config import load_settings  # noqa: E402
-from hmis_handoff.pipeline import Pipeline  # noqa: E402
-from hmis_handoff.setup import initialise  # noqa: E402
 from tests.synthetic import make_valid_frame, write_sample_csv  # noqa: E402
+from usecases.handoff import Pipeline  # noqa: E402
+from usecases.initialise import initialise  # noqa: E402
 
 PG_ADMIN = os.environ.get(
     "HANDOFF_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

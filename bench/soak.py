@@ -129,8 +129,8 @@ def main() -> int:
     from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
     from hmis_handoff.config import load_settings
     from hmis_handoff.ledger import FileState
-    from hmis_handoff.pipeline import Pipeline
-    from hmis_handoff.setup import initialise
+    from usecases.handoff import Pipeline
+    from usecases.initialise import initialise
 
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         root = Path(tmp) / "data"

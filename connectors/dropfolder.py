@@ -91,7 +91,7 @@ DEFAULT_IGNORES: tuple[str, ...] = (
 )
 
 CLAIM_SIDECAR_SUFFIX = ".claim.json"
-# The pipeline's per-claim flock file (hmis_handoff.pipeline.claim_lock): not a claim.
+# The pipeline's per-claim flock file (usecases.handoff.claim_lock): not a claim.
 CLAIM_LOCK_SUFFIX = ".lock"
 REFUSAL_SIDECAR_SUFFIX = ".refusal.json"
 QUARANTINE_SUFFIX = ".quarantined"

@@ -1,7 +1,7 @@
 """Outbound notifications: e-mail over SMTP and a JSON webhook.
 
 PII-free by construction: callers pass text and payloads built by
-:mod:`hmis_handoff.digest` from ids, dates and counts; nothing here reads the ledger or
+:mod:`hmis_handoff.notices` from ids, dates and counts; nothing here reads the ledger or
 any data file. Errors are :class:`~hmis_handoff.errors.RetriableError` with fixed text:
 never the server's reply, the URL (a webhook URL often embeds a token) or the message.
 """

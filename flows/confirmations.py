@@ -1,7 +1,7 @@
 """Confirmations and reconciliation: every partner's inbox, one task per partner.
 
 Each partner's confirmation files and HMIS exports are handled by
-:func:`hmis_handoff.inbox.process_inbox`; records newly marked entered are announced as
+:func:`usecases.partner_inbox.process_inbox`; records newly marked entered are announced as
 ``handoff.record.entered`` events (one per agency-partner pair, intake ids only). Task
 parameters are partner ids; results are counts and rule ids.
 """
@@ -19,8 +19,8 @@ from flows.events import emit_record_flags
 from flows.run_labels import ids_tags, label_current_run
 from hmis_handoff.config import load_settings
 from hmis_handoff.deadlines import today_in
-from hmis_handoff.inbox import process_inbox
 from hmis_handoff.ledger import Ledger
+from usecases.partner_inbox import process_inbox
 
 
 @task(

@@ -14,8 +14,8 @@ from connectors.notify import send_notice
 from flows.run_labels import label_current_run
 from hmis_handoff.config import load_settings
 from hmis_handoff.deadlines import deadline_report, today_in
-from hmis_handoff.digest import build_digest
 from hmis_handoff.errors import RetriableError
+from hmis_handoff.notices import build_digest
 
 
 @task(

@@ -31,10 +31,10 @@ from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim, load_c
 from connectors.watcher import on_network_filesystem
 from hmis_handoff.config import Settings
 from hmis_handoff.hosts import is_loopback
-from hmis_handoff.isolation import hand_off_guarded
 from hmis_handoff.layout import Layout
-from hmis_handoff.pipeline import Pipeline, load_or_create_secret
 from hmis_handoff.record_key import adopt_legacy_hmac_key
+from usecases.handoff import Pipeline, load_or_create_secret
+from usecases.isolation import hand_off_guarded
 
 log = logging.getLogger("hmis_handoff.direct")
 
@@ -55,7 +55,7 @@ def can_run_direct(settings: Settings) -> bool:
 def process_direct(settings: Settings) -> dict[str, Any]:
     """Recover, sweep once, hand off every claim; returns :func:`summarise`'s dict (ids and
     counts only). A claim that raises is counted in ``claims_failed`` and retried by the
-    next run, exactly as in the ingest flow (hmis_handoff/isolation.py)."""
+    next run, exactly as in the ingest flow (usecases/isolation.py)."""
     pipe = Pipeline(settings)
     todo = [claimed.claim_id for claimed in pipe.recover()]
     todo.extend(c for c in _sweep(pipe) if c not in todo)

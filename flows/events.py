@@ -10,7 +10,7 @@ from typing import Any
 
 from prefect.events import emit_event
 
-from hmis_handoff.pipeline import FileOutcome
+from usecases.handoff import FileOutcome
 
 
 def agency_resource(agency_id: str) -> dict[str, str]:

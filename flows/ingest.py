@@ -42,10 +42,10 @@ from flows.run_labels import ids_tags, label_current_run
 from flows.runtime import pipeline
 from hmis_handoff import clock
 from hmis_handoff.config import Settings
-from hmis_handoff.isolation import hand_off_guarded
 from hmis_handoff.layout import Layout
-from hmis_handoff.pipeline import load_or_create_secret
 from hmis_handoff.record_key import adopt_legacy_hmac_key
+from usecases.handoff import load_or_create_secret
+from usecases.isolation import hand_off_guarded
 
 
 def _claimed(claim_id: str) -> ClaimedFile | None:

@@ -1,6 +1,6 @@
 """Escalation: e-mail and webhook when records are overdue (a task for the deadline check).
 
-Sends :func:`hmis_handoff.digest.overdue_notice` through the configured channels, at most
+Sends :func:`hmis_handoff.notices.overdue_notice` through the configured channels, at most
 once a day for the same overdue set and at once when the set changes
 (:class:`hmis_handoff.escalation.NoticeMemory`). Returns counts and channel states only.
 A failed channel fails the task (after the other channel was tried), so the failure is
@@ -18,10 +18,10 @@ from prefect.cache_policies import NO_CACHE
 from connectors.notify import send_notice
 from hmis_handoff.config import load_settings
 from hmis_handoff.deadlines import deadline_report, today_in
-from hmis_handoff.digest import overdue_notice
 from hmis_handoff.errors import RetriableError
 from hmis_handoff.escalation import NoticeMemory
 from hmis_handoff.layout import Layout
+from hmis_handoff.notices import overdue_notice
 
 MEMORY_FILE = "overdue-notice.json"
 

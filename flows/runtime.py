@@ -10,7 +10,7 @@ import functools
 import threading
 
 from hmis_handoff.config import Settings, load_settings, resolve_config_path
-from hmis_handoff.pipeline import Pipeline
+from usecases.handoff import Pipeline
 
 _lock = threading.Lock()
 

@@ -101,7 +101,7 @@ def _unsettled_delay(folders: list[Path], settle: float) -> float | None:
 
 def make_confirmation_sweep(settings: Settings) -> object:
     """A sweep that runs the confirmations flow in this process when a settled item waits."""
-    from connectors.confirmations import scan_inbox
+    from connectors.inbox_folder import scan_inbox
     from flows.confirmations import confirmations
 
     layout = Layout(settings.root)

@@ -8,7 +8,7 @@ Layout ``hmis-handoff-payload/zip-1`` (named in the signed manifest's ``payload`
     worklist.csv               one row per record with its due date (see hmis_handoff.worklist)
     confirmation-sheet.csv     IntakeID + AgencyID prefilled; fill DateEntered, drop it back
     confirmation-sheet.xlsx    the same sheet for Excel (ids as text, DateEntered a date)
-    hmis-csv/Export.csv        the HUD HMIS CSV set FY2026 (hmis_handoff.hmis_csv_set)
+    hmis-csv/Export.csv        the HUD HMIS CSV set FY2026 (usecases.hmis_csv_set)
     hmis-csv/Client.csv
     hmis-csv/Enrollment.csv
     hmis-csv/Assessment.csv

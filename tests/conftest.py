@@ -100,10 +100,10 @@ def api_port(url: str) -> int:
 def run_cli(
     *args: str, env: dict[str, str] | None = None, check: bool = True, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m hmis_handoff ARGS`` and return the finished process."""
+    """Run ``python -m cli ARGS`` and return the finished process."""
     merged = {**os.environ, **(env or {})}
     result = subprocess.run(
-        [sys.executable, "-m", "hmis_handoff", *args],
+        [sys.executable, "-m", "cli", *args],
         capture_output=True,
         text=True,
         env=merged,

@@ -11,7 +11,7 @@ Entry points other code uses:
 
 Internals: :mod:`~hmis_handoff.crypto.primitives` (the only module importing
 ``cryptography``), :mod:`~hmis_handoff.crypto.bech32`, :mod:`~hmis_handoff.crypto.header`,
-:mod:`~hmis_handoff.crypto.stream`, :mod:`~hmis_handoff.crypto.pipeline`,
-:mod:`~hmis_handoff.crypto.reader`, :mod:`~hmis_handoff.crypto.armor`,
+:mod:`~hmis_handoff.crypto.stream`, :mod:`~hmis_handoff.crypto.lanes`,
+:mod:`~hmis_handoff.crypto.readahead`, :mod:`~hmis_handoff.crypto.armor`,
 :mod:`~hmis_handoff.crypto.recipients` and :mod:`~hmis_handoff.crypto.errors`.
 """

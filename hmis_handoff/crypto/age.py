@@ -31,8 +31,8 @@ from hmis_handoff.crypto.errors import (
     PayloadError,
 )
 from hmis_handoff.crypto.header import Header, encode_header, parse_header, verify_mac
-from hmis_handoff.crypto.pipeline import StreamDigest
-from hmis_handoff.crypto.reader import ByteSink, RawSource, Reader
+from hmis_handoff.crypto.lanes import StreamDigest
+from hmis_handoff.crypto.readahead import ByteSink, RawSource, Reader
 from hmis_handoff.crypto.recipients import (
     HybridIdentity,
     HybridRecipient,

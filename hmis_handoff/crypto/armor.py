@@ -11,7 +11,7 @@ from __future__ import annotations
 import binascii
 
 from hmis_handoff.crypto.errors import ArmorError
-from hmis_handoff.crypto.reader import Reader
+from hmis_handoff.crypto.readahead import Reader
 
 __all__ = ["BEGIN_LINE", "END_LINE", "ArmorReader", "looks_armored"]
 

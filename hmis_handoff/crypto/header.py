@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from hmis_handoff.crypto import primitives
 from hmis_handoff.crypto.errors import HeaderError, HeaderMacError
-from hmis_handoff.crypto.reader import Reader
+from hmis_handoff.crypto.readahead import Reader
 
 __all__ = [
     "MAX_HEADER_SIZE",

@@ -5,7 +5,7 @@ final chunk and ``0x00`` otherwise. The final chunk may be full-size; it is empt
 the whole payload is.
 
 Data moves in blocks of :data:`BLOCK_CHUNKS` chunks through a ring of reusable buffers
-(:mod:`~hmis_handoff.crypto.pipeline`): one block of read-ahead tells us which chunk is
+(:mod:`~hmis_handoff.crypto.lanes`): one block of read-ahead tells us which chunk is
 final, and writing and the optional SHA-256 digests run on worker lanes over blocks
 already processed, overlapping the cipher. Memory use is a few MiB whatever the file size.
 
@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from hmis_handoff.crypto import primitives
 from hmis_handoff.crypto.errors import PayloadError
-from hmis_handoff.crypto.pipeline import (
+from hmis_handoff.crypto.lanes import (
     PAGE_SIZE,
     Lane,
     Slot,
@@ -29,7 +29,7 @@ from hmis_handoff.crypto.pipeline import (
     page_offset,
     reclaim_all,
 )
-from hmis_handoff.crypto.reader import Reader
+from hmis_handoff.crypto.readahead import Reader
 
 __all__ = [
     "BLOCK_CHUNKS",

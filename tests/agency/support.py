@@ -13,7 +13,7 @@ from pathlib import Path
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
 from hmis_handoff import agency_names
 from hmis_handoff.config import load_settings
-from hmis_handoff.pipeline import FileOutcome, Pipeline
+from usecases.handoff import FileOutcome, Pipeline
 
 AGENCY = "demo-agency"
 #: The synthetic rows are valid as of 2026-03-09; validate as of that afternoon.

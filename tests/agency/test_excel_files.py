@@ -17,11 +17,11 @@ import openpyxl
 import pytest
 
 from hmis_handoff.ledger import FileState
-from hmis_handoff.setup import initialise
 from schemas.columns import column_names
 from tests.agency.support import drop_folder, make_pipeline, process
 from tests.packages import intake_text
 from tests.synthetic import make_valid_row
+from usecases.initialise import initialise
 
 AGE = shutil.which("age")
 

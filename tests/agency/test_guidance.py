@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from hmis_handoff.setup import initialise
 from schemas.rules import RULES
 from tests.agency.support import drop_folder, make_pipeline, process
 from tests.schemas.helpers import validate_rows
 from tests.synthetic import make_valid_row, write_sample_csv
+from usecases.initialise import initialise
 
 
 def head(n: int, **changes: str) -> dict[str, str]:

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from hmis_handoff.ledger import FileState
-from hmis_handoff.setup import initialise
 from tests.agency.support import drop_folder, make_pipeline, process
 from tests.synthetic import make_valid_row, write_sample_csv
+from usecases.initialise import initialise
 
 Rows = list[dict[str, str]]
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from hmis_handoff.setup import initialise
 from tests.agency.support import drop_folder, make_pipeline, process, reports_folder
 from tests.synthetic import make_valid_row, write_sample_csv
+from usecases.initialise import initialise
 
 CHROMIUM = Path("/usr/bin/chromium")
 

@@ -48,7 +48,7 @@ from connectors.dropfolder import (
 )
 from hmis_handoff import failpoints
 from hmis_handoff.config import load_settings
-from hmis_handoff.pipeline import Pipeline, load_or_create_secret
+from usecases.handoff import Pipeline, load_or_create_secret
 
 # tests.synthetic rows are valid as of this day; validation runs as of it.
 AS_OF = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
@@ -93,8 +93,8 @@ def run_once(root: Path, *, time_limit: float = 300.0) -> int:
 
 def _warm_up() -> None:
     """One full run on a throwaway tree, so forked children start with warm caches."""
-    from hmis_handoff.setup import initialise
     from tests.synthetic import make_valid_frame, write_sample_csv
+    from usecases.initialise import initialise
 
     with tempfile.TemporaryDirectory(prefix="crash-warm-") as tmp:
         root = Path(tmp) / "data"

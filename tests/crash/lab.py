@@ -27,10 +27,10 @@ from hmis_handoff.crypto.age import decrypt_file, parse_identities_file
 from hmis_handoff.crypto.package import verify_and_decrypt
 from hmis_handoff.crypto.signing import VerifyKey
 from hmis_handoff.ledger import FileState, Ledger
-from hmis_handoff.pipeline import STALE_TEMP_SECONDS
-from hmis_handoff.setup import initialise
 from tests.packages import intake_text
 from tests.synthetic import make_valid_frame
+from usecases.handoff import STALE_TEMP_SECONDS
+from usecases.initialise import initialise
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AGENCY = "demo-agency"

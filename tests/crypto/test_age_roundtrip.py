@@ -26,7 +26,7 @@ from hmis_handoff.crypto.age import (
     parse_recipient,
 )
 from hmis_handoff.crypto.header import encode_header, parse_header
-from hmis_handoff.crypto.reader import Reader
+from hmis_handoff.crypto.readahead import Reader
 from hmis_handoff.crypto.stream import CHUNK_SIZE, SEALED_CHUNK_SIZE
 
 from .conftest import KIB, MIB, REPO_ROOT, random_payload

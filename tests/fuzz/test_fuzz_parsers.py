@@ -24,7 +24,7 @@ from connectors.reader import ReadLimits, read_intake
 from hmis_handoff.crypto.errors import AgeError
 from hmis_handoff.crypto.header import parse_header
 from hmis_handoff.crypto.package import ManifestInvalid, PackageManifest
-from hmis_handoff.crypto.reader import Reader
+from hmis_handoff.crypto.readahead import Reader
 from hmis_handoff.errors import FileRejected
 from schemas.columns import canonical_header, column_names
 from schemas.rules import RULES

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hmis_handoff.setup import initialise
+from usecases.initialise import initialise
 
 
 @pytest.fixture()

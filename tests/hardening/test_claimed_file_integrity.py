@@ -28,10 +28,10 @@ from connectors.dropfolder import (
 )
 from hmis_handoff.crypto.age import decrypt_file, parse_identities_file
 from hmis_handoff.ledger import FileState
-from hmis_handoff.pipeline import Pipeline
 from tests.packages import intake_text
 from tests.pipeline.test_pipeline import drop_rows, make_pipeline, rows
 from tests.synthetic import make_valid_row
+from usecases.handoff import Pipeline
 
 _CRASH_SCRIPT = """
 import sys
@@ -39,7 +39,7 @@ from datetime import datetime
 from pathlib import Path
 from connectors.dropfolder import load_claim
 from hmis_handoff.config import load_settings
-from hmis_handoff.pipeline import Pipeline
+from usecases.handoff import Pipeline
 root, claim_id, at = Path(sys.argv[1]), sys.argv[2], datetime.fromisoformat(sys.argv[3])
 pipe = Pipeline(load_settings(root / "handoff.toml"), clock=lambda: at)
 pipe.process_claim(load_claim(pipe.layout.work, claim_id))

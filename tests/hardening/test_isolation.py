@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim, pending_claims
-from hmis_handoff.isolation import MAX_ATTEMPTS, hand_off_guarded
 from hmis_handoff.ledger import FileState
 from tests.conftest import api_port, run_cli
 from tests.pipeline.test_pipeline import drop_rows, make_pipeline, rows
+from usecases.isolation import MAX_ATTEMPTS, hand_off_guarded
 
 MARKER = "ZQXISOLATEDMARKER"
 
@@ -78,7 +78,7 @@ def test_claim_of_a_removed_agency_does_not_block_the_others(
 
 
 def test_claim_whose_answer_fails_is_given_up_and_others_proceed(tmp_path: Path) -> None:
-    from hmis_handoff.setup import initialise
+    from usecases.initialise import initialise
 
     root = tmp_path / "data"
     initialise(root, demo=True)
@@ -113,8 +113,8 @@ def test_claim_whose_answer_fails_is_given_up_and_others_proceed(tmp_path: Path)
 
 
 def test_claim_with_a_package_in_the_outbox_is_never_rejected(tmp_path: Path) -> None:
-    from hmis_handoff.setup import initialise
     from tests.hardening.test_claimed_file_integrity import _crash_at
+    from usecases.initialise import initialise
 
     root = tmp_path / "data"
     initialise(root, demo=True)

@@ -18,9 +18,9 @@ import pytest
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
 from hmis_handoff.errors import ConfigError
 from hmis_handoff.layout import Layout
-from hmis_handoff.pipeline import Pipeline
 from hmis_handoff.safedir import UnsafeFolderError
 from tests.pipeline.test_pipeline import drop_rows, make_pipeline, rows
+from usecases.handoff import Pipeline
 
 
 def _scan_until_quiet(pipe: Pipeline, agencies: list[str]) -> tuple[int, int]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import hmis_handoff.pipeline as pipeline_module
+import usecases.handoff as pipeline_module
 from hmis_handoff import progress
 from tests.pipeline.test_pipeline import drop_rows, make_pipeline, root, rows, run_all
 

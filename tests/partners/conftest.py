@@ -14,9 +14,9 @@ import pytest
 
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
 from hmis_handoff.config import load_settings
-from hmis_handoff.pipeline import FileOutcome, Pipeline
-from hmis_handoff.setup import initialise
 from tests.synthetic import make_valid_row, write_sample_csv
+from usecases.handoff import FileOutcome, Pipeline
+from usecases.initialise import initialise
 
 # Monday 2026-07-06, 10:00 in Chicago: the business day after Independence Day observed
 # (Saturday 2026-07-04 is observed on Friday 2026-07-03).

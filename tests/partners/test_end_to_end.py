@@ -36,7 +36,11 @@ MONDAY = "2026-07-06T10:00:00-05:00"
 SATURDAY = "2026-07-11T10:00:00-05:00"
 
 
-def entered_events(intake_id: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+def entered_events(
+    intake_id: str, as_of: str | None = None, timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """Poll the server for ``handoff.record.entered`` events naming ``intake_id`` (and
+    dated ``as_of``, when given: the session's server also holds other tests' events)."""
     deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
         while True:
@@ -44,7 +48,12 @@ def entered_events(intake_id: str, timeout: float = 30.0) -> list[dict[str, Any]
                 EventFilter(event=EventNameFilter(name=["handoff.record.entered"])), limit=50
             )
             found = [e.model_dump(mode="json") for e in page.events]
-            mine = [e for e in found if intake_id in e["payload"].get("intake_ids", [])]
+            mine = [
+                e
+                for e in found
+                if intake_id in e["payload"].get("intake_ids", [])
+                and as_of in (None, e["payload"].get("as_of"))
+            ]
             if mine:
                 return mine
             if time.monotonic() > deadline:
@@ -154,7 +163,11 @@ def test_cli_confirm_today_emits_the_same_event(prefect_api: str, delivered: Del
         "PT-0003": date(2026, 7, 7), "PT-0002": date(2026, 7, 6)
     }  # fmt: skip
     # The server is shared by the session: pick this test's event by its date.
-    [event] = [e for e in entered_events("PT-0003") if e["payload"]["as_of"] == "2026-07-07"]
+    [event] = [
+        e
+        for e in entered_events("PT-0003", as_of="2026-07-07")
+        if e["payload"]["as_of"] == "2026-07-07"
+    ]
     assert event["resource"]["handoff.partner"] == "demo-partner"
     assert event["resource"]["handoff.agency"] == "demo-agency"
     assert event["payload"]["intake_ids"] == ["PT-0003"]

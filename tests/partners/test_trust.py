@@ -17,10 +17,10 @@ from hmis_handoff.config import load_settings
 from hmis_handoff.crypto.age import X25519Identity, parse_recipient, write_identity_file
 from hmis_handoff.crypto.package import write_package
 from hmis_handoff.crypto.signing import SigningKey
-from hmis_handoff.setup import initialise
 from hmis_handoff.signers import fingerprint_of
 from tests.conftest import run_cli
 from tests.partners.conftest import Delivered
+from usecases.initialise import initialise
 
 NO_CONFIG = {"HANDOFF_CONFIG": "/nonexistent/handoff.toml"}
 
@@ -133,7 +133,7 @@ def test_a_handoff_toml_planted_in_the_working_directory_is_not_trusted(
     env = {k: v for k, v in os.environ.items() if k != "HANDOFF_CONFIG"}
     out = tmp_path / "out.csv"
     result = subprocess.run(
-        [sys.executable, "-m", "hmis_handoff", "decrypt", str(paths.age), "-i",
+        [sys.executable, "-m", "cli", "decrypt", str(paths.age), "-i",
          str(delivered.key), "-o", str(out)],
         cwd=planted, env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip

@@ -10,13 +10,13 @@ import pytest
 
 from hmis_handoff.crypto.age import decrypt_file
 from hmis_handoff.ledger import FileState
-from hmis_handoff.setup import initialise
 from schemas.intake_schema import intake_schema
 from schemas.validate import ValidationContext
 from tests.packages import intake_text
 from tests.pipeline.test_pipeline import drop_rows, make_pipeline, partner_key, rows, run_all
 from tests.security.helpers import report_rows
 from tests.synthetic import TODAY
+from usecases.initialise import initialise
 
 
 @pytest.fixture()

@@ -19,11 +19,11 @@ from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
 from hmis_handoff.config import load_settings
 from hmis_handoff.crypto.age import decrypt_file, parse_identities_file
 from hmis_handoff.ledger import FileState, RecordState
-from hmis_handoff.pipeline import FileOutcome, Pipeline
-from hmis_handoff.setup import initialise
 from schemas.columns import column_names
 from tests.packages import intake_text
 from tests.synthetic import TODAY, make_valid_row, write_sample_csv
+from usecases.handoff import FileOutcome, Pipeline
+from usecases.initialise import initialise
 
 
 @pytest.fixture()
@@ -228,7 +228,7 @@ def test_chunked_handoff_matches_the_whole_file_verdict(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Households and duplicates that straddle chunk boundaries get the same verdict."""
-    import hmis_handoff.pipeline as pipeline_module
+    import usecases.handoff as pipeline_module
     from schemas.validate import ValidationContext, validate_intake
     from tests.synthetic import make_valid_frame
 

@@ -21,8 +21,8 @@ from hmis_handoff.deadlines import calendar_for
 from hmis_handoff.hashing import RecordKeyer, hud_hashed_name, hud_hashed_ssn
 from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import FileCounts, Ledger, NewRecord, RecordState
-from hmis_handoff.match_keys import keyer_for, record_match_keys
 from hmis_handoff.timeliness import submitted_late
+from usecases.match_keys import keyer_for, record_match_keys
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata"
 AGENCY = "demo-agency"

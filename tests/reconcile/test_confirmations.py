@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.confirmations import scan_inbox
+from connectors.inbox_folder import scan_inbox
 from hmis_handoff.config import Settings, load_settings
-from hmis_handoff.confirmations import ConfirmationRefused, confirm_one
-from hmis_handoff.inbox import InboxOutcome, process_inbox
 from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import Ledger, RecordState
 from tests.reconcile.support import (
@@ -29,6 +27,8 @@ from tests.reconcile.support import (
     make_root,
     write_confirmation,
 )
+from usecases.confirm_entries import ConfirmationRefused, confirm_one
+from usecases.partner_inbox import InboxOutcome, process_inbox
 
 INTAKE = date(2026, 3, 2)
 NOW = datetime(2026, 3, 10, 9, 30)

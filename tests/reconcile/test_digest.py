@@ -11,10 +11,10 @@ import pytest
 from connectors.notify import post_webhook, send_email, send_notice
 from hmis_handoff.config import EmailSettings, NotificationSettings
 from hmis_handoff.deadlines import DeadlineRow, deadline_report
-from hmis_handoff.digest import MAX_LISTED, build_digest, overdue_notice
 from hmis_handoff.errors import ConfigError, RetriableError
 from hmis_handoff.escalation import NoticeMemory
 from hmis_handoff.ledger import Ledger
+from hmis_handoff.notices import MAX_LISTED, build_digest, overdue_notice
 from tests.reconcile.conftest import SmtpSink, WebhookSink
 from tests.reconcile.support import OTHER_AGENCY, PEOPLE, XIA, YAN, ZED, deliver, make_root
 from tests.stack.prefect_server import free_port

@@ -12,10 +12,9 @@ from pathlib import Path
 
 from connectors.notify import send_notice
 from hmis_handoff.deadlines import DeadlineRow, deadline_report
-from hmis_handoff.digest import build_digest, overdue_notice
-from hmis_handoff.inbox import process_inbox
 from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import Ledger
+from hmis_handoff.notices import build_digest, overdue_notice
 from tests.reconcile.conftest import SmtpSink
 from tests.reconcile.support import (
     OTHER_AGENCY,
@@ -29,6 +28,7 @@ from tests.reconcile.support import (
     make_root,
     write_confirmation,
 )
+from usecases.partner_inbox import process_inbox
 
 INTAKE = date(2026, 3, 2)
 DUE = date(2026, 3, 5)

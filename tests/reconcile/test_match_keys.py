@@ -16,7 +16,7 @@ from hmis_handoff.hashing import RecordKeyer, hud_hashed_name, hud_hashed_ssn
 from hmis_handoff.ledger import FileCounts, Ledger, NewRecord, RecordState
 from hmis_handoff.ledger.models import Base
 from hmis_handoff.ledger.store import make_engine
-from hmis_handoff.match_keys import MATCH_KEY_COLUMNS, client_match_keys, record_match_keys
+from usecases.match_keys import MATCH_KEY_COLUMNS, client_match_keys, record_match_keys
 
 KEYER = RecordKeyer(b"k" * 32)
 ROW = {

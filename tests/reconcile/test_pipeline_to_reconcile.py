@@ -20,7 +20,6 @@ from hmis_handoff.crypto.age import parse_identities_file
 from hmis_handoff.crypto.package import verify_and_decrypt
 from hmis_handoff.crypto.signing import VerifyKey
 from hmis_handoff.deadlines import deadline_report
-from hmis_handoff.inbox import process_inbox
 from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import FileState, Ledger
 from tests.crash.driver import run_once
@@ -28,6 +27,7 @@ from tests.crash.lab import make_root
 from tests.packages import intake_text
 from tests.reconcile.support import Export, Person
 from tests.synthetic import make_valid_frame, write_sample_csv
+from usecases.partner_inbox import process_inbox
 
 AGENCY, PARTNER = "demo-agency", "demo-partner"
 ROWS = 6

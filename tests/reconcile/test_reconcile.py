@@ -13,8 +13,6 @@ from connectors.hmis_export import ExportLimits, open_export
 from hmis_handoff.config import Settings
 from hmis_handoff.errors import FileRejected
 from hmis_handoff.ledger import Ledger
-from hmis_handoff.match_keys import keyer_for
-from hmis_handoff.reconcile import ReconcileResult, outcomes_by_rule, reconcile_export
 from tests.reconcile.support import (
     OTHER_AGENCY,
     PARTNER,
@@ -27,6 +25,8 @@ from tests.reconcile.support import (
     deliver,
     make_root,
 )
+from usecases.match_keys import keyer_for
+from usecases.reconcile import ReconcileResult, outcomes_by_rule, reconcile_export
 
 INTAKE = date(2026, 3, 2)
 TODAY = date(2026, 3, 20)

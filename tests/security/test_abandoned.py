@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from connectors.dropfolder import DropFolderScanner, SettlePolicy
-from hmis_handoff.setup import initialise
 from tests.pipeline.test_pipeline import make_pipeline
 from tests.security.helpers import report_rows
+from usecases.initialise import initialise
 
 LEFT_BEHIND = ["intake.csv.part", "intake.xlsx.crdownload", "~$intake.xlsx", ".hidden"]
 

@@ -9,9 +9,9 @@ import pytest
 
 from hmis_handoff.config import load_settings
 from hmis_handoff.errors import ConfigError
-from hmis_handoff.setup import initialise
 from tests.conftest import run_cli
 from tests.pipeline.test_pipeline import drop_rows, make_pipeline, rows, run_all
+from usecases.initialise import initialise
 
 
 @pytest.fixture()

@@ -10,11 +10,11 @@ import pytest
 
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
 from hmis_handoff.ledger import FileState
-from hmis_handoff.pipeline import FileOutcome, Pipeline
-from hmis_handoff.setup import initialise
 from tests.pipeline.test_pipeline import make_pipeline, rows
 from tests.security.helpers import report_rows
 from tests.synthetic import write_sample_csv
+from usecases.handoff import FileOutcome, Pipeline
+from usecases.initialise import initialise
 
 AGENCIES = ["demo-agency", "agency-b"]
 

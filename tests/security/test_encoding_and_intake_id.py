@@ -9,10 +9,10 @@ import pytest
 from connectors.reader import ReadLimits, read_intake
 from hmis_handoff.errors import FileRejected
 from hmis_handoff.ledger import FileState
-from hmis_handoff.setup import initialise
 from tests.pipeline.test_pipeline import drop_rows, make_pipeline, rows, run_all
 from tests.reader.helpers import header_map
 from tests.security.helpers import report_rows
+from usecases.initialise import initialise
 
 HEADER = "IntakeID,FirstName,LastName\r\n"
 

@@ -11,11 +11,11 @@ import pytest
 
 from hmis_handoff.crypto.age import decrypt_file
 from hmis_handoff.ledger import FileState
-from hmis_handoff.setup import initialise
 from schemas.formula import neutralise
 from tests.packages import intake_text
 from tests.pipeline.test_pipeline import drop_rows, make_pipeline, partner_key, rows, run_all
 from tests.security.helpers import report_rows
+from usecases.initialise import initialise
 
 PAYLOADS = {
     "FirstName": "=cmd|' /C calc'!A0",

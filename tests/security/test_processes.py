@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from hmis_handoff.setup import initialise
 from tests.pipeline.test_pipeline import rows
 from tests.synthetic import write_sample_csv
+from usecases.initialise import initialise
 
 
 def _children(pid: int) -> list[int]:

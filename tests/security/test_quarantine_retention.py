@@ -10,8 +10,8 @@ import pytest
 
 from hmis_handoff.crypto.age import decrypt_file, parse_identities_file
 from hmis_handoff.retention import purge_expired
-from hmis_handoff.setup import initialise
 from tests.pipeline.test_pipeline import make_pipeline, run_all
+from usecases.initialise import initialise
 
 
 @pytest.fixture()

@@ -10,9 +10,9 @@ import pytest
 
 from hmis_handoff.hashing import RecordKeyer
 from hmis_handoff.ledger import FileState, RecordState
-from hmis_handoff.match_keys import keyer_for
-from hmis_handoff.setup import initialise
 from tests.pipeline.test_pipeline import drop_rows, make_pipeline, rows, run_all
+from usecases.initialise import initialise
+from usecases.match_keys import keyer_for
 
 
 @pytest.fixture()

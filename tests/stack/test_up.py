@@ -50,7 +50,7 @@ class Stack:
         self.root = root
         self.port = port
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hmis_handoff", "up", "--config", str(root / "handoff.toml")],
+            [sys.executable, "-m", "cli", "up", "--config", str(root / "handoff.toml")],
             env={**os.environ, **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
 from hmis_handoff.config import load_settings
-from hmis_handoff.isolation import hand_off_guarded
-from hmis_handoff.pipeline import Pipeline
+from usecases.handoff import Pipeline
+from usecases.isolation import hand_off_guarded
 
 
 def main(config: Path) -> None:

@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-24 12:00:00
 
-Three nullable HMAC columns (see hmis_handoff.match_keys) so an HMIS export can be
+Three nullable HMAC columns (see usecases.match_keys) so an HMIS export can be
 reconciled without plaintext. Additive: existing rows keep NULL keys and are reported as
 "no keys" by reconciliation; they can still be confirmed by a confirmation CSV.
 """

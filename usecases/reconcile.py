@@ -3,7 +3,7 @@
 Matching (hmis-domain.md §3.6 and §9.4):
 
 1. Each live ``Client.csv`` row (``DateDeleted`` blank) gets its match keys
-   (:func:`hmis_handoff.match_keys.client_match_keys`, HashStatus 1 or 4). A client *links*
+   (:func:`usecases.match_keys.client_match_keys`, HashStatus 1 or 4). A client *links*
    to a delivered record of this partner when any key is equal.
 2. Evidence of entry for a linked client is a live ``Enrollment`` with ``EntryDate``, an
    ``Assessment`` with ``AssessmentDate`` or an ``Event`` with ``EventDate`` equal to the
@@ -38,7 +38,7 @@ from hmis_handoff.errors import FileRejected
 from hmis_handoff.hashing import RecordKeyer
 from hmis_handoff.ledger import Ledger, RecordState
 from hmis_handoff.ledger.models import IntakeRecord
-from hmis_handoff.match_keys import MATCH_KEY_COLUMNS, client_match_keys
+from usecases.match_keys import MATCH_KEY_COLUMNS, client_match_keys
 
 __all__ = [
     "ENTERED_SOURCE",

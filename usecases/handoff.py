@@ -60,13 +60,11 @@ from hmis_handoff.fsutil import (
     remove_stale_temps,
 )
 from hmis_handoff.hashing import RecordKeyer
-from hmis_handoff.hmis_csv_set import HmisCsvSetWriter, HmisCsvSource
 from hmis_handoff.layout import Layout
 from hmis_handoff.leak_switch import plant_leak
 from hmis_handoff.ledger import FileCounts, FileState, FileView, Ledger, NewRecord, PackageInfo
 from hmis_handoff.ledger.models import TERMINAL_FILE_STATES, RecordState
 from hmis_handoff.ledger.reservations import release_intake_ids, reserve_intake_ids
-from hmis_handoff.match_keys import record_match_keys
 from hmis_handoff.payload import (
     CONFIRMATION_CSV,
     CONFIRMATION_XLSX,
@@ -97,6 +95,8 @@ from schemas.formula import neutralise
 from schemas.normalise import NormaliseOptions, normalise
 from schemas.rules import RULES
 from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, ValidationContext
+from usecases.hmis_csv_set import HmisCsvSetWriter, HmisCsvSource
+from usecases.match_keys import record_match_keys
 
 HASH_CHUNK = 1 << 20
 # Every column of every accepted spec version (code lists for the agency's guidance).

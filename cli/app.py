@@ -54,7 +54,7 @@ def init(
     port: Annotated[int, typer.Option(help="port for the embedded Prefect server")] = 4200,
 ) -> None:
     """Create a data root with handoff.toml, the CoC signing key and the archive key."""
-    from hmis_handoff.setup import initialise
+    from usecases.initialise import initialise
 
     try:
         report = initialise(directory, demo=demo, port=port)
@@ -272,7 +272,7 @@ def confirm(
     config: ConfigOption = None,
 ) -> None:
     """Confirm one record was entered into HMIS (partners, or the CoC on their behalf)."""
-    from hmis_handoff.confirmations import confirm_one
+    from usecases.confirm_entries import confirm_one
 
     settings = _settings(config)
     try:
@@ -327,7 +327,7 @@ def template(
     fy2024: Annotated[bool, typer.Option("--fy2024", help="FY2024 columns (Gender)")] = False,
 ) -> None:
     """Write an empty intake template with the current columns (.xlsx names an Excel one)."""
-    from hmis_handoff.intake_template import write_template
+    from schemas.intake_template import write_template
 
     xlsx = xlsx or out.suffix.lower() == ".xlsx"
     write_template(out, xlsx=xlsx, spec_version="FY2024" if fy2024 else "FY2026")

@@ -1,9 +1,9 @@
 """One pass over a data partner's confirmations inbox: confirm, reconcile, report, retire.
 
-For every settled item (:func:`connectors.confirmations.scan_inbox`):
+For every settled item (:func:`connectors.inbox_folder.scan_inbox`):
 
-* a confirmation file is read, validated and applied (:mod:`hmis_handoff.confirmations`);
-* an HMIS export is reconciled (:mod:`hmis_handoff.reconcile`);
+* a confirmation file is read, validated and applied (:mod:`usecases.confirm_entries`);
+* an HMIS export is reconciled (:mod:`usecases.reconcile`);
 
 then a report goes to ``reports/`` and the item is retired (confirmation files to
 ``processed/``; exports encrypted to the archive key or deleted). A file-level refusal is
@@ -22,26 +22,26 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from connectors.confirmations import (
+from connectors.hmis_export import export_fingerprint
+from connectors.inbox_folder import (
     REPORTS,
     InboxItem,
     retire_confirmation,
     retire_export,
     scan_inbox,
 )
-from connectors.hmis_export import export_fingerprint
 from connectors.safe_open import open_regular_file
 from hmis_handoff import clock
 from hmis_handoff.config import Settings
-from hmis_handoff.confirmations import apply_confirmations, read_confirmation
 from hmis_handoff.errors import FileRejected
 from hmis_handoff.hashing import RecordKeyer
 from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import Ledger
-from hmis_handoff.match_keys import keyer_for
-from hmis_handoff.partner_reports import PartnerReportRow, write_partner_report
-from hmis_handoff.reconcile import reconcile_export
 from schemas.validate import IntakeValidationError
+from usecases.confirm_entries import apply_confirmations, read_confirmation
+from usecases.match_keys import keyer_for
+from usecases.partner_reports import PartnerReportRow, write_partner_report
+from usecases.reconcile import reconcile_export
 
 __all__ = ["InboxOutcome", "ItemOutcome", "process_inbox"]
 

@@ -6,7 +6,7 @@ count is kept durably beside it in ``work/`` (``<claim_id>.attempts.json``, remo
 the claim), and the caller goes on to the next claim. Once a claim has failed
 ``max_attempts`` times it is given up: its agency is answered ``FILE-PROCESSING-FAILED``,
 the original is kept only encrypted in ``quarantine/`` and its plaintext leaves ``work/``
-(see :meth:`hmis_handoff.pipeline.Pipeline.abandon_claim`).
+(see :meth:`usecases.handoff.Pipeline.abandon_claim`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from connectors.dropfolder import ClaimedFile
 from hmis_handoff.fsutil import atomic_write_text
-from hmis_handoff.pipeline import FileOutcome, Pipeline
+from usecases.handoff import FileOutcome, Pipeline
 
 logger = logging.getLogger(__name__)
 

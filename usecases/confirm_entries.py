@@ -37,13 +37,13 @@ from hmis_handoff.deadlines import today_in
 from hmis_handoff.errors import HandoffError
 from hmis_handoff.ledger import Ledger, RecordState
 from hmis_handoff.ledger.models import IntakeRecord
-from hmis_handoff.partner_reports import PartnerReportRow
 from schemas.confirmation import (
     canonical_confirmation_header,
     confirmation_problems,
     parse_date_entered,
 )
 from schemas.confirmation_dates import parse_entered_on
+from usecases.partner_reports import PartnerReportRow
 
 __all__ = [
     "CONFIRMATION_SOURCE",

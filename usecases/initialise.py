@@ -23,12 +23,12 @@ from pathlib import Path
 
 from hmis_handoff.crypto.age import X25519Identity, write_identity_file
 from hmis_handoff.crypto.signing import SigningKey
-from hmis_handoff.demo import write_demo_intake
 from hmis_handoff.errors import ConfigError
 from hmis_handoff.fsutil import atomic_write_text, ensure_private_dir
 from hmis_handoff.layout import Layout
-from hmis_handoff.pipeline import load_or_create_secret
 from hmis_handoff.signers import fingerprint_of
+from usecases.demo import write_demo_intake
+from usecases.handoff import load_or_create_secret
 
 DEMO_AGENCY = "demo-agency"
 DEMO_PARTNER = "demo-partner"
