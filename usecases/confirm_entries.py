@@ -32,7 +32,7 @@ import pandas as pd
 from connectors.reader import ReadLimits, read_intake
 from hmis_handoff.config import Settings
 from hmis_handoff.deadlines import today_in
-from hmis_handoff.errors import HandoffError
+from hmis_handoff.errors import ConfirmationRefused
 from hmis_handoff.ledger import Ledger
 from hmis_handoff.ledger.entries import TransmittedRecord, transmitted_records
 from schemas.confirmation import (
@@ -46,7 +46,6 @@ from usecases.partner_reports import PartnerReportRow
 __all__ = [
     "CONFIRMATION_SOURCE",
     "MANUAL_SOURCE",
-    "ConfirmationRefused",
     "ConfirmationResult",
     "ConfirmedRecord",
     "apply_confirmations",
@@ -57,14 +56,6 @@ __all__ = [
 CONFIRMATION_SOURCE: Final = "confirmation"
 MANUAL_SOURCE: Final = "manual"
 CONFIRMATION_LIMITS: Final = ReadLimits(max_bytes=20 * 2**20, max_rows=200_000)
-
-
-class ConfirmationRefused(HandoffError):
-    """A single confirmation could not be used; ``rule_id`` says why (catalogued)."""
-
-    def __init__(self, rule_id: str, detail: str) -> None:
-        self.rule_id = rule_id
-        super().__init__(f"{rule_id}: {detail}")
 
 
 @dataclass(frozen=True)
@@ -151,7 +142,7 @@ def apply_confirmations(
     """Validate ``frame`` (from :func:`read_confirmation`) and mark the confirmed records.
 
     Raises:
-        schemas.validate.IntakeValidationError: the frame does not fit the model at all
+        hmis_handoff.errors.IntakeValidationError: the frame does not fit the model at all
             (a missing required column); the message names no value.
     """
     problems: list[PartnerReportRow] = []
