@@ -30,19 +30,19 @@ parentheses is kept so that ``except ValueError`` clauses still catch it.
     │   │   │   └── CiphertextTruncated   crypto: .age shorter than the manifest; shown
     │   │   ├── PlaintextMismatch     crypto: decrypted hash differs from manifest; shown
     │   │   └── PackageConflict       crypto: another package has this id in the outbox; shown
-    │   └── SignatureError        crypto: a signature proves no trusted key signed; shown
+    │   └── SignatureError        crypto: no proof that a trusted key signed the data; shown
     │       ├── MalformedSignature    crypto: not a well-formed SSHSIG for the namespace; shown
     │       ├── UntrustedSigner       crypto: signed by a key not among the trusted; shown
     │       └── BadSignature          crypto: does not verify (data changed); shown
     ├── RetriableError            an I/O blip; the next sweep or a retry may succeed; shown
     ├── KeyFormatError            crypto (and ValueError): malformed key string or file; shown
-    ├── Bech32Error               crypto (and ValueError): not valid Bech32; shown
-    ├── CryptoPrimitiveError      crypto: a primitive failed; internal (the age layer words it)
+    ├── Bech32Error               crypto (and ValueError): not Bech32; internal (KeyFormatError)
+    ├── CryptoPrimitiveError      crypto: a primitive failed; internal: the caller words it
     │   ├── AuthenticationFailed  crypto: an AEAD tag, HPKE ciphertext or HMAC fails; internal
-    │   ├── LowOrderPoint         crypto: X25519 gives the all-zero secret; internal
+    │   ├── LowOrderPoint         crypto: X25519 gives the all-zero secret; internal, fixed text
     │   └── InvalidKey            crypto (and ValueError): bytes are not such a key; internal
     ├── UnsafeFolderError         a folder is a link, not a directory or not ours; shown
-    ├── IntakeValidationError     validation failed unexpectedly (a bug, not bad data); shown
+    ├── IntakeValidationError     a frame does not fit its model, or pandera failed; shown
     ├── ConfirmationRefused       one confirmation cannot be used (rule id); shown to partner
     ├── TransferRefused           the other side of a transfer is untrusted or refuses; shown
     ├── PartnerPackageRefused     the partner's decrypt command refuses a package; shown
@@ -63,6 +63,7 @@ partner typed.
 from __future__ import annotations
 
 __all__ = [
+    "RULE_FOLDER_UNSAFE",
     "ConfigError",
     "ConfirmationRefused",
     "ControlCharacterFound",

@@ -1,37 +1,9 @@
-"""Errors of the crypto sub-package: its public API, part of the one tree.
+"""Errors of the crypto sub-package (age files, packages, signatures, keys, primitives).
 
-The whole tree, with when each class is raised and whether its message is shown, is drawn in
-:mod:`hmis_handoff.errors`; the crypto part of it::
-
-    HandoffError (hmis_handoff.errors)
-    ├── IntegrityError (hmis_handoff.errors)
-    │   ├── AgeError                an age file cannot be decrypted; the subclass says why
-    │   │   ├── NoIdentityMatch     no identity unwraps any recipient stanza (wrong key)
-    │   │   ├── HeaderError         the header is malformed, unsupported or carries a bad share
-    │   │   ├── HeaderMacError      the header MAC does not verify (header edited)
-    │   │   ├── PayloadError        a chunk failed to authenticate, or the payload is
-    │   │   │                       truncated, padded or has trailing data
-    │   │   └── ArmorError          the ASCII armor is not strict PEM
-    │   ├── PackageError            a package cannot be written or trusted
-    │   │   ├── PackageIncomplete   manifest or signature file missing
-    │   │   ├── SignatureInvalid    the .sig file is not a manifest signature at all
-    │   │   ├── WrongSigner         signed by a key that is not trusted
-    │   │   ├── ManifestTampered    the manifest was edited after signing
-    │   │   ├── ManifestInvalid     a signed manifest is malformed or of another package
-    │   │   ├── CiphertextMismatch  the .age file's SHA-256 or size differs from the manifest
-    │   │   │   └── CiphertextTruncated  the .age file is shorter than the manifest says
-    │   │   ├── PlaintextMismatch   the decrypted file's SHA-256 differs from the manifest
-    │   │   └── PackageConflict     another package with the same id is in the outbox
-    │   └── SignatureError          a signature does not prove a trusted key signed the data
-    │       ├── MalformedSignature  not a well-formed SSHSIG for the expected namespace
-    │       ├── UntrustedSigner     made by a key that is not among the trusted ones
-    │       └── BadSignature        does not verify: the data changed after signing
-    ├── KeyFormatError (and ValueError)   a key string or key file is malformed
-    ├── Bech32Error (and ValueError)      a string is not valid Bech32 (never quoted)
-    └── CryptoPrimitiveError        a primitive of ``crypto.primitives`` failed
-        ├── AuthenticationFailed    an AEAD tag, HPKE ciphertext or HMAC does not verify
-        ├── LowOrderPoint           an X25519 exchange gives the all-zero shared secret
-        └── InvalidKey (and ValueError)   bytes are not a valid key of the expected kind
+They are the sub-package's public API and part of the project's one exception tree: each
+derives from :class:`~hmis_handoff.errors.HandoffError` (most through
+:class:`~hmis_handoff.errors.IntegrityError`), and the tree, with when each is raised and
+whether its message is shown, is drawn once, in :mod:`hmis_handoff.errors`.
 
 Messages are fixed text plus counts and chunk numbers: never key material, plaintext, or
 bytes from the file.

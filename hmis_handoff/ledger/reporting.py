@@ -16,7 +16,6 @@ from hmis_handoff.ledger.models import IntakeFile, IntakeRecord, RecordState
 from hmis_handoff.ledger.store import Ledger
 
 __all__ = [
-    "RECORD_TABLE_COLUMNS",
     "DueRecord",
     "FileActivity",
     "HeldReason",
@@ -40,12 +39,12 @@ _RECORD_COLUMNS = (
     IntakeRecord.submitted_late,
     IntakeRecord.package_id,
 )
-#: the columns of :func:`record_table`, in order
-RECORD_TABLE_COLUMNS = tuple(column.key for column in _RECORD_COLUMNS)
 
 
 def record_table(ledger: Ledger) -> pd.DataFrame:
-    """Every record as a frame with :data:`RECORD_TABLE_COLUMNS`, by record id (one query).
+    """Every record as a frame, by record id (one query): id, intake_id, agency_id,
+    partner_id, intake_date, received_on, due_date, entered_on, state, reason_rule,
+    submitted_late, package_id.
 
     Dates come as the driver returns them; the caller converts them.
     """
