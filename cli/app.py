@@ -407,9 +407,9 @@ def main() -> None:  # pragma: no cover - console entry point
         typer.secho(f"error: {exc.strerror or type(exc).__name__}", fg=typer.colors.RED, err=True)
         sys.exit(2)
     except Exception as exc:
-        from sqlalchemy.exc import SQLAlchemyError
+        from hmis_handoff.ledger.failures import is_database_failure
 
-        if not isinstance(exc, SQLAlchemyError):
+        if not is_database_failure(exc):
             raise
         # Its text may quote SQL parameters (ids, keyed hashes): name the class only.
         typer.secho(

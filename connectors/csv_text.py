@@ -44,7 +44,7 @@ from connectors.sniff import (
     detect_delimiter,
     looks_binary,
 )
-from hmis_handoff.errors import FileRejected
+from hmis_handoff.errors import ControlCharacterFound, FileRejected
 
 _MAX_HEADER_CHARS = 1 << 20
 _BATCH = 1 << 16
@@ -52,14 +52,6 @@ _SCAN_BLOCK = 1 << 22
 _FIELD_LIMIT_MESSAGE = "field larger than field limit"
 _C0_BYTES = bytes(b for b in range(32) if b not in b"\t\r\n") + b"\x7f"
 _UTF8_C1 = re.compile(b"\xc2[\x80-\x9f]")
-
-
-class _ControlChar(Exception):
-    """A control character in the text (raised from the line generator, never escapes)."""
-
-    def __init__(self, nul: bool) -> None:
-        super().__init__()
-        self.nul = nul
 
 
 @dataclass(frozen=True)
@@ -74,7 +66,7 @@ def _checked_lines(first: str, stream: io.TextIOWrapper) -> Iterator[str]:
     for line in itertools.chain((first,), stream):
         found = CONTROL_CHARS.search(line)
         if found:
-            raise _ControlChar(found.group() == "\x00")
+            raise ControlCharacterFound(found.group() == "\x00")
         yield line
 
 
@@ -156,7 +148,7 @@ def _survey(
                         break
         except UnicodeDecodeError:
             return None
-        except _ControlChar as exc:
+        except ControlCharacterFound as exc:
             row = len(counts) + 2 if header_done else 1
             problem = (
                 ("FILE-BINARY", f"row {row} contains a NUL byte, which text files never do")

@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.publish_signals import PublishSignals
-from hmis_handoff.errors import ConfigError, RetriableError
+from hmis_handoff.errors import ConfigError, RetriableError, UnsafeFolderError
 from hmis_handoff.failpoints import failpoint
 from hmis_handoff.fsutil import (
     FILE_MODE,
@@ -64,7 +64,7 @@ from hmis_handoff.fsutil import (
     move_no_replace,
     rename_no_replace,
 )
-from hmis_handoff.safedir import UnsafeFolderError, held_dir
+from hmis_handoff.safedir import held_dir
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import BinaryIO, Protocol, Self
 
-from hmis_handoff.errors import HandoffError, RetriableError
+from hmis_handoff.errors import RetriableError
 from hmis_handoff.fsutil import ensure_private_dir, fsync_dir
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
     "LocalFolder",
     "RemoteEntry",
     "RemoteFolder",
-    "TransferRefused",
     "Written",
     "check_name",
     "sha256_stream",
@@ -47,14 +46,6 @@ __all__ = [
 # Names starting with this are ours and in flight; list() hides them.
 TEMP_PREFIX = ".handoff-tmp-"
 _CHUNK = 1 << 18
-
-
-class TransferRefused(HandoffError):
-    """Raised when the other side cannot be trusted or refuses us (not worth retrying).
-
-    A host key that does not match the pinned one, a key file with loose permissions, or
-    a permission denied on the folder: an operator must act.
-    """
 
 
 @dataclass(frozen=True)

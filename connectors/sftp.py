@@ -28,13 +28,12 @@ import paramiko
 from connectors.remote_folder import (
     TEMP_PREFIX,
     RemoteEntry,
-    TransferRefused,
     Written,
     check_name,
     sha256_stream,
     temp_name,
 )
-from hmis_handoff.errors import RetriableError
+from hmis_handoff.errors import RetriableError, TransferRefused
 
 __all__ = ["SftpFolder", "SftpTarget", "check_key_file"]
 

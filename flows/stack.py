@@ -28,15 +28,12 @@ from typing import Any
 import yaml
 
 from hmis_handoff.config import Settings
+from hmis_handoff.errors import StackStopped
 from hmis_handoff.layout import Layout
 from hmis_handoff.prefect_env import api_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SERVER_START_TIMEOUT = 180.0
-
-
-class StackStopped(Exception):
-    """Raised in the main thread when a stop signal arrives."""
 
 
 def start_server(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:

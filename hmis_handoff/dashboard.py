@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from hmis_handoff.config import Settings
 from hmis_handoff.deadlines import calendar_for, flag_pairs
-from hmis_handoff.ledger import Ledger, RecordState
-from hmis_handoff.ledger.models import IntakeFile, IntakeRecord
+from hmis_handoff.ledger import Ledger
+from hmis_handoff.ledger.reporting import due_records_from, intake_activity_since
 from hmis_handoff.ledger.scan import record_details
 
 # Lists show at most this many records; the counts above them are always complete.
@@ -151,24 +149,8 @@ def intake_summary_markdown(settings: Settings, ledger: Ledger, refreshed: datet
     today = refreshed.astimezone(tz).date()
     first = today - timedelta(days=SUMMARY_DAYS - 1)
     since = datetime.combine(first, datetime.min.time(), tzinfo=tz)
-    columns = (
-        IntakeFile.id,
-        IntakeFile.agency_id,
-        IntakeFile.state,
-        IntakeFile.received_at,
-        IntakeFile.rows_sent,
-        IntakeFile.rows_held,
-        IntakeFile.rows_not_transmittable,
-        IntakeFile.reject_rule,
-    )
-    with ledger.engine.connect() as conn:
-        files = conn.execute(select(*columns).where(IntakeFile.received_at >= since)).all()
-        held = conn.execute(
-            select(IntakeRecord.agency_id, IntakeRecord.reason_rule, IntakeFile.received_at)
-            .join(IntakeFile, IntakeFile.id == IntakeRecord.file_id)
-            .where(IntakeFile.received_at >= since)
-            .where(IntakeRecord.state == RecordState.NOT_TRANSMITTABLE.value)
-        ).all()
+    activity = intake_activity_since(ledger, since)
+    files, held = activity.files, activity.held
     sections = [f"# Intake per agency: today ({today}) and the last {SUMMARY_DAYS} days"]
     for label, start in (("Today", today), (f"Last {SUMMARY_DAYS} days", first)):
         stats: dict[str, Counter[str]] = defaultdict(Counter)
@@ -229,18 +211,7 @@ def trend_markdown(settings: Settings, ledger: Ledger, *, as_of: date, refreshed
     entered): on time = entered on or before the due date.
     """
     weeks = [week_start(as_of) - timedelta(weeks=n) for n in reversed(range(TREND_WEEKS))]
-    columns = (
-        IntakeRecord.agency_id,
-        IntakeRecord.partner_id,
-        IntakeRecord.due_date,
-        IntakeRecord.entered_on,
-    )
-    with ledger.engine.connect() as conn:
-        rows = conn.execute(
-            select(*columns)
-            .where(IntakeRecord.due_date >= weeks[0])
-            .where(IntakeRecord.state != RecordState.NOT_TRANSMITTABLE.value)
-        ).all()
+    rows = due_records_from(ledger, weeks[0])
     sections = [f"# Timeliness trend: entered on time, by week of due date (as of {as_of})"]
     for label, index in (("agency", 0), ("partner", 1)):
         decided: dict[tuple[str, date], int] = Counter()
@@ -250,8 +221,9 @@ def trend_markdown(settings: Settings, ledger: Ledger, *, as_of: date, refreshed
             due, entered = row.due_date, row.entered_on
             if due > as_of and entered is None:
                 continue
-            key = (row[index], week_start(due))
-            groups.add(row[index])
+            group = (row.agency_id, row.partner_id)[index]
+            key = (group, week_start(due))
+            groups.add(group)
             decided[key] += 1
             if entered is not None and entered <= due:
                 on_time[key] += 1

@@ -12,34 +12,18 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 
 from hmis_handoff import clock
 from hmis_handoff.business_days import BusinessCalendar, CalendarPolicy
 from hmis_handoff.config import Settings
 from hmis_handoff.ledger import Ledger, RecordState
-from hmis_handoff.ledger.models import IntakeRecord
+from hmis_handoff.ledger.reporting import record_table
 from hmis_handoff.ledger.scan import agency_partner_pairs, load_record_arrays
 from hmis_handoff.timeliness import (
     Flag,
     TimelinessPolicy,
     flags_vectorised,
     timeliness_summary,
-)
-
-_COLUMNS = (
-    IntakeRecord.id,
-    IntakeRecord.intake_id,
-    IntakeRecord.agency_id,
-    IntakeRecord.partner_id,
-    IntakeRecord.intake_date,
-    IntakeRecord.received_on,
-    IntakeRecord.due_date,
-    IntakeRecord.entered_on,
-    IntakeRecord.state,
-    IntakeRecord.reason_rule,
-    IntakeRecord.submitted_late,
-    IntakeRecord.package_id,
 )
 
 
@@ -90,8 +74,7 @@ def policy_for(settings: Settings) -> TimelinessPolicy:
 
 def load_records(ledger: Ledger) -> pd.DataFrame:
     """All records as a frame (one query; dates as datetime64)."""
-    with ledger.engine.connect() as connection:
-        frame = pd.read_sql(select(*_COLUMNS).order_by(IntakeRecord.id), connection)
+    frame = record_table(ledger)
     for column in ("intake_date", "received_on", "due_date", "entered_on"):
         frame[column] = pd.to_datetime(frame[column]).astype("datetime64[s]")
     return frame

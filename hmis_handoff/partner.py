@@ -35,18 +35,25 @@ from zoneinfo import ZoneInfo
 
 from hmis_handoff.config import CONFIG_ENV, load_settings
 from hmis_handoff.crypto.age import parse_identities_file
-from hmis_handoff.crypto.errors import AgeError, NoIdentityMatch
-from hmis_handoff.crypto.package import (
+from hmis_handoff.crypto.errors import (
+    AgeError,
     CiphertextMismatch,
     ManifestTampered,
-    PackageManifest,
+    NoIdentityMatch,
     PlaintextMismatch,
     SignatureInvalid,
     WrongSigner,
-    verify_and_decrypt,
 )
+from hmis_handoff.crypto.package import PackageManifest, verify_and_decrypt
 from hmis_handoff.crypto.signing import VerifyKey
-from hmis_handoff.errors import ConfigError, HandoffError
+from hmis_handoff.errors import (
+    ConfigError,
+    HandoffError,
+    PackageNotFound,
+    SignerNotPinned,
+    Tampered,
+    WrongKey,
+)
 from hmis_handoff.fsutil import atomic_writer, ensure_private_dir
 from hmis_handoff.layout import Layout
 from hmis_handoff.payload import (
@@ -68,22 +75,6 @@ from hmis_handoff.worklist import WorklistRow, format_worklist, read_worklist
 __all__ = ["DecryptRequest", "decrypt_package", "trusted_pins"]
 
 _MAX_MANIFEST = 64 * 1024
-
-
-class PackageNotFound(HandoffError):
-    """The package file given does not exist."""
-
-
-class WrongKey(HandoffError):
-    """The package was not encrypted to the partner's identity."""
-
-
-class UntrustedSigner(HandoffError):
-    """The package was signed by a key the partner has not pinned."""
-
-
-class Tampered(HandoffError):
-    """The package's manifest, ciphertext or plaintext changed after signing."""
 
 
 @dataclass(frozen=True)
@@ -151,7 +142,7 @@ def _verify_decrypt(package: Path, plain: Path, identity: Path, pins: Pins) -> P
     try:
         return verify_and_decrypt(package, plain, identities=identities, trusted_signers=trusted)
     except WrongSigner as exc:
-        raise UntrustedSigner(
+        raise SignerNotPinned(
             f"untrusted signer: {str(exc).removeprefix('wrong signer: ')}; you have not pinned "
             "it: compare it with the fingerprint the CoC read to you before trusting it"
         ) from None

@@ -22,28 +22,11 @@ import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from hmis_handoff.errors import HandoffError
+from hmis_handoff.errors import UnsafeFolderError
 from hmis_handoff.layout import Layout
 
-RULE_FOLDER_UNSAFE = "FOLDER-UNSAFE"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _PROC_FD = Path("/proc/self/fd")
-
-
-class UnsafeFolderError(HandoffError):
-    """A folder we must use is a symlink, not a directory, or owned by someone else.
-
-    ``rule_id`` is ``FOLDER-UNSAFE``; ``role`` says which folder (e.g. ``drop of agency
-    a1``). The message is fixed text plus the role: safe for logs and Prefect.
-    """
-
-    def __init__(self, role: str, why: str) -> None:
-        self.rule_id = RULE_FOLDER_UNSAFE
-        self.role = role
-        super().__init__(
-            f"{RULE_FOLDER_UNSAFE}: the {role} folder is refused ({why}); an operator must "
-            "replace it with a plain directory owned by the pipeline's user"
-        )
 
 
 def _owner_ok(st: os.stat_result) -> bool:

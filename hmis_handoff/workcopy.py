@@ -17,6 +17,7 @@ import os
 import stat
 from pathlib import Path
 
+from hmis_handoff.errors import CopyGrewTooLarge
 from hmis_handoff.fsutil import atomic_writer
 
 _CHUNK = 1 << 20
@@ -52,11 +53,11 @@ def private_copy(original: Path, copy: Path, max_bytes: int) -> bool:
                 while chunk := source.read(_CHUNK):
                     copied += len(chunk)
                     if copied > max_bytes:
-                        raise _TooLarge
+                        raise CopyGrewTooLarge
                     target.write(chunk)
                 target.flush()
                 os.utime(target.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))
-        except _TooLarge:
+        except CopyGrewTooLarge:
             return False
     return True
 
@@ -75,7 +76,3 @@ def original_changed(original: Path, copy: Path) -> bool:
     except FileNotFoundError:
         return True
     return (now.st_size, now.st_mtime_ns) != (ours.st_size, ours.st_mtime_ns)
-
-
-class _TooLarge(Exception):
-    """Internal: the original grew past the limit while it was copied."""

@@ -28,11 +28,12 @@ import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 from pandera.typing import Series
 
+from hmis_handoff.errors import IntakeValidationError
 from schemas import cells
 from schemas.columns import fold_header
 from schemas.normalise import us_dates
 from schemas.rules import RULES
-from schemas.validate import IntakeValidationError, Problem
+from schemas.validate import Problem
 
 CONFIRMATION_COLUMNS: Final = ("IntakeID", "AgencyID", "PersonalID", "DateEntered")
 DATE_ENTERED: Final = (
@@ -130,7 +131,7 @@ class Confirmation(pa.DataFrameModel):
 def confirmation_problems(frame: pd.DataFrame) -> list[Problem]:
     """Validate a confirmation frame (canonical columns, all text); value-free problems.
 
-    A missing required column raises :class:`~schemas.validate.IntakeValidationError`
+    A missing required column raises :class:`~hmis_handoff.errors.IntakeValidationError`
     (naming no value); so does any unexpected failure.
     """
     failure: str | None = None

@@ -33,11 +33,12 @@ import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 from pandera.typing import Series
 
+from hmis_handoff.errors import IntakeValidationError
 from schemas import cells, codes, ssn
 from schemas.columns import ColumnSpec, SpecVersion, column_names, columns_for, race_columns
 from schemas.normalise import NormaliseOptions, normalise
 from schemas.rules import RULES
-from schemas.validate import IntakeValidationError, Problem
+from schemas.validate import Problem
 
 SeriesCheck = Callable[[pd.Series], pd.Series]
 

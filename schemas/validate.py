@@ -37,7 +37,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from hmis_handoff.errors import FileRejected, HandoffError
+from hmis_handoff.errors import FileRejected, IntakeValidationError
 from schemas.cells import IntArray
 from schemas.columns import (
     FY2024,
@@ -157,10 +157,6 @@ class CrossRowOutcome:
     problems: list[Problem]
     withheld: frozenset[int]
     errored: frozenset[int]
-
-
-class IntakeValidationError(HandoffError):
-    """Raised when validation fails unexpectedly; the message names no value."""
 
 
 def _rank(names: Iterable[str]) -> dict[str, int]:
@@ -472,7 +468,6 @@ __all__ = [
     "FY2026",
     "ChunkedValidation",
     "CrossRowOutcome",
-    "IntakeValidationError",
     "Problem",
     "ValidationContext",
     "ValidationOutcome",

@@ -22,21 +22,19 @@ Nothing here logs or raises with a cell value; refusals carry rule ids and the i
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Final
 
 import pandas as pd
-from sqlalchemy import select
 
 from connectors.reader import ReadLimits, read_intake
 from hmis_handoff.config import Settings
 from hmis_handoff.deadlines import today_in
-from hmis_handoff.errors import HandoffError
-from hmis_handoff.ledger import Ledger, RecordState
-from hmis_handoff.ledger.models import IntakeRecord
+from hmis_handoff.errors import ConfirmationRefused
+from hmis_handoff.ledger import Ledger
+from hmis_handoff.ledger.entries import TransmittedRecord, transmitted_records
 from schemas.confirmation import (
     canonical_confirmation_header,
     confirmation_problems,
@@ -48,7 +46,6 @@ from usecases.partner_reports import PartnerReportRow
 __all__ = [
     "CONFIRMATION_SOURCE",
     "MANUAL_SOURCE",
-    "ConfirmationRefused",
     "ConfirmationResult",
     "ConfirmedRecord",
     "apply_confirmations",
@@ -59,14 +56,6 @@ __all__ = [
 CONFIRMATION_SOURCE: Final = "confirmation"
 MANUAL_SOURCE: Final = "manual"
 CONFIRMATION_LIMITS: Final = ReadLimits(max_bytes=20 * 2**20, max_rows=200_000)
-
-
-class ConfirmationRefused(HandoffError):
-    """A single confirmation could not be used; ``rule_id`` says why (catalogued)."""
-
-    def __init__(self, rule_id: str, detail: str) -> None:
-        self.rule_id = rule_id
-        super().__init__(f"{rule_id}: {detail}")
 
 
 @dataclass(frozen=True)
@@ -107,41 +96,9 @@ class ConfirmationResult:
         )
 
 
-@dataclass(frozen=True)
-class _Known:
-    record_id: int
-    intake_id: str
-    agency_id: str
-    partner_id: str
-    intake_date: date
-
-
-def _known(
-    ledger: Ledger, *, partner_id: str | None, intake_ids: Iterable[str]
-) -> dict[str, list[_Known]]:
-    """Transmitted records with these intake ids (of ``partner_id`` if given), by intake id."""
-    ids = sorted(set(intake_ids))
-    if not ids:
-        return {}
-    query = select(
-        IntakeRecord.id,
-        IntakeRecord.intake_id,
-        IntakeRecord.agency_id,
-        IntakeRecord.partner_id,
-        IntakeRecord.intake_date,
-    ).where(IntakeRecord.state != RecordState.NOT_TRANSMITTABLE.value)
-    if partner_id is not None:
-        query = query.where(IntakeRecord.partner_id == partner_id)
-    found: dict[str, list[_Known]] = defaultdict(list)
-    with ledger.session() as session:
-        for start in range(0, len(ids), 500):  # stay under SQL parameter limits
-            batch = query.where(IntakeRecord.intake_id.in_(ids[start : start + 500]))
-            for row in session.execute(batch):
-                found[row[1]].append(_Known(*row))
-    return found
-
-
-def _resolve(known: dict[str, list[_Known]], intake_id: str, agency_id: str) -> _Known | str:
+def _resolve(
+    known: dict[str, list[TransmittedRecord]], intake_id: str, agency_id: str
+) -> TransmittedRecord | str:
     """The one record meant, or the rule id saying why there is none."""
     hits = [k for k in known.get(intake_id, []) if agency_id in ("", k.agency_id)]
     if not hits:
@@ -185,7 +142,7 @@ def apply_confirmations(
     """Validate ``frame`` (from :func:`read_confirmation`) and mark the confirmed records.
 
     Raises:
-        schemas.validate.IntakeValidationError: the frame does not fit the model at all
+        hmis_handoff.errors.IntakeValidationError: the frame does not fit the model at all
             (a missing required column); the message names no value.
     """
     problems: list[PartnerReportRow] = []
@@ -197,8 +154,8 @@ def apply_confirmations(
     personal = text["PersonalID"] if "PersonalID" in text else pd.Series("", index=text.index)
     dates = parse_date_entered(text["DateEntered"])
     rows = [int(i) + 2 for i in text.index]
-    known = _known(ledger, partner_id=partner_id, intake_ids=text["IntakeID"])
-    resolved: dict[int, _Known] = {}
+    known = transmitted_records(ledger, partner_id=partner_id, intake_ids=text["IntakeID"])
+    resolved: dict[int, TransmittedRecord] = {}
     for row, intake_id, agency_id in zip(rows, text["IntakeID"], agency, strict=True):
         if row in failed:
             shown = intake_id if failed[row] != "INTAKE-ID-FORMAT" else ""
@@ -280,7 +237,9 @@ def confirm_one(
     ledger = ledger or Ledger(settings.ledger_url)
     try:
         target = _resolve(
-            _known(ledger, partner_id=None, intake_ids=[intake_id]), intake_id, agency_id or ""
+            transmitted_records(ledger, partner_id=None, intake_ids=[intake_id]),
+            intake_id,
+            agency_id or "",
         )
         if isinstance(target, str):
             raise ConfirmationRefused(target, _refusal_text(target, intake_id))

@@ -50,7 +50,7 @@ from hmis_handoff.crypto.age import encrypt_file, parse_recipient
 from hmis_handoff.crypto.package import write_package
 from hmis_handoff.crypto.signing import SigningKey
 from hmis_handoff.deadlines import calendar_for
-from hmis_handoff.errors import FileRejected, HandoffError, IntegrityError
+from hmis_handoff.errors import FileRejected, HandoffError, IntegrityError, UnsafeFolderError
 from hmis_handoff.failpoints import failpoint
 from hmis_handoff.fsutil import (
     TEMP_PREFIX,
@@ -85,7 +85,7 @@ from hmis_handoff.reports import (
     write_agency_report,
     write_duplicate_notice,
 )
-from hmis_handoff.safedir import UnsafeFolderError, check_private_tree, held_dir
+from hmis_handoff.safedir import check_private_tree, held_dir
 from hmis_handoff.timeliness import submitted_late
 from hmis_handoff.workcopy import copy_path, original_changed, oversized, private_copy
 from hmis_handoff.worklist import WorklistRow, sort_rows, worklist_csv

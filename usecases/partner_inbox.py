@@ -33,11 +33,10 @@ from connectors.inbox_folder import (
 from connectors.safe_open import open_regular_file
 from hmis_handoff import clock
 from hmis_handoff.config import Settings
-from hmis_handoff.errors import FileRejected
+from hmis_handoff.errors import FileRejected, IntakeValidationError
 from hmis_handoff.hashing import RecordKeyer
 from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import Ledger
-from schemas.validate import IntakeValidationError
 from usecases.confirm_entries import apply_confirmations, read_confirmation
 from usecases.match_keys import keyer_for
 from usecases.partner_reports import PartnerReportRow, write_partner_report

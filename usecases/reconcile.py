@@ -31,13 +31,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Final
 
-from sqlalchemy import select
-
 from connectors.hmis_export import ExportLimits, ExportSource, export_fingerprint, open_export
 from hmis_handoff.errors import FileRejected
 from hmis_handoff.hashing import RecordKeyer
-from hmis_handoff.ledger import Ledger, RecordState
-from hmis_handoff.ledger.models import IntakeRecord
+from hmis_handoff.ledger import Ledger
+from hmis_handoff.ledger.entries import MatchCandidate, match_candidates
 from usecases.match_keys import MATCH_KEY_COLUMNS, client_match_keys
 
 __all__ = [
@@ -132,40 +130,6 @@ class ReconcileResult:
         return dict(out)
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    record_id: int
-    intake_id: str
-    agency_id: str
-    intake_date: date
-    entered_on: date | None
-    keys: tuple[str | None, ...]
-
-
-def _candidates(ledger: Ledger, partner_id: str) -> list[_Candidate]:
-    columns = [getattr(IntakeRecord, name) for name in MATCH_KEY_COLUMNS]
-    query = (
-        select(
-            IntakeRecord.id,
-            IntakeRecord.intake_id,
-            IntakeRecord.agency_id,
-            IntakeRecord.intake_date,
-            IntakeRecord.entered_on,
-            *columns,
-        )
-        .where(
-            IntakeRecord.partner_id == partner_id,
-            IntakeRecord.state != RecordState.NOT_TRANSMITTABLE.value,
-        )
-        .order_by(IntakeRecord.id)
-    )
-    with ledger.session() as session:
-        return [
-            _Candidate(row[0], row[1], row[2], row[3], row[4], tuple(row[5:]))
-            for row in session.execute(query)
-        ]
-
-
 def _day(text: str) -> date | None:
     head = text[:10]
     if not _DAY.fullmatch(head):
@@ -207,7 +171,7 @@ def _export_header(source: ExportSource, summary: ExportSummary) -> tuple[date |
 def _link_clients(
     source: ExportSource,
     keyer: RecordKeyer,
-    candidates: list[_Candidate],
+    candidates: list[MatchCandidate],
     summary: ExportSummary,
 ) -> dict[str, set[int]]:
     """PersonalID -> indexes into ``candidates`` whose keys the client shares."""
@@ -284,7 +248,7 @@ def reconcile_export(
         FileRejected: the export cannot be used (``EXPORT-*`` rule ids); nothing was marked.
     """
     ref = export_fingerprint(export, limits)[:12]
-    candidates = _candidates(ledger, partner_id)
+    candidates = match_candidates(ledger, partner_id, MATCH_KEY_COLUMNS)
     summary = ExportSummary()
     with open_export(export, limits) as source:
         window = _export_header(source, summary)
@@ -338,7 +302,7 @@ def reconcile_export(
 
 def _decide(
     position: int,
-    candidate: _Candidate,
+    candidate: MatchCandidate,
     by_record: dict[int, set[str]],
     claims: dict[tuple[str, date], list[int]],
     earliest: dict[tuple[str, date], datetime],
@@ -388,7 +352,7 @@ def _with_changed(outcome: RecordOutcome, changed: bool) -> RecordOutcome:
 
 
 def _worth_reporting(
-    outcome: RecordOutcome, candidate: _Candidate, window: tuple[date | None, date | None]
+    outcome: RecordOutcome, candidate: MatchCandidate, window: tuple[date | None, date | None]
 ) -> bool:
     """Ambiguity and future dates always; "not found" only for records not yet entered
     whose intake date falls in the export's period (an export cannot hold later ones)."""

@@ -8,16 +8,14 @@ be a secret key).
 
 from __future__ import annotations
 
-__all__ = ["Bech32Error", "decode", "encode"]
+from hmis_handoff.crypto.errors import Bech32Error
+
+__all__ = ["decode", "encode"]
 
 _CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _VALUES = {c: i for i, c in enumerate(_CHARSET)}
 _GENERATOR = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
 _CHECKSUM_LENGTH = 6
-
-
-class Bech32Error(ValueError):
-    """Raised when a string is not valid Bech32 or its data is not whole bytes."""
 
 
 def _polymod(values: list[int]) -> int:

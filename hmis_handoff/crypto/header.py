@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hmis_handoff.crypto import primitives
-from hmis_handoff.crypto.errors import HeaderError, HeaderMacError
+from hmis_handoff.crypto.errors import AuthenticationFailed, HeaderError, HeaderMacError
 from hmis_handoff.crypto.readahead import Reader
 
 __all__ = [
@@ -117,7 +117,7 @@ def verify_mac(header: Header, file_key: bytes) -> None:
     """Raise :class:`HeaderMacError` unless the header MAC verifies under ``file_key``."""
     try:
         primitives.hmac_sha256_verify(_mac_key(file_key), header.mac_input, header.mac)
-    except primitives.AuthenticationFailed:
+    except AuthenticationFailed:
         raise HeaderMacError(
             "the header MAC does not verify: the header was modified after encryption"
         ) from None

@@ -36,27 +36,31 @@ from typing import Any
 
 from hmis_handoff.crypto import age, signing
 from hmis_handoff.crypto.age import CipherStats, Identity, Recipient
-from hmis_handoff.crypto.errors import KeyFormatError
+from hmis_handoff.crypto.errors import (
+    BadSignature,
+    CiphertextMismatch,
+    CiphertextTruncated,
+    KeyFormatError,
+    MalformedSignature,
+    ManifestInvalid,
+    ManifestTampered,
+    PackageConflict,
+    PackageError,
+    PackageIncomplete,
+    PlaintextMismatch,
+    SignatureInvalid,
+    UntrustedSigner,
+    WrongSigner,
+)
 from hmis_handoff.crypto.signing import SigningKey, VerifyKey
-from hmis_handoff.errors import IntegrityError
 from hmis_handoff.fsutil import atomic_write_bytes, ensure_private_dir, fsync_dir
 
 __all__ = [
     "FORMAT",
     "FORMAT_V2",
     "SIGNATURE_NAMESPACE",
-    "CiphertextMismatch",
-    "CiphertextTruncated",
-    "ManifestInvalid",
-    "ManifestTampered",
-    "PackageConflict",
-    "PackageError",
-    "PackageIncomplete",
     "PackageManifest",
     "PackagePaths",
-    "PlaintextMismatch",
-    "SignatureInvalid",
-    "WrongSigner",
     "is_complete",
     "read_manifest",
     "verify_and_decrypt",
@@ -75,46 +79,6 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FINGERPRINT = re.compile(r"[0-9a-f]{12}")
 _MAX_MANIFEST = 64 * 1024
 _HASH_BUFFER = 1 << 20
-
-
-class PackageError(IntegrityError):
-    """Raised when a package cannot be written or trusted; the subclass says why."""
-
-
-class PackageIncomplete(PackageError):
-    """Raised when the package's manifest or signature file is missing."""
-
-
-class SignatureInvalid(PackageError):
-    """Raised when the ``.sig`` file is not a manifest signature at all."""
-
-
-class WrongSigner(PackageError):
-    """Raised when the manifest was signed by a key that is not trusted."""
-
-
-class ManifestTampered(PackageError):
-    """Raised when the signature does not match the manifest: it was edited after signing."""
-
-
-class ManifestInvalid(PackageError):
-    """Raised when a correctly signed manifest is malformed or belongs to another package."""
-
-
-class CiphertextMismatch(PackageError):
-    """Raised when the ``.age`` file's SHA-256 or size differs from the signed manifest."""
-
-
-class CiphertextTruncated(CiphertextMismatch):
-    """Raised when the ``.age`` file is shorter than the signed manifest says."""
-
-
-class PlaintextMismatch(PackageError):
-    """Raised when the decrypted file's SHA-256 differs from the signed manifest."""
-
-
-class PackageConflict(PackageError):
-    """Raised when a different package with the same id already exists in the outbox."""
 
 
 def _check_id(value: object, field: str) -> str:
@@ -302,13 +266,13 @@ def _verified_manifest(
     signature = _read_small(signature_path, "signature")
     try:
         signer = signing.verify_sshsig(data, signature, SIGNATURE_NAMESPACE, trusted)
-    except signing.UntrustedSigner as error:
+    except UntrustedSigner as error:
         raise WrongSigner(f"wrong signer: {error}") from None
-    except signing.BadSignature:
+    except BadSignature:
         raise ManifestTampered(
             "the manifest signature does not verify: the manifest was edited after signing"
         ) from None
-    except signing.MalformedSignature as error:
+    except MalformedSignature as error:
         raise SignatureInvalid(f"the manifest signature file is invalid: {error}") from None
     manifest = PackageManifest.from_json(data)
     if manifest.signer != str(signer):

@@ -19,16 +19,15 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from hmis_handoff.crypto.errors import AuthenticationFailed, InvalidKey, LowOrderPoint
+
 __all__ = [
     "AEAD_TAG_SIZE",
     "MLKEM768X25519_ENC_SIZE",
     "MLKEM768X25519_PUBLIC_SIZE",
     "X25519_SIZE",
-    "AuthenticationFailed",
     "Bytes",
     "ChaCha20Poly1305Key",
-    "InvalidKey",
-    "LowOrderPoint",
     "ed25519_from_openssh",
     "ed25519_public",
     "ed25519_sign",
@@ -53,18 +52,6 @@ AEAD_TAG_SIZE = 16
 MLKEM768X25519_PUBLIC_SIZE = 1184 + 32
 MLKEM768X25519_ENC_SIZE = 1088 + 32
 _MLKEM_SEED_SIZE = 64
-
-
-class AuthenticationFailed(Exception):
-    """Raised when an AEAD tag, HPKE ciphertext or HMAC does not verify."""
-
-
-class LowOrderPoint(Exception):
-    """Raised when an X25519 exchange yields the all-zero shared secret (a low-order share)."""
-
-
-class InvalidKey(ValueError):
-    """Raised when bytes are not a valid key of the expected kind."""
 
 
 def random_bytes(n: int) -> bytes:

@@ -17,7 +17,14 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from hmis_handoff.crypto import bech32, primitives
-from hmis_handoff.crypto.errors import HeaderError, KeyFormatError
+from hmis_handoff.crypto.errors import (
+    AuthenticationFailed,
+    Bech32Error,
+    HeaderError,
+    InvalidKey,
+    KeyFormatError,
+    LowOrderPoint,
+)
 from hmis_handoff.crypto.header import Stanza, b64decode, b64encode
 
 __all__ = [
@@ -80,7 +87,7 @@ def _decode_key(text: str, hrp: str, size: int, what: str) -> bytes:
     expected_case = text.upper() if hrp.isupper() else text.lower()
     try:
         found_hrp, data = bech32.decode(text)
-    except bech32.Bech32Error:
+    except Bech32Error:
         raise KeyFormatError(f"not a valid {what}: bad Bech32 encoding") from None
     if text != expected_case or found_hrp != hrp.lower():
         raise KeyFormatError(f"not a valid {what}: wrong prefix or letter case")
@@ -188,12 +195,12 @@ class X25519Identity:
             share = _wrap_key_stanza_arg(stanza, primitives.X25519_SIZE, "share")
             try:
                 shared = primitives.x25519_shared_secret(self._secret, share)
-            except primitives.LowOrderPoint:
+            except LowOrderPoint:
                 raise HeaderError("an X25519 stanza has a low-order share") from None
             wrap_key = primitives.hkdf_sha256(shared, share + self._public, _X25519_INFO)
             try:
                 return primitives.ChaCha20Poly1305Key(wrap_key).open(_ZERO_NONCE, stanza.body)
-            except primitives.AuthenticationFailed:
+            except AuthenticationFailed:
                 continue
         return None
 
@@ -216,7 +223,7 @@ class HybridRecipient:
     def __init__(self, public: bytes) -> None:
         try:
             primitives.mlkem768x25519_check_public(public)
-        except primitives.InvalidKey:
+        except InvalidKey:
             raise KeyFormatError("not a valid MLKEM768-X25519 public key") from None
         self._public = public
 
@@ -283,9 +290,9 @@ class HybridIdentity:
             enc = _wrap_key_stanza_arg(stanza, primitives.MLKEM768X25519_ENC_SIZE, "enc")
             try:
                 return primitives.mlkem768x25519_open(self._seed, enc, stanza.body, _HYBRID_INFO)
-            except primitives.LowOrderPoint:
+            except LowOrderPoint:
                 raise HeaderError("an mlkem768x25519 stanza has a low-order X25519 share") from None
-            except primitives.AuthenticationFailed:
+            except AuthenticationFailed:
                 continue
         return None
 
@@ -336,7 +343,7 @@ class ScryptIdentity:
             )
             try:
                 return primitives.ChaCha20Poly1305Key(wrap_key).open(_ZERO_NONCE, stanza.body)
-            except primitives.AuthenticationFailed:
+            except AuthenticationFailed:
                 continue
         return None
 

@@ -24,16 +24,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hmis_handoff.crypto import primitives
-from hmis_handoff.crypto.errors import KeyFormatError
-from hmis_handoff.errors import IntegrityError
+from hmis_handoff.crypto.errors import (
+    BadSignature,
+    InvalidKey,
+    KeyFormatError,
+    MalformedSignature,
+    UntrustedSigner,
+)
 from hmis_handoff.fsutil import atomic_write_bytes
 
 __all__ = [
-    "BadSignature",
-    "MalformedSignature",
-    "SignatureError",
     "SigningKey",
-    "UntrustedSigner",
     "VerifyKey",
     "verify_sshsig",
 ]
@@ -47,22 +48,6 @@ _SSHSIG_END = b"-----END SSH SIGNATURE-----"
 _SSHSIG_HASHES = {"sha512": hashlib.sha512, "sha256": hashlib.sha256}
 _MAX_KEY_FILE = 64 * 1024
 _MAX_SIGNATURE_FILE = 64 * 1024
-
-
-class SignatureError(IntegrityError):
-    """Raised when a signature does not prove that a trusted key signed the data."""
-
-
-class MalformedSignature(SignatureError):
-    """Raised when a signature file is not a well-formed SSHSIG for the expected namespace."""
-
-
-class UntrustedSigner(SignatureError):
-    """Raised when the signature was made by a key that is not among the trusted ones."""
-
-
-class BadSignature(SignatureError):
-    """Raised when the signature does not verify: the data was changed after signing."""
 
 
 def _ssh_string(value: bytes) -> bytes:
@@ -179,7 +164,7 @@ class SigningKey:
             raise KeyFormatError("the signing key file is too large")
         try:
             return cls(primitives.ed25519_from_openssh(data))
-        except primitives.InvalidKey:
+        except InvalidKey:
             raise KeyFormatError(
                 "the signing key file is not an unencrypted OpenSSH Ed25519 private key"
             ) from None

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hmis_handoff.crypto import primitives
-from hmis_handoff.crypto.errors import PayloadError
+from hmis_handoff.crypto.errors import AuthenticationFailed, PayloadError
 from hmis_handoff.crypto.lanes import (
     PAGE_SIZE,
     Lane,
@@ -132,7 +132,7 @@ def _open_chunk(
         nonce[11] = final
         try:
             open_into(nonce, sealed, out)
-        except primitives.AuthenticationFailed:
+        except AuthenticationFailed:
             continue
         return final
     return None

@@ -25,6 +25,7 @@ from hmis_handoff.crypto.age import (
     parse_identity,
     parse_recipient,
 )
+from hmis_handoff.crypto.errors import Bech32Error
 from hmis_handoff.crypto.header import encode_header, parse_header
 from hmis_handoff.crypto.readahead import Reader
 from hmis_handoff.crypto.stream import CHUNK_SIZE, SEALED_CHUNK_SIZE
@@ -176,7 +177,7 @@ def test_identity_repr_hides_secret(identity: X25519Identity) -> None:
 
 
 def test_bech32_rejects_mixed_case_and_bad_padding() -> None:
-    with pytest.raises(bech32.Bech32Error):
+    with pytest.raises(Bech32Error):
         bech32.decode("Age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj")
     assert bech32.decode(bech32.encode("test", b"\x00\xff")) == ("test", b"\x00\xff")
     assert bech32.encode("ABC", b"\x01").isupper()

@@ -16,9 +16,7 @@ from pathlib import Path
 import pytest
 
 from hmis_handoff.crypto.age import NoIdentityMatch, X25519Identity
-from hmis_handoff.crypto.package import (
-    FORMAT,
-    SIGNATURE_NAMESPACE,
+from hmis_handoff.crypto.errors import (
     CiphertextMismatch,
     CiphertextTruncated,
     ManifestInvalid,
@@ -26,11 +24,15 @@ from hmis_handoff.crypto.package import (
     PackageConflict,
     PackageError,
     PackageIncomplete,
-    PackageManifest,
-    PackagePaths,
     PlaintextMismatch,
     SignatureInvalid,
     WrongSigner,
+)
+from hmis_handoff.crypto.package import (
+    FORMAT,
+    SIGNATURE_NAMESPACE,
+    PackageManifest,
+    PackagePaths,
     is_complete,
     verify_and_decrypt,
     write_package,

@@ -9,16 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from hmis_handoff.crypto.errors import KeyFormatError
-from hmis_handoff.crypto.signing import (
+from hmis_handoff.crypto.errors import (
     BadSignature,
+    KeyFormatError,
     MalformedSignature,
     SignatureError,
-    SigningKey,
     UntrustedSigner,
-    VerifyKey,
-    verify_sshsig,
 )
+from hmis_handoff.crypto.signing import SigningKey, VerifyKey, verify_sshsig
 
 NAMESPACE = "hmis-handoff-manifest"
 

@@ -21,14 +21,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.reader import ReadLimits, read_intake
-from hmis_handoff.crypto.errors import AgeError
+from hmis_handoff.crypto.errors import AgeError, ManifestInvalid
 from hmis_handoff.crypto.header import parse_header
-from hmis_handoff.crypto.package import ManifestInvalid, PackageManifest
+from hmis_handoff.crypto.package import PackageManifest
 from hmis_handoff.crypto.readahead import Reader
-from hmis_handoff.errors import FileRejected
+from hmis_handoff.errors import FileRejected, IntakeValidationError
 from schemas.columns import canonical_header, column_names
 from schemas.rules import RULES
-from schemas.validate import ChunkedValidation, IntakeValidationError, ValidationContext
+from schemas.validate import ChunkedValidation, ValidationContext
 from tests.synthetic import make_valid_row
 
 CANARY = "QZXCANARY"

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
-from hmis_handoff.errors import ConfigError
+from hmis_handoff.errors import ConfigError, UnsafeFolderError
 from hmis_handoff.layout import Layout
-from hmis_handoff.safedir import UnsafeFolderError
 from tests.pipeline.test_pipeline import drop_rows, make_pipeline, rows
 from usecases.handoff import Pipeline
 

@@ -12,6 +12,7 @@ import pytest
 
 from connectors.inbox_folder import scan_inbox
 from hmis_handoff.config import Settings, load_settings
+from hmis_handoff.errors import ConfirmationRefused
 from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import Ledger, RecordState
 from tests.reconcile.support import (
@@ -27,7 +28,7 @@ from tests.reconcile.support import (
     make_root,
     write_confirmation,
 )
-from usecases.confirm_entries import ConfirmationRefused, confirm_one
+from usecases.confirm_entries import confirm_one
 from usecases.partner_inbox import InboxOutcome, process_inbox
 
 INTAKE = date(2026, 3, 2)

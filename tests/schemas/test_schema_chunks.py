@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from schemas.validate import ChunkedValidation, IntakeValidationError, Problem, validate_chunk
+from hmis_handoff.errors import IntakeValidationError
+from schemas.validate import ChunkedValidation, Problem, validate_chunk
 from tests.schemas.helpers import CONTEXT
 from tests.synthetic import make_valid_frame
 

@@ -6,13 +6,13 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
+from hmis_handoff.errors import IntakeValidationError
 from schemas.confirmation import (
     Confirmation,
     canonical_confirmation_header,
     confirmation_problems,
     parse_date_entered,
 )
-from schemas.validate import IntakeValidationError
 
 
 def _frame(**columns: list[str]) -> pd.DataFrame:

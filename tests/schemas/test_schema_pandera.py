@@ -6,9 +6,10 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
+from hmis_handoff.errors import IntakeValidationError
 from schemas.columns import SpecVersion, column_names, optional_columns
 from schemas.intake import intake_model, pandera_problems
-from schemas.validate import IntakeValidationError, validate_intake
+from schemas.validate import validate_intake
 from tests.schemas.helpers import CONTEXT
 from tests.synthetic import make_valid_frame
 

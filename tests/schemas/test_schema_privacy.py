@@ -17,12 +17,11 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from hmis_handoff.errors import FileRejected
+from hmis_handoff.errors import FileRejected, IntakeValidationError
 from schemas import confirmation, intake, rowrules
 from schemas.columns import SpecVersion, column_names
 from schemas.validate import (
     ChunkedValidation,
-    IntakeValidationError,
     ValidationOutcome,
     validate_intake,
 )

@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 
 from connectors.delivery_email import read_secret
-from connectors.remote_folder import TransferRefused
 from connectors.sftp import SftpFolder
 from hmis_handoff.config import load_settings
-from hmis_handoff.errors import ConfigError
+from hmis_handoff.errors import ConfigError, TransferRefused
 from tests.transfer.conftest import SftpServer
 
 RECIPIENT = "age15sxa9tnuawfkj0q469r7sch2qr6n2qw6ysgp6p6ju896ztt9nscs4800q4"
