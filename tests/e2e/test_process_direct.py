@@ -17,9 +17,6 @@ from tests.packages import intake_text
 from tests.stack.prefect_server import free_port
 
 VALID_IDS = ["DEMO-0001", "DEMO-0002", "DEMO-0003", "DEMO-0004"]
-# Prefect's temporary server alone took ~10 s to start here (issue 12 measured 19 s for the
-# whole command); the direct path must not pay for one.
-BELOW_A_SERVER_START = 10.0
 
 
 def _env() -> dict[str, str]:
@@ -37,13 +34,11 @@ def test_process_without_a_server_hands_off_in_seconds(tmp_path: Path) -> None:
     shutil.copyfile(root / "samples" / "demo-intake.csv", drop / "demo-intake.csv")
     time.sleep(2.1)  # older than the settle window: claimed on first sight, no second look
 
-    started = time.monotonic()
+    # How long it takes is bench material (README figures); here: that no server ran.
     result = run_cli("process", "--config", config, "--json", env=_env())
-    elapsed = time.monotonic() - started
     summary = json.loads(result.stdout)
     assert summary["by_state"] == {"delivered": 1}
     assert summary["claims_failed"] == 0
-    assert elapsed < BELOW_A_SERVER_START, f"took {elapsed:.1f} s"
     assert "temporary server" not in result.stderr
     # No Prefect server ever ran for this data root: it would have created its database.
     assert not list((root / "state").rglob("prefect.db"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time as clock
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -167,14 +166,15 @@ def test_due_dates_late_december_reaches_next_year_holidays() -> None:
     assert got[0] == np.datetime64("2027-01-04")
 
 
-def test_million_due_dates_fast() -> None:
-    """1,000,000 due dates compute in well under a second (generous bound for slow CI)."""
+def test_million_due_dates_agree_with_the_one_at_a_time_rule() -> None:
+    """1,000,000 due dates in one vectorised call (its speed: bench/deadlines.py) equal the
+    scalar rule on a sample spread over the four years."""
     cal = BusinessCalendar()
     rng = np.random.default_rng(1)
     starts = np.datetime64("2025-01-01") + rng.integers(0, 4 * 365, 1_000_000).astype(
         "timedelta64[D]"
     )
-    cal.due_dates(starts, 3)  # holidays for the span are built once, then memoised
-    began = clock.perf_counter()
-    cal.due_dates(starts, 3)
-    assert clock.perf_counter() - began < 1.0
+    due = cal.due_dates(starts, 3)
+    for i in rng.integers(0, len(starts), 2_000):
+        start = starts[i].astype("datetime64[D]").item()
+        assert due[i].astype("datetime64[D]").item() == cal.due_date(start, 3)
