@@ -10,7 +10,8 @@
     state/                             ledger.db, signing key, Prefect home
     keys/                              record HMAC key, CoC archive identity (move it off)
 
-Directories are 0700; every file we create is 0600.
+Directories are 0700; every file we create is 0600. What the files in ``work/``,
+``quarantine/``, ``archive/`` and ``keys/`` are called is :mod:`hmis_handoff.workarea`.
 """
 
 from __future__ import annotations
