@@ -7,7 +7,8 @@
     partners/<partner>/outbox/         <package>.age + <package>.manifest.json + .sig
     partners/<partner>/confirmations/  partner drops confirmation CSVs / HMIS exports
     work/  quarantine/  archive/       claimed files in flight; encrypted originals
-    state/                             ledger.db, signing key, Prefect home
+    state/                             ledger.db, signing key, Prefect home and server log,
+                                       remote-intake/, overdue-notice.json
     keys/                              record HMAC key, CoC archive identity (move it off)
 
 Directories are 0700; every file we create is 0600. What the files in ``work/``,
@@ -65,6 +66,20 @@ class Layout:
     @property
     def prefect_home(self) -> Path:
         return self.state / "prefect"
+
+    @property
+    def prefect_server_log(self) -> Path:
+        return self.state / "prefect-server.log"
+
+    @property
+    def remote_intake_state(self) -> Path:
+        """Remote drop folders' claim records (connectors/remote_drop.py)."""
+        return self.state / "remote-intake"
+
+    @property
+    def overdue_notice_memory(self) -> Path:
+        """The last overdue notice sent (hmis_handoff/escalation.py)."""
+        return self.state / "overdue-notice.json"
 
     @property
     def signing_key(self) -> Path:
