@@ -890,8 +890,8 @@ def quarantine_refusal(refusal: Refusal, quarantine_dir: Path) -> Path | None:
     link (its target is untouched), a FIFO, socket or device is never opened, a directory
     moves whole, and a hard link moves one name (the other names keep the bytes; a second
     name in another drop folder is refused and quarantined too, because we cannot know
-    which agency the bytes belong to). A sidecar ``<id>.refusal.json`` (agency, rule,
-    fingerprint, kind, time) is written first.
+    which agency the bytes belong to). A refusal sidecar (agency, rule, fingerprint, kind,
+    time; :class:`hmis_handoff.workarea.RefusalFacts`) is written first.
 
     Returns the quarantined path, or None when nothing was moved: ``FILE-UNREADABLE`` files
     stay where they are (the scanner retries them once permissions are fixed), and an

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from hmis_handoff.errors import ConfigError
 from hmis_handoff.fsutil import ensure_private_dir
+from hmis_handoff.workarea import RECORD_HMAC_KEY
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ class Layout:
     def hmac_key(self) -> Path:
         # Not in state/: a copy of the ledger must not carry the key that opens its
         # hashes (hmis_handoff/record_key.py).
-        return self.keys / "record-hmac.key"
+        return self.keys / RECORD_HMAC_KEY
 
     def create(self, agency_ids: Iterable[str], partner_ids: Iterable[str]) -> None:
         """Create every directory (0700), tightening modes of existing ones."""

@@ -54,6 +54,7 @@ __all__ = [
     "FINGERPRINT_CHARS",
     "KEYED_FINGERPRINT_CHARS",
     "QUARANTINE_SUFFIX",
+    "RECORD_HMAC_KEY",
     "REFUSAL_SIDECAR_SUFFIX",
     "ClaimFiles",
     "QuarantineFiles",
@@ -75,6 +76,8 @@ CLAIM_LOCK_SUFFIX = ".lock"
 REFUSAL_SIDECAR_SUFFIX = ".refusal.json"
 QUARANTINE_SUFFIX = ".quarantined"
 ENCRYPTED_SUFFIX = ".age"
+#: The record HMAC secret's file name in ``keys/`` (:attr:`hmis_handoff.layout.Layout.hmac_key`).
+RECORD_HMAC_KEY = "record-hmac.key"
 FINGERPRINT_CHARS = 12
 KEYED_FINGERPRINT_CHARS = 16
 
