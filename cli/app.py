@@ -285,7 +285,7 @@ def confirm(
         _emit_entered(settings, done.agency_id, done.partner_id, done.intake_id)
 
 
-def _emit_entered(settings: Any, agency_id: str, partner_id: str, intake_id: str) -> None:
+def _emit_entered(settings: Settings, agency_id: str, partner_id: str, intake_id: str) -> None:
     """The same ``handoff.record.entered`` event the confirmations flow emits."""
     from hmis_handoff import prefect_env
     from hmis_handoff.deadlines import today_in
@@ -367,7 +367,7 @@ def sftp_gateway(
     )
 
 
-def _settings(config: Path | None) -> Any:
+def _settings(config: Path | None) -> Settings:
     from hmis_handoff.config import load_settings
 
     try:

@@ -1,8 +1,8 @@
 """Agency drop folders: find settled files, refuse hostile objects, claim by atomic rename.
 
-Layout (DESIGN.md): ``<agencies_root>/<agency>/drop/`` is watched; claimed files live in
-``work/`` as ``<claim_id><suffix>`` beside a ``<claim_id>.claim.json`` sidecar; hostile
-objects go to ``quarantine/`` as ``<id>.quarantined`` beside ``<id>.refusal.json``.
+Layout (DESIGN.md): ``<agencies_root>/<agency>/drop/`` is watched; claimed files go to
+``work/`` beside a claim sidecar, hostile objects to ``quarantine/`` beside a refusal
+sidecar, named as :mod:`hmis_handoff.workarea` says.
 
 Settle rule (the scanner's own observations, never mtime age, which Windows copies keep):
 a regular file is *settled* once its identity (inode, size, mtime_ns, ctime_ns) has been
@@ -26,10 +26,10 @@ unchanged for ``SettlePolicy.abandon_seconds`` (a day by default).
 
 Privacy: the agency's file name is used only to address the file in its drop folder (lstat,
 rename). It is never logged, returned in a message, stored, or used to build another path.
-Files are known by claim id and by :func:`name_fingerprint`, keyed when the caller passes
-a ``fingerprint_key`` (the pipeline passes its record HMAC secret), so a fingerprint that
-reaches Prefect cannot confirm a guessed name. Errors raised here carry fixed text and ids
-only (``OSError`` messages would carry the path, so none escape).
+Files are known by claim id and by a name fingerprint (hmis_handoff.workarea), keyed when
+the caller passes a ``fingerprint_key`` (the pipeline passes its record HMAC secret), so a
+fingerprint that reaches Prefect cannot confirm a guessed name. Errors raised here carry
+fixed text and ids only (``OSError`` messages would carry the path, so none escape).
 """
 
 from __future__ import annotations
@@ -37,17 +37,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import fnmatch
-import hashlib
-import hmac
 import json
 import logging
 import os
 import re
-import secrets
 import stat
 import time
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,6 +62,16 @@ from hmis_handoff.fsutil import (
     rename_no_replace,
 )
 from hmis_handoff.safedir import held_dir
+from hmis_handoff.workarea import (
+    CLAIM_LOCK_SUFFIX,
+    ClaimFiles,
+    QuarantineFiles,
+    RefusalFacts,
+    claim_id_of,
+    is_claim_id,
+    name_fingerprint,
+    new_claim_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -90,15 +97,6 @@ DEFAULT_IGNORES: tuple[str, ...] = (
     ".DS_Store",
 )
 
-CLAIM_SIDECAR_SUFFIX = ".claim.json"
-# The pipeline's per-claim flock file (usecases.handoff.claim_lock): not a claim.
-CLAIM_LOCK_SUFFIX = ".lock"
-REFUSAL_SIDECAR_SUFFIX = ".refusal.json"
-QUARANTINE_SUFFIX = ".quarantined"
-FINGERPRINT_CHARS = 12
-KEYED_FINGERPRINT_CHARS = 16
-
-_ID_RE = re.compile(r"[0-9a-f]{32}")
 _SUFFIX_RE = re.compile(r"\.[a-z0-9]{1,10}")
 _AGENCY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # Characters that reorder or split what a person (or a log line) shows: bidi controls and
@@ -182,7 +180,7 @@ class SettlePolicy:
         if not marker.startswith(".") or marker in self._suffixes():
             raise ConfigError("intake.done_marker_suffix must start with '.' and not be allowed")
         if CLAIM_LOCK_SUFFIX in self._suffixes():
-            raise ConfigError("intake.allowed_suffixes: '.lock' names claim locks")
+            raise ConfigError(f"intake.allowed_suffixes: '{CLAIM_LOCK_SUFFIX}' names claim locks")
         if self.abandon_seconds is not None and not self.abandon_seconds > 0:
             raise ConfigError("intake.abandon_seconds must be > 0")
 
@@ -255,22 +253,6 @@ class ClaimedFile:
     name_fingerprint: str
 
 
-def name_fingerprint(name: str | bytes, key: bytes | None = None) -> str:
-    """A short stable reference for a file name that does not reveal it.
-
-    With ``key``: HMAC-SHA256(key, name bytes), 16 hex chars; without the key nobody can
-    confirm a guessed name, so it may go to Prefect events. Without ``key`` (tests, tools):
-    SHA-256 of the name's bytes, 12 hex chars, which anyone can recompute from a guess.
-    Raises ``ValueError`` for an empty key.
-    """
-    raw = name if isinstance(name, bytes) else os.fsencode(name)
-    if key is None:
-        return hashlib.sha256(raw).hexdigest()[:FINGERPRINT_CHARS]
-    if not key:
-        raise ValueError("fingerprint key must not be empty")
-    return hmac.new(key, raw, hashlib.sha256).hexdigest()[:KEYED_FINGERPRINT_CHARS]
-
-
 def name_is_hostile(name: str, max_name_bytes: int = 255) -> bool:
     """True for names we refuse to handle: too long, not UTF-8, or with control/bidi chars.
 
@@ -284,11 +266,6 @@ def name_is_hostile(name: str, max_name_bytes: int = 255) -> bool:
     except UnicodeDecodeError:
         return True
     return any(ch in _DISPLAY_CONTROLS or unicodedata.category(ch) == "Cc" for ch in name)
-
-
-def new_claim_id() -> str:
-    """32 hex chars: 48-bit milliseconds then 80 random bits, so ids sort by time."""
-    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
 
 
 def _kind(st: os.stat_result) -> str:
@@ -649,7 +626,7 @@ def _atomic_rename(src: Path, dst: Path) -> None:
         fsync_dir(src.parent)
 
 
-def _write_sidecar(path: Path, payload: dict[str, Any]) -> None:
+def _write_sidecar(path: Path, payload: Mapping[str, object]) -> None:
     try:
         atomic_write_text(path, json.dumps(payload, sort_keys=True) + "\n", replace=False)
     except OSError as exc:
@@ -720,8 +697,8 @@ def _claim_held(
     claim_id = new_claim_id()
     claimed_at = datetime.now(UTC)
     fingerprint = name_fingerprint(candidate.path.name, fingerprint_key)
-    sidecar = work_dir / f"{claim_id}{CLAIM_SIDECAR_SUFFIX}"
-    target = work_dir / f"{claim_id}{suffix}"
+    files = ClaimFiles(work_dir, claim_id)
+    sidecar, target = files.sidecar, files.file(suffix)
     _write_sidecar(
         sidecar,
         {
@@ -768,7 +745,7 @@ def _put_back(claimed: Path, original: Path, claim_id: str) -> bool:
     Returns False (and logs the claim id) only if it could not be moved at all; the claim is
     then left whole, so the file is not lost and recovery hands it to the pipeline.
     """
-    neutral = original.with_name(f"{claim_id}{claimed.suffix}")
+    neutral = ClaimFiles(original.parent, claim_id).file(claimed.suffix)
     for destination in (original, neutral):
         try:
             try:
@@ -820,7 +797,7 @@ def _claim_from_sidecar(work_dir: Path, claim_id: str, payload: dict[str, Any]) 
     return ClaimedFile(
         claim_id=claim_id,
         agency_id=agency_id,
-        path=work_dir / f"{claim_id}{suffix}",
+        path=ClaimFiles(work_dir, claim_id).file(suffix),
         suffix=suffix,
         claimed_at=claimed_at.astimezone(UTC),
         name_fingerprint=fingerprint,
@@ -848,8 +825,8 @@ def pending_claims(work_dir: Path, *, orphan_grace_seconds: float = 300.0) -> li
     claims: list[ClaimedFile] = []
     sidecar_ids: set[str] = set()
     for name in sorted(names):
-        claim_id = name.removesuffix(CLAIM_SIDECAR_SUFFIX)
-        if claim_id == name or not _ID_RE.fullmatch(claim_id):
+        claim_id = claim_id_of(name)
+        if claim_id is None:
             continue
         sidecar_ids.add(claim_id)
         payload = _read_sidecar(work_dir / name)
@@ -869,7 +846,7 @@ def pending_claims(work_dir: Path, *, orphan_grace_seconds: float = 300.0) -> li
             sidecar_ids.discard(claim_id)
     for name in sorted(names):
         stem, suffix = os.path.splitext(name)
-        if not _ID_RE.fullmatch(stem) or stem in sidecar_ids:
+        if not is_claim_id(stem) or stem in sidecar_ids:
             continue
         if suffix == CLAIM_LOCK_SUFFIX:
             _discard_orphan_lock(work_dir / name, orphan_grace_seconds)
@@ -884,9 +861,9 @@ def load_claim(work_dir: Path, claim_id: str) -> ClaimedFile | None:
     What :func:`pending_claims` would list for this id, without listing the work area (a
     flow handing off 1,000 claims one by one would otherwise read 1,000 sidecars each time).
     """
-    if not _ID_RE.fullmatch(claim_id):
+    if not is_claim_id(claim_id):
         return None
-    payload = _read_sidecar(work_dir / f"{claim_id}{CLAIM_SIDECAR_SUFFIX}")
+    payload = _read_sidecar(ClaimFiles(work_dir, claim_id).sidecar)
     try:
         claimed = _claim_from_sidecar(work_dir, claim_id, payload or {})
     except ValueError:
@@ -913,8 +890,8 @@ def quarantine_refusal(refusal: Refusal, quarantine_dir: Path) -> Path | None:
     link (its target is untouched), a FIFO, socket or device is never opened, a directory
     moves whole, and a hard link moves one name (the other names keep the bytes; a second
     name in another drop folder is refused and quarantined too, because we cannot know
-    which agency the bytes belong to). A sidecar ``<id>.refusal.json`` (agency, rule,
-    fingerprint, kind, time) is written first.
+    which agency the bytes belong to). A refusal sidecar (agency, rule, fingerprint, kind,
+    time; :class:`hmis_handoff.workarea.RefusalFacts`) is written first.
 
     Returns the quarantined path, or None when nothing was moved: ``FILE-UNREADABLE`` files
     stay where they are (the scanner retries them once permissions are fixed), and an
@@ -939,19 +916,18 @@ def _quarantine_held(refusal: Refusal, source: Path, quarantine_dir: Path) -> Pa
     if _kind(st) != refusal.kind or refusal.inode not in (None, st.st_ino):
         return None  # replaced since the scan (inode numbers are reused at once)
     ensure_private_dir(quarantine_dir)
-    quarantine_id = new_claim_id()
-    sidecar = quarantine_dir / f"{quarantine_id}{REFUSAL_SIDECAR_SUFFIX}"
-    target = quarantine_dir / f"{quarantine_id}{QUARANTINE_SUFFIX}"
+    files = QuarantineFiles(quarantine_dir, new_claim_id())
+    sidecar, target = files.sidecar, files.moved
     _write_sidecar(
         sidecar,
-        {
-            "quarantine_id": quarantine_id,
-            "agency_id": refusal.agency_id,
-            "reason_rule_id": refusal.reason_rule_id,
-            "name_fingerprint": refusal.fingerprint,
-            "kind": _kind(st),
-            "quarantined_at": datetime.now(UTC).isoformat(),
-        },
+        RefusalFacts(
+            quarantine_id=files.quarantine_id,
+            agency_id=refusal.agency_id,
+            reason_rule_id=refusal.reason_rule_id,
+            name_fingerprint=refusal.fingerprint,
+            kind=_kind(st),
+            quarantined_at=datetime.now(UTC).isoformat(),
+        ),
     )
     try:
         _atomic_rename(source, target)

@@ -49,6 +49,7 @@ __all__ = [
     "retire_confirmation",
     "retire_export",
     "scan_inbox",
+    "unsettled_delay",
 ]
 
 REPORTS = "reports"
@@ -193,3 +194,22 @@ def retire_export(
     else:
         item.path.unlink()
     return kept
+
+
+def unsettled_delay(folders: list[Path], settle_seconds: float) -> float | None:
+    """Seconds until the youngest top-level entry of ``folders`` has been still for
+    ``settle_seconds`` (a little after, so a scan then finds it settled); None if none is
+    settling. Reads only ``lstat`` of names, never a file."""
+    now = time.time()
+    waits = []
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                age = now - entry.stat(follow_symlinks=False).st_mtime
+                if 0 <= age < settle_seconds:
+                    waits.append(settle_seconds - age + 0.05)
+    return min(waits) if waits else None

@@ -5,7 +5,7 @@
 automation whose name already exists is updated in place, so applying twice leaves exactly
 one of each. Each ``send-notification`` action goes to the configured channel
 (:func:`notification_block_id`); with none configured it becomes ``do-nothing`` and
-:func:`channel_warning` says so.
+:func:`hmis_handoff.runbook.channel_warning` says so.
 """
 
 from __future__ import annotations
@@ -22,22 +22,10 @@ from prefect.client.orchestration import get_client
 from prefect.events.schemas.automations import AutomationCore
 
 from hmis_handoff.config import Settings, load_settings
+from hmis_handoff.runbook import channel_warning
 
 AUTOMATIONS_FILE = Path(__file__).resolve().parent.parent / "automations.yaml"
 WEBHOOK_BLOCK = "hmis-handoff-webhook"
-
-
-def channel_warning(settings: Settings) -> str | None:
-    """The operator-facing warning when the automations have nobody to notify."""
-    notes = settings.notifications
-    if notes.prefect_block or notes.webhook_url:
-        return None
-    return (
-        "WARNING: no notification channel is configured. The automations (overdue records, "
-        "refused files, failed or crashed runs, missed schedules) fire and show under Events "
-        "in the Prefect UI, but notify nobody. Set [notifications] prefect_block "
-        '(e.g. "slack-webhook/coc-ops") or webhook_url in handoff.toml.'
-    )
 
 
 def notification_block_id(settings: Settings) -> UUID | None:

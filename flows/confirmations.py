@@ -8,8 +8,6 @@ parameters are partner ids; results are counts and rule ids.
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -17,10 +15,10 @@ from prefect.cache_policies import NO_CACHE
 from flows.dashboard import refresh_deadlines, refresh_trend
 from flows.events import emit_record_flags
 from flows.run_labels import ids_tags, label_current_run
-from hmis_handoff.config import load_settings
+from flows.runtime import pipeline
 from hmis_handoff.deadlines import today_in
 from hmis_handoff.ledger import Ledger
-from usecases.partner_inbox import process_inbox
+from usecases.partner_inbox import InboxSummary, process_inbox
 
 
 @task(
@@ -29,26 +27,19 @@ from usecases.partner_inbox import process_inbox
     persist_result=False,
     cache_policy=NO_CACHE,
 )
-def partner_inbox(partner_id: str) -> dict[str, Any]:
+def partner_inbox(partner_id: str) -> InboxSummary:
     """Process one partner's confirmations folder; emit ``handoff.record.entered``."""
-    settings = load_settings()
+    settings = pipeline().settings
+    # Its own connection: the confirmations watcher runs this beside the ingest thread.
     ledger = Ledger(settings.ledger_url)
     try:
         outcome = process_inbox(settings, partner_id, ledger=ledger)
     finally:
         ledger.close()
     when = today_in(settings).isoformat()
-    entered = outcome.newly_entered()
-    for agency_id, intake_ids in sorted(entered.items()):
+    for agency_id, intake_ids in sorted(outcome.newly_entered().items()):
         emit_record_flags("handoff.record.entered", agency_id, partner_id, intake_ids, when)
-    summary = {
-        "partner": partner_id,
-        "confirmation_files": sum(1 for i in outcome.items if i.kind == "confirmation"),
-        "exports": sum(1 for i in outcome.items if i.kind == "export"),
-        "refused": sorted(i.rule_id for i in outcome.items if i.rule_id),
-        "newly_entered": sum(len(ids) for ids in entered.values()),
-        "left_for_next_pass": outcome.errors,
-    }
+    summary = outcome.summary()
     get_run_logger().info(
         "partner %s: %d confirmation files, %d exports, %d newly entered",
         partner_id,
@@ -60,7 +51,7 @@ def partner_inbox(partner_id: str) -> dict[str, Any]:
 
 
 def confirmations_run_name() -> str:
-    return f"confirmations {today_in(load_settings())}"
+    return f"confirmations {today_in(pipeline().settings)}"
 
 
 @flow(
@@ -69,10 +60,9 @@ def confirmations_run_name() -> str:
     persist_result=False,
     log_prints=False,
 )
-def confirmations() -> list[dict[str, Any]]:
+def confirmations() -> list[InboxSummary]:
     """Handle every partner's confirmations inbox and refresh the ``confirmations`` table."""
-    settings = load_settings()
-    results = [partner_inbox(partner.id) for partner in settings.partners]
+    results = [partner_inbox(partner.id) for partner in pipeline().settings.partners]
     create_table_artifact(
         key="confirmations-inbox",
         table=[{**r, "refused": ", ".join(r["refused"]) or "-"} for r in results]

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 from uuid import UUID
 
 from prefect import flow, task
@@ -27,8 +27,9 @@ from prefect.cache_policies import NO_CACHE
 from flows.run_labels import label_current_run
 from flows.runtime import pipeline
 from hmis_handoff import clock, dashboard, progress
+from hmis_handoff.dashboard import DeadlineBoard
 from hmis_handoff.deadlines import today_in
-from hmis_handoff.runbook import runbook_markdown
+from hmis_handoff.runbook import notification_channel, runbook_markdown
 
 
 def _as_of(as_of: str | None) -> date:
@@ -41,7 +42,7 @@ def _as_of(as_of: str | None) -> date:
     persist_result=False,
     cache_policy=NO_CACHE,
 )
-def refresh_deadlines(as_of: str | None = None) -> dict[str, Any]:
+def refresh_deadlines(as_of: str | None = None) -> DeadlineBoard:
     """overdue-records, due-soon-records, deadline-summary; returns counts and overdue pairs."""
     pipe = pipeline()
     settings, when, now = pipe.settings, _as_of(as_of), clock.now()
@@ -52,12 +53,7 @@ def refresh_deadlines(as_of: str | None = None) -> dict[str, Any]:
         ("deadline-summary", dashboard.summary_markdown(settings, found, now), "Flag counts"),
     ):
         create_markdown_artifact(markdown=markdown, key=key, description=description)
-    return {
-        "as_of": when.isoformat(),
-        "counts": {k: v for k, v in found.counts.items() if v},
-        "overdue_agencies": sorted({r["agency_id"] for r in found.overdue}),
-        "overdue_partners": sorted({r["partner_id"] for r in found.overdue}),
-    }
+    return found.board()
 
 
 @task(
@@ -103,10 +99,8 @@ def refresh_trend(as_of: str | None = None) -> None:
 def refresh_runbook() -> None:
     """runbook: each state and what to do; says when no notification channel is set."""
     settings = pipeline().settings
-    notes = settings.notifications
-    channel = notes.prefect_block or ("a webhook" if notes.webhook_url else None)
     create_markdown_artifact(
-        markdown=runbook_markdown(settings, channel=channel),
+        markdown=runbook_markdown(settings, channel=notification_channel(settings)),
         key="runbook",
         description="What each run state and artifact means, and what to do.",
     )
@@ -139,7 +133,7 @@ def file_progress(path: Path, label: str) -> Iterator[None]:
     if small:
         yield
         return
-    total = max(1, _count_lines(path) - 1)
+    total = max(1, progress.count_lines(path) - 1)
     artifact = start_progress(key="file-progress", description=f"Validating {label}")
     shown = [0.0]
 
@@ -154,14 +148,6 @@ def file_progress(path: Path, label: str) -> Iterator[None]:
     advance(artifact, 100.0)
 
 
-def _count_lines(path: Path) -> int:
-    count = 0
-    with path.open("rb") as handle:
-        while block := handle.read(2**20):
-            count += block.count(b"\n")
-    return count
-
-
 def dashboard_run_name() -> str:
     return f"dashboard-refresh {today_in(pipeline().settings)}"
 
@@ -172,7 +158,7 @@ def dashboard_run_name() -> str:
     persist_result=False,
     log_prints=False,
 )
-def dashboard_refresh(as_of: str | None = None) -> dict[str, Any]:
+def dashboard_refresh(as_of: str | None = None) -> DeadlineBoard:
     """Publish every dashboard artifact now (``handoff up`` runs this at start)."""
     result = refresh_deadlines(as_of)
     refresh_intake_summary()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from typing import Any
+from typing import TypedDict
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
@@ -31,13 +31,33 @@ from hmis_handoff.retention import purge_expired
 MAX_LISTED = 500
 
 
+class Flagged(TypedDict):
+    """The day the flags were computed for, and the non-zero count of each flag."""
+
+    as_of: str
+    counts: dict[str, int]
+
+
+class Purged(TypedDict):
+    """Encrypted originals removed by retention, per folder."""
+
+    archive: int
+    quarantine: int
+
+
+class DeadlineChecked(Flagged):
+    """:class:`Flagged`, and what retention removed after it."""
+
+    purged: Purged
+
+
 @task(
     name="flag-records",
     task_run_name="flag records",
     persist_result=False,
     cache_policy=NO_CACHE,
 )
-def flag_records(as_of: str | None = None) -> dict[str, Any]:
+def flag_records(as_of: str | None = None) -> Flagged:
     """Compute flags as of a date; emit one event per (agency, partner, flag) that needs action."""
     pipe = pipeline()
     settings = pipe.settings
@@ -77,7 +97,7 @@ def flag_records(as_of: str | None = None) -> dict[str, Any]:
         )
     totals = {flag: int(n) for flag, n in counts.items() if n}
     get_run_logger().info("deadline check as of %s: %s", when, totals)
-    return {"as_of": when.isoformat(), "counts": totals}
+    return Flagged(as_of=when.isoformat(), counts=totals)
 
 
 @task(
@@ -86,7 +106,7 @@ def flag_records(as_of: str | None = None) -> dict[str, Any]:
     persist_result=False,
     cache_policy=NO_CACHE,
 )
-def purge_expired_originals() -> dict[str, int]:
+def purge_expired_originals() -> Purged:
     """Retention: delete encrypted originals older than the configured days."""
     pipe = pipeline()
     retention = pipe.settings.retention
@@ -97,7 +117,7 @@ def purge_expired_originals() -> dict[str, int]:
         rejected_days=retention.rejected_days,
         today=today_in(pipe.settings),
     )
-    return {"archive": result.archive_removed, "quarantine": result.quarantine_removed}
+    return Purged(archive=result.archive_removed, quarantine=result.quarantine_removed)
 
 
 def deadline_run_name() -> str:
@@ -112,21 +132,21 @@ def deadline_run_name() -> str:
     persist_result=False,
     log_prints=False,
 )
-def deadline_check(as_of: str | None = None) -> dict[str, Any]:
+def deadline_check(as_of: str | None = None) -> DeadlineChecked:
     """Flag every record against its 3-business-day due date (``as_of``: YYYY-MM-DD);
     refresh the dashboard; then apply the retention setting to encrypted originals."""
     progress = start_progress(
         key="deadline-progress", description="Deadline check: flags, dashboard, notices"
     )
-    result = flag_records(as_of)
+    flagged = flag_records(as_of)
     advance(progress, 40.0)
-    board = refresh_deadlines(result["as_of"])
+    board = refresh_deadlines(flagged["as_of"])
     refresh_intake_summary()
-    refresh_trend(result["as_of"])
+    refresh_trend(flagged["as_of"])
     refresh_runbook()
     advance(progress, 80.0)
-    notify_overdue(result["as_of"])
-    result["purged"] = purge_expired_originals()
+    notify_overdue(flagged["as_of"])
+    result = DeadlineChecked(**flagged, purged=purge_expired_originals())
     advance(progress, 100.0)
     overdue = bool(result["counts"].get("overdue"))
     label_current_run(

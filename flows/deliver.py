@@ -11,10 +11,11 @@ a server reply or a URL.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State, TaskRun
 from prefect.events import emit_event
 from prefect.runtime import task_run
 
@@ -22,11 +23,52 @@ from connectors.channels import open_channel
 from flows.events import partner_resource
 from flows.runtime import pipeline
 from hmis_handoff.config import DeliverySettings
-from hmis_handoff.delivery import DeliveryOutcome, PackageFiles, deliver
+from hmis_handoff.delivery import DeliveryOutcome, PackageFiles, deliver, outstanding
 from hmis_handoff.errors import HandoffError, IntegrityError, RetriableError
-from hmis_handoff.ledger.deliveries import delivered_pairs, package, packages_of
+from hmis_handoff.ledger.deliveries import package
 
-__all__ = ["backoff", "deliver_outstanding", "deliver_package", "deliveries"]
+__all__ = [
+    "Delivered",
+    "DeliveryCounts",
+    "backoff",
+    "deliver_outstanding",
+    "deliver_package",
+    "deliveries",
+]
+
+
+class Delivered(TypedDict):
+    """One package on one channel: its delivery state and the attempts it took."""
+
+    package_id: str
+    channel_id: str
+    state: str
+    attempts: int
+
+
+class DeliveryCounts(TypedDict):
+    """Deliveries of one pass: done now, done before, failed, gone from the outbox."""
+
+    delivered: int
+    already: int
+    failed: int
+    missing: int
+
+
+class _FailedPayload(TypedDict):
+    channel: str
+    attempt: int
+    will_retry: bool
+    error: str
+
+
+class _DeliveredPayload(TypedDict):
+    channel: str
+    kind: str
+    attempts: int
+    records: int
+    sha256: str | None
+    found_remote: bool
 
 
 def backoff(settings: DeliverySettings) -> list[float]:
@@ -34,7 +76,9 @@ def backoff(settings: DeliverySettings) -> list[float]:
     return [settings.backoff_seconds * 2**n for n in range(settings.retries)]
 
 
-def _emit(name: str, partner_id: str, package_id: str, payload: dict[str, Any]) -> None:
+def _emit(
+    name: str, partner_id: str, package_id: str, payload: _FailedPayload | _DeliveredPayload
+) -> None:
     emit_event(
         event=name,
         resource={
@@ -42,11 +86,11 @@ def _emit(name: str, partner_id: str, package_id: str, payload: dict[str, Any]) 
             "handoff.partner": partner_id,
         },
         related=[partner_resource(partner_id)],
-        payload=payload,
+        payload=dict(payload),
     )
 
 
-def _retriable(_task: Any, _task_run: Any, state: Any) -> bool:
+def _retriable(_task: Task[..., Any], _task_run: TaskRun, state: State[Any]) -> bool:
     """Retry transient failures only; a refused host key or login waits for an operator."""
     try:
         state.result()
@@ -64,7 +108,7 @@ def _retriable(_task: Any, _task_run: Any, state: Any) -> bool:
     cache_policy=NO_CACHE,
     retry_condition_fn=_retriable,
 )
-def deliver_package(package_id: str, partner_id: str, channel_id: str) -> dict[str, Any]:
+def deliver_package(package_id: str, partner_id: str, channel_id: str) -> Delivered:
     """Deliver one package on one channel (idempotent); raises so Prefect retries."""
     pipe = pipeline()
     ref = package(pipe.ledger, package_id)
@@ -88,12 +132,12 @@ def deliver_package(package_id: str, partner_id: str, channel_id: str) -> dict[s
             "handoff.package.delivery-failed",
             partner_id,
             package_id,
-            {
-                "channel": channel_id,
-                "attempt": attempt,
-                "will_retry": not final,
-                "error": type(exc).__name__,
-            },
+            _FailedPayload(
+                channel=channel_id,
+                attempt=attempt,
+                will_retry=not final,
+                error=type(exc).__name__,
+            ),
         )
         get_run_logger().warning(
             "package %s on %s: attempt %d failed (%s)", package_id, channel_id, attempt, exc
@@ -104,14 +148,14 @@ def deliver_package(package_id: str, partner_id: str, channel_id: str) -> dict[s
             "handoff.package.delivered",
             partner_id,
             package_id,
-            {
-                "channel": channel_id,
-                "kind": outcome.kind,
-                "attempts": outcome.attempts,
-                "records": ref.record_count,
-                "sha256": outcome.verified_sha256,
-                "found_remote": outcome.found_remote,
-            },
+            _DeliveredPayload(
+                channel=channel_id,
+                kind=outcome.kind,
+                attempts=outcome.attempts,
+                records=ref.record_count,
+                sha256=outcome.verified_sha256,
+                found_remote=outcome.found_remote,
+            ),
         )
     get_run_logger().info(
         "package %s on %s: %s after %d attempt(s)%s",
@@ -121,15 +165,15 @@ def deliver_package(package_id: str, partner_id: str, channel_id: str) -> dict[s
         outcome.attempts,
         " (found already there)" if outcome.found_remote else "",
     )
-    return {
-        "package_id": package_id,
-        "channel_id": channel_id,
-        "state": outcome.state,
-        "attempts": outcome.attempts,
-    }
+    return Delivered(
+        package_id=package_id,
+        channel_id=channel_id,
+        state=outcome.state,
+        attempts=outcome.attempts,
+    )
 
 
-def deliver_outstanding() -> dict[str, int]:
+def deliver_outstanding() -> DeliveryCounts:
     """Deliver every outstanding package on every channel; counts by result.
 
     Call from inside a flow. A channel's failure does not stop the others.
@@ -140,27 +184,29 @@ def deliver_outstanding() -> dict[str, int]:
         retries=settings.delivery.retries,
         retry_delay_seconds=backoff(settings.delivery),
     )
-    counts = {"delivered": 0, "already": 0, "failed": 0, "missing": 0}
+    counts = DeliveryCounts(delivered=0, already=0, failed=0, missing=0)
     for partner in settings.partners:
         channels = partner.channels()
         if not channels:
             continue
-        outbox = pipe.layout.partner_outbox(partner.id)
-        finished = delivered_pairs(pipe.ledger, partner.id)
-        for ref in packages_of(pipe.ledger, partner.id):
-            for channel_id, _config in channels:
-                if (ref.package_id, channel_id) in finished:
-                    counts["already"] += 1
-                    continue
-                if not (outbox / f"{ref.package_id}.manifest.json.sig").exists():
-                    counts["missing"] += 1  # taken from the outbox by the partner already
-                    continue
-                state = task_fn(ref.package_id, partner.id, channel_id, return_state=True)
-                counts["delivered" if state.is_completed() else "failed"] += 1
+        todo = outstanding(
+            pipe.ledger,
+            partner.id,
+            pipe.layout.partner_outbox(partner.id),
+            [channel_id for channel_id, _config in channels],
+        )
+        counts["already"] += todo.already
+        counts["missing"] += todo.missing
+        for package_id, channel_id in todo.due:
+            state = task_fn(package_id, partner.id, channel_id, return_state=True)
+            if state.is_completed():
+                counts["delivered"] += 1
+            else:
+                counts["failed"] += 1
     return counts
 
 
 @flow(name="deliver", persist_result=False, log_prints=False)
-def deliveries() -> dict[str, int]:
+def deliveries() -> DeliveryCounts:
     """Deliver every outstanding package on every configured partner channel."""
     return deliver_outstanding()

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from connectors.notify import send_notice
 from flows.run_labels import label_current_run
-from hmis_handoff.config import load_settings
-from hmis_handoff.deadlines import deadline_report, today_in
-from hmis_handoff.errors import RetriableError
-from hmis_handoff.notices import build_digest
+from flows.runtime import pipeline
+from hmis_handoff.deadlines import today_in
+from usecases.send_notices import DigestSent, deliver_digest, morning_digest
 
 
 @task(
@@ -24,32 +21,25 @@ from hmis_handoff.notices import build_digest
     persist_result=False,
     cache_policy=NO_CACHE,
 )
-def send_digest(as_of: str | None = None) -> dict[str, Any]:
+def send_digest(as_of: str | None = None) -> DigestSent:
     """Build the digest as of ``as_of`` (YYYY-MM-DD; default today), publish and send it."""
-    settings = load_settings()
+    settings = pipeline().settings
     when = date.fromisoformat(as_of) if as_of else today_in(settings)
-    digest = build_digest(
-        deadline_report(settings, as_of=when), as_of=when, timezone=settings.timezone
-    )
+    digest = morning_digest(settings, when)
     create_markdown_artifact(
         key="daily-digest",
         markdown=digest.markdown,
         description=f"Morning digest as of {when}: counts and intake ids only.",
     )
-    status = send_notice(
-        settings.notifications, subject=digest.subject, text=digest.text, payload=digest.payload
-    )
-    get_run_logger().info("digest as of %s: channels %s", when, status)
-    failed = sorted(channel for channel, state in status.items() if state.startswith("failed"))
-    if failed:
-        raise RetriableError(f"digest not delivered by {', '.join(failed)}")
-    return {"as_of": when.isoformat(), "totals": digest.payload["totals"], "channels": status}
+    sent = deliver_digest(settings, digest, when)
+    get_run_logger().info("digest as of %s: channels %s", when, sent["channels"])
+    return sent
 
 
 def digest_run_name() -> str:
     """``daily-digest <as-of date>``."""
     as_of = flow_run.parameters.get("as_of")
-    return f"daily-digest {as_of or today_in(load_settings())}"
+    return f"daily-digest {as_of or today_in(pipeline().settings)}"
 
 
 @flow(
@@ -58,7 +48,7 @@ def digest_run_name() -> str:
     persist_result=False,
     log_prints=False,
 )
-def daily_digest(as_of: str | None = None) -> dict[str, Any]:
+def daily_digest(as_of: str | None = None) -> DigestSent:
     """Send the morning digest (``as_of``: YYYY-MM-DD, default today in the CoC's zone)."""
     result = send_digest(as_of)
     sent = "sent" in result["channels"].values()

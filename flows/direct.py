@@ -33,7 +33,8 @@ from hmis_handoff.config import Settings
 from hmis_handoff.hosts import is_loopback
 from hmis_handoff.layout import Layout
 from hmis_handoff.record_key import adopt_legacy_hmac_key
-from usecases.handoff import Pipeline, load_or_create_secret
+from hmis_handoff.workarea import load_or_create_secret
+from usecases.handoff import Pipeline
 from usecases.isolation import hand_off_guarded
 
 log = logging.getLogger("hmis_handoff.direct")

@@ -6,11 +6,24 @@ Payloads carry counts, rule ids and record ids; never names, values or file name
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from prefect.events import emit_event
 
 from usecases.handoff import FileOutcome
+
+
+class FileOutcomePayload(TypedDict):
+    """A ``handoff.file.*`` event's payload: counts, a rule id and refs; never a value."""
+
+    rows_total: int
+    rows_sent: int
+    rows_held: int
+    rows_not_transmittable: int
+    warnings: int
+    reject_rule: str | None
+    package_id: str | None
+    duplicate_of: str | None
 
 
 def agency_resource(agency_id: str) -> dict[str, str]:
@@ -48,16 +61,16 @@ def emit_file_outcome(outcome: FileOutcome) -> None:
     }.get(outcome.state)
     if name is None:
         return
-    payload: dict[str, Any] = {
-        "rows_total": outcome.rows_total,
-        "rows_sent": outcome.rows_sent,
-        "rows_held": outcome.rows_held,
-        "rows_not_transmittable": outcome.rows_not_transmittable,
-        "warnings": outcome.warnings,
-        "reject_rule": outcome.reject_rule,
-        "package_id": outcome.package_id,
-        "duplicate_of": outcome.duplicate_of_ref,
-    }
+    payload = FileOutcomePayload(
+        rows_total=outcome.rows_total,
+        rows_sent=outcome.rows_sent,
+        rows_held=outcome.rows_held,
+        rows_not_transmittable=outcome.rows_not_transmittable,
+        warnings=outcome.warnings,
+        reject_rule=outcome.reject_rule,
+        package_id=outcome.package_id,
+        duplicate_of=outcome.duplicate_of_ref,
+    )
     emit_event(
         event=name,
         resource={
@@ -66,7 +79,7 @@ def emit_file_outcome(outcome: FileOutcome) -> None:
             "handoff.partner": outcome.partner_id,
         },
         related=[agency_resource(outcome.agency_id), partner_resource(outcome.partner_id)],
-        payload=payload,
+        payload=dict(payload),
     )
 
 

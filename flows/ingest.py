@@ -44,7 +44,7 @@ from hmis_handoff import clock
 from hmis_handoff.config import Settings
 from hmis_handoff.layout import Layout
 from hmis_handoff.record_key import adopt_legacy_hmac_key
-from usecases.handoff import load_or_create_secret
+from hmis_handoff.workarea import load_or_create_secret
 from usecases.isolation import hand_off_guarded
 
 

@@ -1,29 +1,22 @@
 """Escalation: e-mail and webhook when records are overdue (a task for the deadline check).
 
-Sends :func:`hmis_handoff.notices.overdue_notice` through the configured channels, at most
-once a day for the same overdue set and at once when the set changes
-(:class:`hmis_handoff.escalation.NoticeMemory`). Returns counts and channel states only.
-A failed channel fails the task (after the other channel was tried), so the failure is
-visible in the run; the next check tries again because nothing was remembered.
+The decision (send now, or not again today) and the sending are
+:func:`usecases.send_notices.notify_overdue`; this task gives it the configuration and
+logs counts and channel states only. A failed channel fails the task (after the other
+channel was tried), so the failure is visible in the run; the next check tries again.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from connectors.notify import send_notice
-from hmis_handoff.config import load_settings
-from hmis_handoff.deadlines import deadline_report, today_in
-from hmis_handoff.errors import RetriableError
-from hmis_handoff.escalation import NoticeMemory
-from hmis_handoff.layout import Layout
-from hmis_handoff.notices import overdue_notice
-
-MEMORY_FILE = "overdue-notice.json"
+from flows.runtime import pipeline
+from hmis_handoff.deadlines import today_in
+from usecases import send_notices
+from usecases.send_notices import OverdueNotified
 
 
 @task(
@@ -32,25 +25,13 @@ MEMORY_FILE = "overdue-notice.json"
     persist_result=False,
     cache_policy=NO_CACHE,
 )
-def notify_overdue(as_of: str | None = None) -> dict[str, Any]:
+def notify_overdue(as_of: str | None = None) -> OverdueNotified:
     """Notify about overdue records as of ``as_of`` (YYYY-MM-DD; default today)."""
-    settings = load_settings()
+    settings = pipeline().settings
     when = date.fromisoformat(as_of) if as_of else today_in(settings)
-    notice = overdue_notice(deadline_report(settings, as_of=when), as_of=when)
-    if notice is None:
-        return {"as_of": when.isoformat(), "overdue": 0, "sent": False}
-    memory = NoticeMemory(Layout(settings.root).state / MEMORY_FILE)
-    overdue = int(notice.payload["overdue"])
-    if not memory.is_due(notice.fingerprint, when):
-        return {"as_of": when.isoformat(), "overdue": overdue, "sent": False}
-    status = send_notice(
-        settings.notifications, subject=notice.subject, text=notice.text, payload=notice.payload
-    )
-    failed = sorted(channel for channel, state in status.items() if state.startswith("failed"))
-    if failed:
-        raise RetriableError(f"overdue notice not delivered by {', '.join(failed)}")
-    sent = "sent" in status.values()
-    if sent:
-        memory.remember(notice.fingerprint, when)
-    get_run_logger().info("overdue notice: %d overdue, channels %s", overdue, status)
-    return {"as_of": when.isoformat(), "overdue": overdue, "sent": sent, "channels": status}
+    result = send_notices.notify_overdue(settings, when)
+    if "channels" in result:
+        get_run_logger().info(
+            "overdue notice: %d overdue, channels %s", result["overdue"], result["channels"]
+        )
+    return result

@@ -1,7 +1,11 @@
-"""Per-process access to the configured pipeline for flows and tasks.
+"""The one way a flow or task reaches its configuration: :func:`pipeline`.
 
 Flows receive no configuration as parameters (parameters are stored by the Prefect API);
 the config path comes from ``HANDOFF_CONFIG``, which the CLI sets before any flow runs.
+Every flow and task body takes what it needs from ``pipeline()``: ``.settings``,
+``.layout`` (the data root's tree) and ``.ledger``; none loads settings itself. Only the
+process entry points the CLI calls with the ``Settings`` it loaded from ``--config``
+(``run_stack``, the watchers, ``apply_automations``) take them as an argument.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import functools
 import threading
 
-from hmis_handoff.config import Settings, load_settings, resolve_config_path
+from hmis_handoff.config import load_settings, resolve_config_path
 from usecases.handoff import Pipeline
 
 _lock = threading.Lock()
@@ -30,7 +34,3 @@ def pipeline() -> Pipeline:
     # Resolving the path reads no file: the TOML is parsed once per process and config.
     with _lock:
         return _pipeline_for(str(resolve_config_path()))
-
-
-def settings() -> Settings:
-    return pipeline().settings

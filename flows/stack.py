@@ -23,7 +23,8 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -31,6 +32,9 @@ from hmis_handoff.config import Settings
 from hmis_handoff.errors import StackStopped
 from hmis_handoff.layout import Layout
 from hmis_handoff.prefect_env import api_url
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SERVER_START_TIMEOUT = 180.0
@@ -89,7 +93,7 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
         server.wait(timeout=10)
 
 
-def load_deployments(yaml_path: Path) -> list[Any]:
+def load_deployments(yaml_path: Path) -> list[RunnerDeployment]:
     """Runner deployments built from ``prefect.yaml`` (schedules, triggers, parameters)."""
     from prefect.client.schemas.objects import ConcurrencyLimitConfig
     from prefect.events import DeploymentEventTrigger
@@ -139,8 +143,9 @@ def prepare_operators_view(settings: Settings) -> None:
     """
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    from flows.automations import apply_automations, channel_warning
+    from flows.automations import apply_automations
     from flows.dashboard import dashboard_refresh
+    from hmis_handoff.runbook import channel_warning
 
     names = apply_automations(settings)
     print(f"Automations applied: {len(names)}", flush=True)
@@ -189,10 +194,10 @@ def run_stack(settings: Settings) -> int:
     url = api_url(settings)
     server = None
     if not settings.prefect.api_url:
-        server = start_server(settings, layout.state / "prefect-server.log")
+        server = start_server(settings, layout.prefect_server_log)
     stop = threading.Event()
 
-    def _on_signal(signum: int, _frame: Any) -> None:
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
         stop.set()
         raise StackStopped(signum)
 

@@ -7,13 +7,10 @@ of the name, never the name) and is handed off by the ingest flow in this proces
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 from prefect import tags
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
@@ -27,8 +24,11 @@ from hmis_handoff.layout import Layout
 
 log = logging.getLogger("hmis_handoff.watch")
 
+#: One sweep: returns seconds until the next is due (None: wait for an event or the interval).
+Sweep = Callable[[], float | None]
 
-def make_sweep(settings: Settings) -> tuple[DropFolderScanner, object]:
+
+def make_sweep(settings: Settings) -> tuple[DropFolderScanner, Sweep]:
     layout = Layout(settings.root)
     drops = [layout.agency_drop(agency.id) for agency in settings.agencies]
     # Kernel publish events only where the watcher gets kernel events (see DropWatcher).
@@ -64,7 +64,7 @@ def start_watcher(settings: Settings, stop: threading.Event) -> threading.Thread
     _scanner, sweep = make_sweep(settings)
     watcher = DropWatcher(
         [layout.agency_drop(agency.id) for agency in settings.agencies],
-        sweep,  # type: ignore[arg-type]
+        sweep,
         interval=settings.intake.sweep_interval_seconds,
         force_polling=settings.intake.force_polling,
         stop_event=stop,
@@ -82,26 +82,9 @@ def start_watcher(settings: Settings, stop: threading.Event) -> threading.Thread
 CONFIRMATION_SWEEP_SECONDS = 60.0
 
 
-def _unsettled_delay(folders: list[Path], settle: float) -> float | None:
-    """Seconds until the youngest top-level entry has been still for ``settle``, if any."""
-    now = time.time()
-    waits = []
-    for folder in folders:
-        try:
-            entries = list(os.scandir(folder))
-        except FileNotFoundError:
-            continue
-        for entry in entries:
-            with contextlib.suppress(OSError):
-                age = now - entry.stat(follow_symlinks=False).st_mtime
-                if 0 <= age < settle:
-                    waits.append(settle - age + 0.05)
-    return min(waits) if waits else None
-
-
-def make_confirmation_sweep(settings: Settings) -> object:
+def make_confirmation_sweep(settings: Settings) -> Sweep:
     """A sweep that runs the confirmations flow in this process when a settled item waits."""
-    from connectors.inbox_folder import scan_inbox
+    from connectors.inbox_folder import scan_inbox, unsettled_delay
     from flows.confirmations import confirmations
 
     layout = Layout(settings.root)
@@ -112,7 +95,7 @@ def make_confirmation_sweep(settings: Settings) -> object:
         if any(scan_inbox(folder, settle_seconds=settle) for folder in folders):
             with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
                 confirmations()
-        return _unsettled_delay(folders, settle)
+        return unsettled_delay(folders, settle)
 
     return sweep
 
@@ -122,7 +105,7 @@ def start_confirmation_watcher(settings: Settings, stop: threading.Event) -> thr
     layout = Layout(settings.root)
     watcher = DropWatcher(
         [layout.partner_confirmations(p.id) for p in settings.partners],
-        make_confirmation_sweep(settings),  # type: ignore[arg-type]
+        make_confirmation_sweep(settings),
         interval=min(settings.intake.sweep_interval_seconds, CONFIRMATION_SWEEP_SECONDS),
         force_polling=settings.intake.force_polling,
         stop_event=stop,

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from hmis_handoff.config import Settings
 from hmis_handoff.deadlines import calendar_for, flag_pairs
@@ -27,6 +27,15 @@ SUMMARY_DAYS = 7
 TOP_RULES = 3
 
 
+class DeadlineBoard(TypedDict):
+    """What a dashboard refresh found: non-zero flag counts and who has overdue records."""
+
+    as_of: str
+    counts: dict[str, int]
+    overdue_agencies: list[str]
+    overdue_partners: list[str]
+
+
 @dataclass(frozen=True)
 class Deadlines:
     """The deadline part of the dashboard as of a date."""
@@ -35,6 +44,15 @@ class Deadlines:
     counts: dict[str, int]
     overdue: list[dict[str, Any]]
     due_soon: list[dict[str, Any]]
+
+    def board(self) -> DeadlineBoard:
+        """Counts and the agencies and partners with overdue records (ids only)."""
+        return DeadlineBoard(
+            as_of=self.as_of.isoformat(),
+            counts={k: v for k, v in self.counts.items() if v},
+            overdue_agencies=sorted({r["agency_id"] for r in self.overdue}),
+            overdue_partners=sorted({r["partner_id"] for r in self.overdue}),
+        )
 
 
 def md_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

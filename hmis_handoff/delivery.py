@@ -23,7 +23,8 @@ on the delivery row. The crash point ``delivery-uploaded`` (see
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -32,12 +33,22 @@ from hmis_handoff.ledger import Ledger
 from hmis_handoff.ledger.deliveries import (
     DeliveryView,
     begin_attempt,
+    delivered_pairs,
     mark_delivered,
     note_failure,
+    packages_of,
 )
 from hmis_handoff.ledger.models import DeliveryState
 
-__all__ = ["Channel", "DeliveryOutcome", "PackageFiles", "Proof", "deliver"]
+__all__ = [
+    "Channel",
+    "DeliveryOutcome",
+    "Outstanding",
+    "PackageFiles",
+    "Proof",
+    "deliver",
+    "outstanding",
+]
 
 FAILPOINT_UPLOADED = "delivery-uploaded"
 
@@ -71,6 +82,39 @@ class PackageFiles:
     def files(self) -> tuple[Path, Path, Path]:
         """In sending order: the signature last (its arrival completes the package)."""
         return (self.age, self.manifest, self.signature)
+
+
+@dataclass
+class Outstanding:
+    """What one partner's channels still lack: (package id, channel id) pairs to deliver,
+    and the pairs left out because they are delivered already or gone from the outbox."""
+
+    due: list[tuple[str, str]] = field(default_factory=list)
+    already: int = 0
+    missing: int = 0
+
+
+def outstanding(
+    ledger: Ledger, partner_id: str, outbox: Path, channel_ids: Iterable[str]
+) -> Outstanding:
+    """Every package of ``partner_id`` not yet delivered on each of ``channel_ids``, oldest
+    first. A package whose signature is no longer in the outbox (the partner took it
+    already) is counted ``missing``, never sent: a channel copies what the outbox holds."""
+    channels = list(channel_ids)
+    found = Outstanding()
+    finished = delivered_pairs(ledger, partner_id)
+    for ref in packages_of(ledger, partner_id):
+        files = PackageFiles.in_outbox(
+            outbox, ref.package_id, partner_id, ref.record_count, ref.ciphertext_sha256
+        )
+        for channel_id in channels:
+            if (ref.package_id, channel_id) in finished:
+                found.already += 1
+            elif not files.signature.exists():
+                found.missing += 1
+            else:
+                found.due.append((ref.package_id, channel_id))
+    return found
 
 
 @dataclass(frozen=True)

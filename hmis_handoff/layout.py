@@ -7,10 +7,12 @@
     partners/<partner>/outbox/         <package>.age + <package>.manifest.json + .sig
     partners/<partner>/confirmations/  partner drops confirmation CSVs / HMIS exports
     work/  quarantine/  archive/       claimed files in flight; encrypted originals
-    state/                             ledger.db, signing key, Prefect home
+    state/                             ledger.db, signing key, Prefect home and server log,
+                                       remote-intake/, overdue-notice.json
     keys/                              record HMAC key, CoC archive identity (move it off)
 
-Directories are 0700; every file we create is 0600.
+Directories are 0700; every file we create is 0600. What the files in ``work/``,
+``quarantine/``, ``archive/`` and ``keys/`` are called is :mod:`hmis_handoff.workarea`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from hmis_handoff.errors import ConfigError
 from hmis_handoff.fsutil import ensure_private_dir
+from hmis_handoff.workarea import RECORD_HMAC_KEY
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,20 @@ class Layout:
         return self.state / "prefect"
 
     @property
+    def prefect_server_log(self) -> Path:
+        return self.state / "prefect-server.log"
+
+    @property
+    def remote_intake_state(self) -> Path:
+        """Remote drop folders' claim records (connectors/remote_drop.py)."""
+        return self.state / "remote-intake"
+
+    @property
+    def overdue_notice_memory(self) -> Path:
+        """The last overdue notice sent (hmis_handoff/escalation.py)."""
+        return self.state / "overdue-notice.json"
+
+    @property
     def signing_key(self) -> Path:
         return self.state / "signing.key"
 
@@ -81,7 +98,7 @@ class Layout:
     def hmac_key(self) -> Path:
         # Not in state/: a copy of the ledger must not carry the key that opens its
         # hashes (hmis_handoff/record_key.py).
-        return self.keys / "record-hmac.key"
+        return self.keys / RECORD_HMAC_KEY
 
     def create(self, agency_ids: Iterable[str], partner_ids: Iterable[str]) -> None:
         """Create every directory (0700), tightening modes of existing ones."""

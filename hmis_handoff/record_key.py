@@ -16,11 +16,12 @@ from pathlib import Path
 
 from hmis_handoff.fsutil import ensure_private_dir, fsync_dir
 from hmis_handoff.layout import Layout
+from hmis_handoff.workarea import RECORD_HMAC_KEY
 
 __all__ = ["LEGACY_HMAC_KEY", "adopt_legacy_hmac_key"]
 
 #: The key's old place, relative to the data root.
-LEGACY_HMAC_KEY = Path("state") / "record-hmac.key"
+LEGACY_HMAC_KEY = Path("state") / RECORD_HMAC_KEY
 
 
 def adopt_legacy_hmac_key(layout: Layout) -> None:

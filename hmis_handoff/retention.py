@@ -1,12 +1,13 @@
 """Retention: purge encrypted originals from ``archive/`` and ``quarantine/`` after N days.
 
-Only files this pipeline wrote are touched (``*.age`` with the ``YYYYMMDD-`` prefix it
-gives them); age is taken from that date prefix, which is the day the file was received,
-so a restored backup or a touched mtime cannot keep a file alive or kill it early.
+Only files this pipeline wrote are touched (named by
+:func:`hmis_handoff.workarea.kept_original_name`); age is taken from their date prefix,
+which is the day the file was received, so a restored backup or a touched mtime cannot keep
+a file alive or kill it early.
 
-Objects the drop-folder scanner refused (``quarantine/<id>.quarantined[.age]``, a link, a
-FIFO or an encrypted file or folder) carry no date in their name; their age is the
-``quarantined_at`` of the ``<id>.refusal.json`` sidecar written before the move, and they
+Objects the drop-folder scanner refused (:class:`hmis_handoff.workarea.QuarantineFiles`: a
+link, a FIFO or an encrypted file or folder) carry no date in their name; their age is the
+``quarantined_at`` of the refusal sidecar written before the move, and they
 go with the rejected files' retention. The sidecar is removed last, so a purge that a
 crash interrupts is finished by the next one.
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import stat
 from dataclasses import dataclass
@@ -24,9 +24,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from hmis_handoff.fsutil import fsync_dir
+from hmis_handoff.workarea import QuarantineFiles, kept_original_day
 
-_NAME = re.compile(r"^(?P<day>\d{8})-[0-9a-f]{12}.*\.age$")
-_REFUSAL = re.compile(r"^(?P<id>[0-9a-f]{32})\.refusal\.json$")
 _SIDECAR_MAX_BYTES = 64 * 1024
 
 
@@ -42,13 +41,8 @@ def _purge(directory: Path, *, older_than_days: int, today: date) -> int:
     cutoff = today - timedelta(days=older_than_days)
     removed = 0
     for entry in os.scandir(directory):
-        match = _NAME.match(entry.name)
-        if not match or not entry.is_file(follow_symlinks=False):
-            continue
-        day = match.group("day")
-        try:
-            received = date(int(day[:4]), int(day[4:6]), int(day[6:]))
-        except ValueError:
+        received = kept_original_day(entry.name)
+        if received is None or not entry.is_file(follow_symlinks=False):
             continue
         if received < cutoff:
             with contextlib.suppress(FileNotFoundError):
@@ -89,17 +83,15 @@ def _purge_refusals(directory: Path, *, older_than_days: int, today: date) -> in
         return 0
     cutoff = today - timedelta(days=older_than_days)
     removed = 0
-    for entry in os.scandir(directory):
-        match = _REFUSAL.match(entry.name)
-        if not match or not entry.is_file(follow_symlinks=False):
+    for files in QuarantineFiles.each(directory):
+        if not files.sidecar.is_file() or files.sidecar.is_symlink():
             continue
-        day = _refusal_day(Path(entry.path))
+        day = _refusal_day(files.sidecar)
         if day is None or day >= cutoff:
             continue
-        quarantine_id = match.group("id")
-        for suffix in (".quarantined.age", ".quarantined"):
-            removed += _remove(directory / f"{quarantine_id}{suffix}")
-        os.unlink(entry.path)
+        for kept in (files.kept, files.moved):
+            removed += _remove(kept)
+        os.unlink(files.sidecar)
     if removed:
         fsync_dir(directory)
     return removed

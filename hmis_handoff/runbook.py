@@ -72,6 +72,25 @@ ARTIFACTS = (
 )
 
 
+def notification_channel(settings: Settings) -> str | None:
+    """How the runbook names the configured notification channel, or None without one."""
+    notes = settings.notifications
+    return notes.prefect_block or ("a webhook" if notes.webhook_url else None)
+
+
+def channel_warning(settings: Settings) -> str | None:
+    """The operator-facing warning when the automations have nobody to notify."""
+    notes = settings.notifications
+    if notes.prefect_block or notes.webhook_url:
+        return None
+    return (
+        "WARNING: no notification channel is configured. The automations (overdue records, "
+        "refused files, failed or crashed runs, missed schedules) fire and show under Events "
+        "in the Prefect UI, but notify nobody. Set [notifications] prefect_block "
+        '(e.g. "slack-webhook/coc-ops") or webhook_url in handoff.toml.'
+    )
+
+
 def runbook_markdown(settings: Settings, *, channel: str | None) -> str:
     """The runbook; ``channel`` names the configured notification channel, or None."""
     lines = [

@@ -3,9 +3,10 @@
 A claim renames the agency's file into ``work/``, but an uploader that keeps its write
 handle (SFTP and SMB allow it) can still rewrite or append to that inode. So every pass of
 the pipeline reads a copy we made ourselves (0600, written by us, in ``work/``): what is
-validated is what is packaged. The copy carries the original's size and mtime (as its own
-size and mtime), so :func:`original_changed` can tell that the original was written to
-after we copied it, and the agency can be told to send it again instead of losing rows.
+validated is what is packaged (named by hmis_handoff.workarea). The copy carries the
+original's size and mtime (as its own size and mtime), so :func:`original_changed` can tell
+that the original was written to after we copied it, and the agency can be told to send it
+again instead of losing rows.
 
 The size is checked from ``fstat`` before a single byte is read: a sparse 2 GiB file
 (4 KB on disk) is refused without being hashed, copied or archived.
@@ -22,11 +23,6 @@ from hmis_handoff.fsutil import atomic_writer
 
 _CHUNK = 1 << 20
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-
-
-def copy_path(work_dir: Path, claim_id: str, suffix: str) -> Path:
-    """Where the private copy of claim ``claim_id`` lives (suffix kept for the reader)."""
-    return work_dir / f"{claim_id}.copy{suffix}"
 
 
 def private_copy(original: Path, copy: Path, max_bytes: int) -> bool:

@@ -9,7 +9,7 @@ Contract (see DESIGN.md, non-negotiables 1-4):
   exists, it exists.
 * Nothing returned from here carries a cell value or an agency's file name: results are
   ids, hashes, counts and rule ids, safe for Prefect parameters, results, logs and events.
-* One process at a time works on a claim: a ``flock`` on ``work/<claim>.lock`` guards it
+* One process at a time works on a claim: a ``flock`` on its lock file guards it
   (released by the kernel if the process dies, so recovery never waits on a dead owner).
 """
 
@@ -22,7 +22,6 @@ import hashlib
 import io
 import json
 import os
-import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -33,15 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connectors.dropfolder import (
-    QUARANTINE_SUFFIX,
-    REFUSAL_SIDECAR_SUFFIX,
-    ClaimedFile,
-    Refusal,
-    new_claim_id,
-    pending_claims,
-    quarantine_refusal,
-)
+from connectors.dropfolder import ClaimedFile, Refusal, pending_claims, quarantine_refusal
 from connectors.reader import ReadLimits, iter_intake_chunks
 from hmis_handoff import __version__, agency_names, progress
 from hmis_handoff.clock import now as current_time
@@ -53,7 +44,6 @@ from hmis_handoff.deadlines import calendar_for
 from hmis_handoff.errors import FileRejected, HandoffError, IntegrityError, UnsafeFolderError
 from hmis_handoff.failpoints import failpoint
 from hmis_handoff.fsutil import (
-    TEMP_PREFIX,
     atomic_write_text,
     atomic_writer,
     ensure_private_dir,
@@ -87,7 +77,16 @@ from hmis_handoff.reports import (
 )
 from hmis_handoff.safedir import check_private_tree, held_dir
 from hmis_handoff.timeliness import submitted_late
-from hmis_handoff.workcopy import copy_path, original_changed, oversized, private_copy
+from hmis_handoff.workarea import (
+    ClaimFiles,
+    QuarantineFiles,
+    RefusalFacts,
+    encrypted,
+    kept_original_name,
+    load_or_create_secret,
+    new_claim_id,
+)
+from hmis_handoff.workcopy import original_changed, oversized, private_copy
 from hmis_handoff.worklist import WorklistRow, sort_rows, worklist_csv
 from schemas.code_labels import code_list
 from schemas.columns import SPEC_VERSIONS, SpecVersion, canonical_header, column_names, columns_for
@@ -259,20 +258,10 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_or_create_secret(path: Path, size: int = 32) -> bytes:
-    """A random secret kept in a 0600 file (created on first use)."""
-    if path.exists():
-        return path.read_bytes()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with atomic_writer(path, replace=False) as handle:
-        handle.write(secrets.token_bytes(size))
-    return path.read_bytes()
-
-
 @contextlib.contextmanager
 def claim_lock(work_dir: Path, claim_id: str) -> Iterator[bool]:
     """Yield True if this process now owns the claim, False if another process does."""
-    lock_path = work_dir / f"{claim_id}.lock"
+    lock_path = ClaimFiles(work_dir, claim_id).lock
     fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         try:
@@ -374,8 +363,7 @@ class Pipeline:
             # An oversized object (a sparse terabyte costs 4 KB on disk) is never read: only
             # the fact is kept (sidecar and report), not an encrypted copy of its bytes.
             if recipient and not oversized(moved, self.settings.intake.max_bytes):
-                encrypted = moved.with_name(moved.name + ".age")
-                encrypt_file(moved, encrypted, [parse_recipient(recipient)], overwrite=True)
+                encrypt_file(moved, encrypted(moved), [parse_recipient(recipient)], overwrite=True)
             moved.unlink()
         elif moved.is_dir() and not moved.is_symlink():
             # A refused folder may hold client files: kept only encrypted, like a file.
@@ -383,7 +371,7 @@ class Pipeline:
             if recipient:
                 encrypt_directory_and_remove(
                     moved,
-                    moved.with_name(moved.name + ".age"),
+                    encrypted(moved),
                     [parse_recipient(recipient)],
                     max_member_bytes=self.settings.intake.max_bytes,
                 )
@@ -429,9 +417,8 @@ class Pipeline:
 
     def _finish_interrupted_refusals(self) -> None:
         """Quarantined plaintext a crash left unencrypted: encrypt it and answer the agency."""
-        for sidecar in self.layout.quarantine.glob(f"*{REFUSAL_SIDECAR_SUFFIX}"):
-            quarantine_id = sidecar.name.removesuffix(REFUSAL_SIDECAR_SUFFIX)
-            moved = self.layout.quarantine / f"{quarantine_id}{QUARANTINE_SUFFIX}"
+        for files in QuarantineFiles.each(self.layout.quarantine):
+            sidecar, moved = files.sidecar, files.moved
             if moved.is_symlink() or not (moved.is_file() or moved.is_dir()):
                 continue
             try:
@@ -542,26 +529,26 @@ class Pipeline:
     def _quarantine_orphan(self, claimed: ClaimedFile, rule_id: str) -> None:
         """Quarantine a claim of an unconfigured agency (encrypted) and clear ``work/``."""
         quarantine = ensure_private_dir(self.layout.quarantine)
-        quarantine_id = new_claim_id()
+        files = QuarantineFiles(quarantine, new_claim_id())
         atomic_write_text(
-            quarantine / f"{quarantine_id}{REFUSAL_SIDECAR_SUFFIX}",
+            files.sidecar,
             json.dumps(
-                {
-                    "quarantine_id": quarantine_id,
-                    "agency_id": claimed.agency_id,
-                    "reason_rule_id": rule_id,
-                    "name_fingerprint": claimed.name_fingerprint,
-                    "kind": "file",
-                    "quarantined_at": self.clock().isoformat(),
-                }
+                RefusalFacts(
+                    quarantine_id=files.quarantine_id,
+                    agency_id=claimed.agency_id,
+                    reason_rule_id=rule_id,
+                    name_fingerprint=claimed.name_fingerprint,
+                    kind="file",
+                    quarantined_at=self.clock().isoformat(),
+                )
             ),
             replace=False,
         )
-        moved = quarantine / f"{quarantine_id}{QUARANTINE_SUFFIX}"
+        moved = files.moved
         os.rename(claimed.path, moved)
         recipient = self.settings.archive_recipient
         if recipient:
-            encrypt_file(moved, moved.with_name(moved.name + ".age"), [parse_recipient(recipient)])
+            encrypt_file(moved, files.kept, [parse_recipient(recipient)])
         moved.unlink()
         with (
             contextlib.suppress(OSError, HandoffError),
@@ -574,7 +561,7 @@ class Pipeline:
 
     def _copy(self, claimed: ClaimedFile) -> Path:
         """Our private copy of the claim: every pass reads it, never the agency's inode."""
-        return copy_path(self.layout.work, claimed.claim_id, claimed.suffix)
+        return ClaimFiles(self.layout.work, claimed.claim_id).copy(claimed.suffix)
 
     def _refuse_oversized(self, claimed: ClaimedFile) -> FileOutcome:
         """FILE-TOO-LARGE from the size alone: nothing is read, hashed or archived.
@@ -782,8 +769,8 @@ class Pipeline:
         partner = self.settings.partner(view.partner_id)
         agency = self.settings.agency(view.agency_id)
         package_id = f"{view.received_at.astimezone(self.settings.tz):%Y%m%d}-{view.ref}"
-        plain = self.layout.work / f"{claimed.claim_id}.send.csv"
-        bundle = self.layout.work / f"{claimed.claim_id}.send.zip"
+        files = ClaimFiles(self.layout.work, claimed.claim_id)
+        plain, bundle = files.send_csv, files.send_zip
         order = list(column_names(verdict.spec_version))
         created_at = self.clock()
         local = created_at.astimezone(self.settings.tz)
@@ -797,7 +784,7 @@ class Pipeline:
                 created_at=local.replace(tzinfo=None),
                 software_version=__version__,
             ),
-            prefix=f"{claimed.claim_id}.send.hmis-",
+            prefix=files.send_hmis_prefix,
         )
         worklist = _WorklistBuilder(self, verdict, view.received_at, local.date())
         try:
@@ -870,13 +857,13 @@ class Pipeline:
     def _send_scratch(self, claim_id: str) -> Path:
         """A private folder for the XLSX writer's spill files, named for the claim so that
         cleanup (and recovery after a crash) removes whatever the writer left there."""
-        scratch = self.layout.work / f"{claim_id}.send.scratch"
+        scratch = ClaimFiles(self.layout.work, claim_id).send_scratch
         ensure_private_dir(scratch)
         return scratch
 
     def _remove_send_files(self, claim_id: str) -> None:
         """The plaintext files pass 2 writes for a claim (CSV, HMIS set, zip, scratch)."""
-        for path in self.layout.work.glob(f"{claim_id}.send.*"):
+        for path in ClaimFiles(self.layout.work, claim_id).send_files():
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
                 continue
@@ -1037,21 +1024,20 @@ class Pipeline:
         if not recipient:
             return
         received = view.received_at.astimezone(self.settings.tz)
-        target = directory / f"{received:%Y%m%d}-{view.ref}{claimed.suffix}.age"
+        target = directory / kept_original_name(received, view.ref, claimed.suffix)
         copy = self._copy(claimed)
         # The bytes we read (our copy), or the claimed file if we never got to copy it.
         source = copy if copy.exists() else claimed.path
         encrypt_file(source, target, [parse_recipient(recipient)], overwrite=True)
 
     def _verdict_path(self, claimed: ClaimedFile) -> Path:
-        return self.layout.work / f"{claimed.claim_id}.verdict.json"
+        return ClaimFiles(self.layout.work, claimed.claim_id).verdict
 
     def _remove_claim_temps(self, claimed: ClaimedFile) -> None:
         """Temp files of this claim (we hold its lock, so no one else is writing them)."""
-        for pattern in (".send.*", ".copy*", ".verdict.json"):
-            for temp in self.layout.work.glob(f"{TEMP_PREFIX}*-{claimed.claim_id}{pattern}"):
-                with contextlib.suppress(FileNotFoundError):
-                    temp.unlink()
+        for temp in ClaimFiles(self.layout.work, claimed.claim_id).temp_files():
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
         self._remove_send_files(claimed.claim_id)
 
     def _cleanup(self, claimed: ClaimedFile) -> None:
@@ -1061,19 +1047,20 @@ class Pipeline:
         claim and finishes this cleanup, so a crash here never strands a copy.
         """
         self._remove_send_files(claimed.claim_id)
+        files = ClaimFiles(self.layout.work, claimed.claim_id)
         for path in (
             self._copy(claimed),
             self._verdict_path(claimed),
-            self.layout.work / f"{claimed.claim_id}.attempts.json",
-            self.layout.work / f"{claimed.claim_id}.send.csv",
-            self.layout.work / f"{claimed.claim_id}.send.zip",
+            files.attempts,
+            files.send_csv,
+            files.send_zip,
             claimed.path,
-            self.layout.work / f"{claimed.claim_id}.claim.json",
+            files.sidecar,
         ):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         with contextlib.suppress(FileNotFoundError):
-            (self.layout.work / f"{claimed.claim_id}.lock").unlink()
+            files.lock.unlink()
         failpoint("cleaned-up")
 
     def _outcome(self, claimed: ClaimedFile, view: FileView) -> FileOutcome:

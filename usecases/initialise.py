@@ -27,8 +27,8 @@ from hmis_handoff.errors import ConfigError
 from hmis_handoff.fsutil import atomic_write_text, ensure_private_dir
 from hmis_handoff.layout import Layout
 from hmis_handoff.signers import fingerprint_of
+from hmis_handoff.workarea import load_or_create_secret
 from usecases.demo import write_demo_intake
-from usecases.handoff import load_or_create_secret
 
 DEMO_AGENCY = "demo-agency"
 DEMO_PARTNER = "demo-partner"

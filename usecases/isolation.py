@@ -2,7 +2,7 @@
 
 The ingest flow and recovery hand off claims one by one. A claim whose hand-off raises is
 logged by claim id and exception type only (the message could carry a value), its attempt
-count is kept durably beside it in ``work/`` (``<claim_id>.attempts.json``, removed with
+count is kept durably beside it in ``work/`` (:attr:`ClaimFiles.attempts`, removed with
 the claim), and the caller goes on to the next claim. Once a claim has failed
 ``max_attempts`` times it is given up: its agency is answered ``FILE-PROCESSING-FAILED``,
 the original is kept only encrypted in ``quarantine/`` and its plaintext leaves ``work/``
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from connectors.dropfolder import ClaimedFile
 from hmis_handoff.fsutil import atomic_write_text
+from hmis_handoff.workarea import ClaimFiles
 from usecases.handoff import FileOutcome, Pipeline
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ MAX_ATTEMPTS = 3
 
 def attempts_path(work_dir: Path, claim_id: str) -> Path:
     """Where a claim's failed-attempt counter lives."""
-    return work_dir / f"{claim_id}.attempts.json"
+    return ClaimFiles(work_dir, claim_id).attempts
 
 
 def failed_attempts(work_dir: Path, claim_id: str) -> int:

@@ -98,12 +98,13 @@ def keyer_for(settings: Settings) -> RecordKeyer:
     layout = Layout(settings.root)
     adopt_legacy_hmac_key(layout)
     path = layout.hmac_key
+    where = path.relative_to(layout.root)
     try:
         secret = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError("the record HMAC key (keys/record-hmac.key) is missing") from None
+        raise ConfigError(f"the record HMAC key ({where}) is missing") from None
     if len(secret) < MIN_SECRET_BYTES:
-        raise ConfigError("the record HMAC key (keys/record-hmac.key) is too short")
+        raise ConfigError(f"the record HMAC key ({where}) is too short")
     return RecordKeyer(secret)
 
 

@@ -21,6 +21,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypedDict
 
 from connectors.hmis_export import export_fingerprint
 from connectors.inbox_folder import (
@@ -42,7 +43,7 @@ from usecases.match_keys import keyer_for
 from usecases.partner_reports import PartnerReportRow, write_partner_report
 from usecases.reconcile import reconcile_export
 
-__all__ = ["InboxOutcome", "ItemOutcome", "process_inbox"]
+__all__ = ["InboxOutcome", "InboxSummary", "ItemOutcome", "process_inbox"]
 
 REF_CHARS = 12
 
@@ -57,6 +58,17 @@ class ItemOutcome:
     report: str
     newly_entered: dict[str, list[str]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+
+
+class InboxSummary(TypedDict):
+    """One partner's pass in counts: files, exports, refusal rule ids, records entered."""
+
+    partner: str
+    confirmation_files: int
+    exports: int
+    refused: list[str]
+    newly_entered: int
+    left_for_next_pass: int
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,17 @@ class InboxOutcome:
             for agency_id, ids in item.newly_entered.items():
                 merged[agency_id].extend(ids)
         return {agency: sorted(set(ids)) for agency, ids in merged.items()}
+
+    def summary(self) -> InboxSummary:
+        """This pass in counts and rule ids (no file names, no values)."""
+        return InboxSummary(
+            partner=self.partner_id,
+            confirmation_files=sum(1 for i in self.items if i.kind == "confirmation"),
+            exports=sum(1 for i in self.items if i.kind == "export"),
+            refused=sorted(i.rule_id for i in self.items if i.rule_id),
+            newly_entered=sum(len(ids) for ids in self.newly_entered().values()),
+            left_for_next_pass=self.errors,
+        )
 
 
 def _content_ref(item: InboxItem) -> str:

@@ -48,7 +48,8 @@ from connectors.dropfolder import (
 )
 from hmis_handoff import failpoints
 from hmis_handoff.config import load_settings
-from usecases.handoff import Pipeline, load_or_create_secret
+from hmis_handoff.workarea import load_or_create_secret
+from usecases.handoff import Pipeline
 
 # tests.synthetic rows are valid as of this day; validation runs as of it.
 AS_OF = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)

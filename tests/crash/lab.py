@@ -21,12 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from connectors.dropfolder import CLAIM_SIDECAR_SUFFIX, pending_claims
+from connectors.dropfolder import pending_claims
 from hmis_handoff.config import load_settings
 from hmis_handoff.crypto.age import decrypt_file, parse_identities_file
 from hmis_handoff.crypto.package import verify_and_decrypt
 from hmis_handoff.crypto.signing import VerifyKey
 from hmis_handoff.ledger import FileState, Ledger
+from hmis_handoff.workarea import CLAIM_SIDECAR_SUFFIX
 from tests.packages import intake_text
 from tests.synthetic import make_valid_frame
 from usecases.handoff import STALE_TEMP_SECONDS

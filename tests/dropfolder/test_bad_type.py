@@ -11,16 +11,15 @@ import os
 import pytest
 
 from connectors.dropfolder import (
-    CLAIM_SIDECAR_SUFFIX,
     RULE_BAD_TYPE,
     RULE_NOT_REGULAR,
     DropFolderScanner,
     SettlePolicy,
     claim,
-    name_fingerprint,
     pending_claims,
     quarantine_refusal,
 )
+from hmis_handoff.workarea import CLAIM_SIDECAR_SUFFIX, name_fingerprint
 from schemas.rules import FILE_RULE_IDS, RULES
 
 from .conftest import AGENCIES, FakeClock, Tree

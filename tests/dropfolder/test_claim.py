@@ -13,14 +13,13 @@ import pytest
 
 from connectors import dropfolder
 from connectors.dropfolder import (
-    CLAIM_SIDECAR_SUFFIX,
     ClaimedFile,
     DropCandidate,
     claim,
-    name_fingerprint,
     pending_claims,
 )
 from hmis_handoff.errors import ConfigError
+from hmis_handoff.workarea import CLAIM_SIDECAR_SUFFIX, name_fingerprint
 
 from .conftest import AGENCIES, Tree
 

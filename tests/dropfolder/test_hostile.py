@@ -27,9 +27,9 @@ from connectors.dropfolder import (
     ScanResult,
     SettlePolicy,
     claim,
-    name_fingerprint,
     quarantine_refusal,
 )
+from hmis_handoff.workarea import name_fingerprint
 
 from .conftest import AGENCIES, Tree
 

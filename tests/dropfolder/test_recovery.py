@@ -10,13 +10,13 @@ import time
 import pytest
 
 from connectors.dropfolder import (
-    CLAIM_SIDECAR_SUFFIX,
     SettlePolicy,
     claim,
     load_claim,
     pending_claims,
 )
 from hmis_handoff.errors import ConfigError
+from hmis_handoff.workarea import CLAIM_SIDECAR_SUFFIX
 
 from .conftest import Tree
 

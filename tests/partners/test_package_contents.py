@@ -20,11 +20,11 @@ from hmis_handoff.hashing import RecordKeyer
 from hmis_handoff.layout import Layout
 from hmis_handoff.ledger import Ledger, RecordState
 from hmis_handoff.payload import PAYLOAD_LAYOUT
+from hmis_handoff.workarea import load_or_create_secret
 from hmis_handoff.worklist import read_worklist
 from schemas.hmis_csv import HMIS_CSV_FILES, hmis_csv_columns, hmis_csv_problems
 from tests.conftest import SHARED, age_binary, run_cli
 from tests.partners.conftest import BEFORE_HOLIDAY, Delivered
-from usecases.handoff import load_or_create_secret
 from usecases.reconcile import reconcile_export
 
 HMIS_FILES = ("Export.csv", "Client.csv", "Enrollment.csv", "Assessment.csv", "Event.csv")
