@@ -41,7 +41,7 @@ from schemas.validate import IntakeValidationError
 from usecases.confirm_entries import apply_confirmations, read_confirmation
 from usecases.match_keys import keyer_for
 from usecases.partner_reports import PartnerReportRow, write_partner_report
-from usecases.reconcile import reconcile_export
+from usecases.reconcile import ReconcileResult, reconcile_export
 
 __all__ = ["InboxOutcome", "ItemOutcome", "process_inbox"]
 
@@ -123,6 +123,19 @@ def _confirmation(
     return ItemOutcome("confirmation", ref, rule, report.name, newly, counts)
 
 
+def _row_problems_sentence(result: ReconcileResult) -> str:
+    """How many problems the export's rows had, by rule id, and how many are listed."""
+    total = sum(result.row_problem_counts.values())
+    by_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(result.row_problem_counts.items()))
+    sentence = (
+        f" {total} problem(s) in rows of the export ({by_rule}): those rows were not used, "
+        "the others were"
+    )
+    if total > len(result.row_problems):
+        return sentence + f"; the first {len(result.row_problems)} are listed below."
+    return sentence + "; listed below with file, row and column."
+
+
 def _export(
     settings: Settings,
     partner_id: str,
@@ -153,7 +166,12 @@ def _export(
         counts: dict[str, int] = {}
     else:
         newly = result.newly_entered()
-        counts = {**result.counts, "clients": result.summary.clients}
+        refused_rows = sum(result.row_problem_counts.values())
+        counts = {
+            **result.counts,
+            "clients": result.summary.clients,
+            "export_row_problems": refused_rows,
+        }
         summary = (
             f"HMIS export ({result.summary.csv_version}, HashStatus "
             f"{result.summary.hash_status}): {result.summary.clients} clients read; "
@@ -161,9 +179,15 @@ def _export(
             f"({counts.get('newly_entered', 0)} newly marked entered); "
             f"{len(result.problems)} intakes listed below."
         )
+        if refused_rows:
+            summary += _row_problems_sentence(result)
         rows = [
             PartnerReportRow(None, o.intake_id, o.agency_id, o.rule_id or "")
             for o in result.problems
+        ]
+        rows += [
+            PartnerReportRow(p.row, "", "", p.rule_id, file=p.file, column=p.column)
+            for p in result.row_problems
         ]
     report = write_partner_report(
         inbox / REPORTS, kind="reconcile", ref=ref, created=now, summary=summary, rows=rows
