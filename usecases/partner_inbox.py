@@ -92,6 +92,7 @@ def _confirmation(
     inbox = Layout(settings.root).partner_confirmations(partner_id)
     ref = _content_ref(item)
     rule: str | None = None
+    detail = ""
     rows: list[PartnerReportRow] = []
     newly: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
@@ -100,11 +101,11 @@ def _confirmation(
             read_confirmation(item.path), partner_id=partner_id, ledger=ledger, today=now.date()
         )
     except FileRejected as refusal:
-        rule = refusal.rule_id
+        rule, detail = refusal.rule_id, refusal.detail
     except IntakeValidationError:
         rule = "CONF-FILE-UNREADABLE"
     if rule is not None:
-        summary = f"The file was not used ({rule}); nothing was marked entered."
+        summary = f"The file was not used ({_why(rule, detail)}); nothing was marked entered."
         rows = [PartnerReportRow(None, "", "", rule)]
     else:
         summary = result.summary()
@@ -121,6 +122,12 @@ def _confirmation(
     )
     retire_confirmation(item, inbox, ref=ref, when=now)
     return ItemOutcome("confirmation", ref, rule, report.name, newly, counts)
+
+
+def _why(rule_id: str, detail: str) -> str:
+    """The rule id and the refusal's detail: value-free by the contract of
+    :class:`~hmis_handoff.errors.FileRejected` (row numbers, our column names, counts)."""
+    return f"{rule_id}: {detail}" if detail else rule_id
 
 
 def _row_problems_sentence(result: ReconcileResult) -> str:
@@ -147,10 +154,11 @@ def _export(
     layout = Layout(settings.root)
     inbox = layout.partner_confirmations(partner_id)
     rule: str | None = None
+    detail = ""
     try:
         ref = export_fingerprint(item.path)[:REF_CHARS]
     except FileRejected as refusal:  # too large or a link: name the report by time instead
-        rule = refusal.rule_id
+        rule, detail = refusal.rule_id, refusal.detail
         ref = hashlib.sha256(f"{partner_id}:{now.isoformat()}".encode()).hexdigest()[:REF_CHARS]
     if rule is None:
         try:
@@ -158,9 +166,9 @@ def _export(
                 item.path, partner_id=partner_id, ledger=ledger, keyer=keyer, today=now.date()
             )
         except FileRejected as refusal:
-            rule = refusal.rule_id
+            rule, detail = refusal.rule_id, refusal.detail
     if rule is not None:
-        summary = f"The export was not used ({rule}); nothing was marked entered."
+        summary = f"The export was not used ({_why(rule, detail)}); nothing was marked entered."
         rows = [PartnerReportRow(None, "", "", rule)]
         newly: dict[str, list[str]] = {}
         counts: dict[str, int] = {}

@@ -301,3 +301,20 @@ def test_a_row_not_entered_yet_is_counted_not_reported(env: tuple[Settings, Ledg
         "O-1": None,
         "H-1": None,
     }
+
+
+def test_a_refused_file_says_where(env: tuple[Settings, Ledger]) -> None:
+    """The guidance says "check the row named in the report": the report names it."""
+    settings, ledger = env
+    write_confirmation(
+        _inbox(settings) / "c.csv",
+        [("I-1", "demo-agency", "", "2026-03-04"), ("I-2", "demo-agency", "2026-03-04")],
+        HEADER,
+    )
+    _process(settings, ledger)
+    report = _report(settings)
+    assert report[0]["guidance"] == (
+        "The file was not used (FILE-RAGGED-ROW: row 3 has 3 fields; the header has 4); "
+        "nothing was marked entered."
+    )
+    assert [r["rule_id"] for r in report[1:]] == ["FILE-RAGGED-ROW"]
