@@ -282,21 +282,97 @@ def confirm(
     verb = "confirmed" if done.changed else "already confirmed"
     typer.echo(f"{verb}: {done.intake_id} ({done.agency_id}) entered {done.entered_on:%m/%d/%Y}")
     if done.changed:
-        _emit_entered(settings, done.agency_id, done.partner_id, done.intake_id)
+        _emit_entered(settings, {(done.agency_id, done.partner_id): [done.intake_id]})
 
 
-def _emit_entered(settings: Settings, agency_id: str, partner_id: str, intake_id: str) -> None:
-    """The same ``handoff.record.entered`` event the confirmations flow emits."""
+def _emit_entered(
+    settings: Settings, entered: dict[tuple[str, str], list[str]], *, note_to_stderr: bool = False
+) -> None:
+    """The same ``handoff.record.entered`` events the confirmations flow emits (one per
+    agency-partner pair)."""
     from hmis_handoff import prefect_env
     from hmis_handoff.deadlines import today_in
 
     if not _api_reachable(prefect_env.api_url(settings)):
-        typer.echo("note: Prefect is not running; no handoff.record.entered event was sent")
+        typer.echo(
+            "note: Prefect is not running; no handoff.record.entered event was sent",
+            err=note_to_stderr,
+        )
         return
     prefect_env.apply(settings, with_api_url=True)
     from flows.events import emit_entered_and_flush
 
-    emit_entered_and_flush(agency_id, partner_id, [intake_id], today_in(settings).isoformat())
+    for (agency_id, partner_id), intake_ids in sorted(entered.items()):
+        emit_entered_and_flush(agency_id, partner_id, intake_ids, today_in(settings).isoformat())
+
+
+@app.command()
+def confirmations(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """One pass over every partner's confirmations folder (sheets and HMIS exports), then exit.
+
+    What ``handoff up``'s watcher does when a file lands there, for a host that does not run
+    it: reports go to ``confirmations/reports/``, handled files to ``processed/``."""
+    import time
+
+    from connectors.inbox_folder import scan_inbox
+    from hmis_handoff.layout import Layout
+    from hmis_handoff.ledger import Ledger
+    from usecases.partner_inbox import InboxOutcome, process_inbox
+
+    settings = _settings(config)
+    layout = Layout(settings.root)
+    outcomes: dict[str, list[InboxOutcome]] = {p.id: [] for p in settings.partners}
+    ledger = Ledger(settings.ledger_url)
+    try:
+        for attempt in range(2):
+            for partner in settings.partners:
+                outcomes[partner.id].append(process_inbox(settings, partner.id, ledger=ledger))
+            waiting = any(
+                scan_inbox(layout.partner_confirmations(p.id), settle_seconds=0)
+                for p in settings.partners
+            )
+            if not waiting or attempt:
+                break
+            # Just dropped (still settling) or left by an error: one more pass after the
+            # settle time, so "drop, then run this" works.
+            time.sleep(settings.intake.stable_seconds + 0.5)
+    except HandoffError as exc:
+        raise _fail(f"confirmations not processed: {exc}") from None
+    finally:
+        ledger.close()
+    entered: dict[tuple[str, str], list[str]] = {}
+    summary: list[dict[str, Any]] = []
+    for partner_id, passes in outcomes.items():
+        items = [item for outcome in passes for item in outcome.items]
+        for outcome in passes:
+            for agency_id, ids in outcome.newly_entered().items():
+                entered.setdefault((agency_id, partner_id), []).extend(ids)
+        summary.append(
+            {
+                "partner": partner_id,
+                "items": [
+                    {"kind": i.kind, "ref": i.ref, "refused": i.rule_id, "report": i.report}
+                    for i in items
+                ],
+                "newly_entered": sum(
+                    len(ids) for (_, p), ids in entered.items() if p == partner_id
+                ),
+                "left_for_next_pass": passes[-1].errors,
+            }
+        )
+    if as_json:
+        _emit_json(summary)
+    else:
+        for row in summary:
+            typer.echo(
+                f"{row['partner']}: {len(row['items'])} item(s), "
+                f"{row['newly_entered']} record(s) newly entered"
+            )
+            for item in row["items"]:
+                verdict = f"refused {item['refused']}" if item["refused"] else "used"
+                typer.echo(f"  {item['kind']:<12} {item['ref']}  {verdict:<28} {item['report']}")
+    if entered:
+        _emit_entered(settings, entered, note_to_stderr=as_json)
 
 
 @app.command()

@@ -10,6 +10,8 @@ Contract:
   checked against :class:`ExportLimits`; entries with absolute paths, ``..``, backslashes,
   drive letters, links or encryption refuse the whole zip. While reading, decompressed bytes
   are counted again, so a lying header cannot get past the limits.
+* :meth:`ExportSource.frames` gives the same rows as all-text frames in chunks, labelled by
+  row number, for the use cases to validate (this module does no validation of cells).
 * Members are found by their HUD names (``Client.csv``), case-insensitively, at the top
   level of the zip or folder; other entries are ignored. Header cells are matched
   case-insensitively and in any order (FY2024 and FY2026 share the columns we read).
@@ -34,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Final
 
+import pandas as pd
+
 from connectors.safe_open import open_regular_file
 from hmis_handoff.errors import FileRejected
 
@@ -53,6 +57,8 @@ REQUIRED_FILES: Final = frozenset({"Export.csv", "Client.csv", "Enrollment.csv"}
 _MB: Final = 2**20
 _CHUNK: Final = 1 << 16
 _S_IFLNK: Final = 0o120000
+#: Row numbers kept per member for rows skipped for their field count (the count is exact).
+MAX_SKIPPED_ROWS: Final = 1000
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,8 @@ class ExportSource:
         self.limits = limits
         #: Rows skipped per member because their field count differs from the header.
         self.skipped: dict[str, int] = {}
+        #: Their row numbers (header = 1), the first :data:`MAX_SKIPPED_ROWS` per member.
+        self.skipped_rows: dict[str, list[int]] = {}
 
     def has(self, member: str) -> bool:
         return member in self.members
@@ -122,6 +130,43 @@ class ExportSource:
         come out as "" when absent. Rows with a different number of fields than the header
         are skipped (see :attr:`skipped`). A missing optional member yields nothing.
         """
+        for _, present, fields in self._records(member, columns, required):
+            row = dict.fromkeys(columns, "")
+            row.update(zip(present, fields, strict=True))
+            yield row
+
+    def frames(
+        self,
+        member: str,
+        columns: Collection[str],
+        *,
+        required: Collection[str] = (),
+        chunk_rows: int = 50_000,
+    ) -> Iterator[pd.DataFrame]:
+        """``member`` as all-text frames of at most ``chunk_rows`` rows, for validation.
+
+        A frame holds the asked-for ``columns`` that the header has (absent ones are left
+        out, so a model judges only what the file says), cells stripped. Row labels are the
+        spreadsheet row number minus 2 (the first record after the header is 0), counting
+        blank records, as the intake readers label rows. Same refusals and skipping as
+        :meth:`rows`; a missing optional member yields nothing.
+        """
+        labels: list[int] = []
+        cells: list[list[str]] = []
+        present: tuple[str, ...] = ()
+        for number, present, fields in self._records(member, columns, required):
+            labels.append(number - 2)
+            cells.append(fields)
+            if len(cells) >= chunk_rows:
+                yield _frame(present, labels, cells)
+                labels, cells = [], []
+        if cells:
+            yield _frame(present, labels, cells)
+
+    def _records(
+        self, member: str, columns: Collection[str], required: Collection[str]
+    ) -> Iterator[tuple[int, tuple[str, ...], list[str]]]:
+        """(row number, present columns, their stripped cells) for each usable record."""
         if member not in self.members:
             if member in REQUIRED_FILES:
                 raise _refuse("EXPORT-MISSING-FILE", f"{member} is missing")
@@ -139,10 +184,17 @@ class ExportSource:
                 header = next(reader, None)
                 if header is None:
                     raise _refuse("EXPORT-MISSING-COLUMNS", f"{member} has no header row")
-                positions = _plan(member, header, columns, required)
+                positions = {
+                    name: pos
+                    for name, pos in _plan(member, header, columns, required).items()
+                    if pos is not None
+                }
+                present = tuple(positions)
                 width = len(header)
+                number = 1  # the header's row
                 count = 0
                 for fields in reader:
+                    number += 1
                     if not fields or (len(fields) == 1 and not fields[0].strip()):
                         continue
                     count += 1
@@ -150,11 +202,11 @@ class ExportSource:
                         raise _refuse("EXPORT-TOO-MANY-ROWS", f"{member} has too many rows")
                     if len(fields) != width:
                         self.skipped[member] = self.skipped.get(member, 0) + 1
+                        skipped = self.skipped_rows.setdefault(member, [])
+                        if len(skipped) < MAX_SKIPPED_ROWS:
+                            skipped.append(number)
                         continue
-                    yield {
-                        name: (fields[pos].strip() if pos is not None else "")
-                        for name, pos in positions.items()
-                    }
+                    yield number, present, [fields[pos].strip() for pos in positions.values()]
             except csv.Error:
                 raise _refuse(
                     "EXPORT-CSV-MALFORMED", f"{member} line {reader.line_num} cannot be parsed"
@@ -184,6 +236,13 @@ class ExportSource:
             except UnicodeDecodeError:
                 return "cp1252"
         return "utf-8"
+
+
+def _frame(columns: tuple[str, ...], labels: list[int], cells: list[list[str]]) -> pd.DataFrame:
+    frame = pd.DataFrame(cells, columns=list(columns), index=labels, dtype=object)
+    if not columns:  # no asked-for column in the header: still one row per record
+        frame = pd.DataFrame(index=labels)
+    return frame
 
 
 def _fold(cell: str) -> str:

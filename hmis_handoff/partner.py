@@ -132,11 +132,15 @@ def _check_outputs(request: DecryptRequest) -> None:
             raise HandoffError(f"{path}: the output must end in .csv or .xlsx")
 
 
-def _verify_decrypt(package: Path, plain: Path, identity: Path, pins: Pins) -> PackageManifest:
+def _check_inputs(package: Path, identity: Path) -> None:
     if not package.is_file():
         raise PackageNotFound(f"no package file at {package} (check the path)")
     if not identity.is_file():
         raise HandoffError(f"no identity file at {identity} (your age key, from handoff keygen)")
+
+
+def _verify_decrypt(package: Path, plain: Path, identity: Path, pins: Pins) -> PackageManifest:
+    _check_inputs(package, identity)
     identities = parse_identities_file(identity)
     trusted = pins.trusted_for(_named_signer(package))
     try:
@@ -211,6 +215,7 @@ def decrypt_package(
     Raises :class:`HandoffError` (a subclass naming the failure) before writing anything.
     """
     _check_outputs(request)
+    _check_inputs(package, identity)  # a wrong path is named as such, whatever the pins
     pins = trusted_pins(signers, config, known_signers)
     with _private_tempdir() as scratch:
         plain = scratch / "payload"

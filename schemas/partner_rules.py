@@ -1,5 +1,9 @@
 """Rules the data partner hears about: confirmation files and HMIS export reconciliation.
 
+``EXPORT-ROW-*`` are rows of an export refused by our HMIS CSV models
+(:data:`schemas.hmis_csv.EXPORT_ROW_RULES`): reported with file, row and column, the row
+left out, the others used.
+
 Same contract as :mod:`schemas.rules` (an id is never renamed or reused; guidance is fixed
 text that never quotes a value), but written for data-partner staff. :func:`guidance_for`
 also answers for the shared ids of :mod:`schemas.rules` (``DATE-FORMAT``, ``FILE-EMPTY``,
@@ -103,6 +107,31 @@ _PARTNER: Final[dict[str, str]] = {
     ),
     "EXPORT-TOO-MANY-ROWS": (
         "A CSV file of the export has more rows than we accept. Export a shorter period."
+    ),
+    "EXPORT-ROW-TEXT": (
+        "A required cell of this row (an id such as PersonalID or ExportID, or CSVVersion) is "
+        "blank, or a text cell holds a line break, so the row was not used; the other rows "
+        "were. Fix the record in HMIS and export again."
+    ),
+    "EXPORT-ROW-CODE": (
+        "A coded cell of this row (such as SSNDataQuality or DOBDataQuality) is blank, not a "
+        "whole number, or not a code of its HUD list (1, 2, 8, 9 or 99 for data quality), so "
+        "the row was not used; the other rows were. Fix the record in HMIS and export again."
+    ),
+    "EXPORT-ROW-DATE": (
+        "A date cell of this row (such as DOB or EntryDate) is missing where required or is "
+        "not a real date written yyyy-mm-dd (Excel often rewrites dates as 5/17/1980), so the "
+        "row was not used; the other rows were. Export again without opening it in Excel."
+    ),
+    "EXPORT-ROW-DATETIME": (
+        "A date-and-time cell of this row (such as DateCreated) is missing or not written "
+        "yyyy-mm-dd hh:mm:ss, so the row was not used; the other rows were. Export again "
+        "without opening the file in Excel."
+    ),
+    "EXPORT-ROW-FIELDS": (
+        "This row of the export has a different number of fields than the header (often a "
+        "comma or quote inside a value that was not quoted), so it was not used; the other "
+        "rows were. Export again without editing the file."
     ),
 }
 

@@ -2,7 +2,8 @@
 
 Every rule id with its severity, scope, title, guidance, where it is judged (a check of the
 pandera intake schema, the cross-row pass, the reader/pipeline for file rules, or the
-consent gate) and the columns it touches. Regenerate with ``python -m schemas.rules_page``;
+consent gate) and the columns it touches; then the data partner's rules with their guidance.
+Regenerate with ``python -m schemas.rules_page``;
 ``tests/schemas/test_schema_rules_page.py`` fails when the committed page is stale.
 """
 
@@ -25,6 +26,7 @@ from schemas.columns import (
     race_columns,
 )
 from schemas.intake_schema import CROSS_ROW_RULE_IDS, GROUP_OF
+from schemas.partner_rules import PARTNER_RULES
 from schemas.rules import RULES, Rule
 
 PAGE: Final = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
@@ -165,7 +167,36 @@ def render() -> str:
             f"| `{rule.id}` | {rule.severity} | {rule.scope} | {judged_by(rule)} "
             f"| {_cell(rule.title)} | {_cell(rule.guidance)} | {new} | {old} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *_partner_lines()]) + "\n"
+
+
+def _partner_scope(rule_id: str) -> str:
+    if rule_id.startswith("CONF-"):
+        return "confirmation file"
+    if rule_id.startswith("RECON-"):
+        return "intake not matched in an HMIS export"
+    if rule_id.startswith("EXPORT-ROW-"):
+        return "row of an HMIS export (pandera HMIS CSV model); the row is left out"
+    return "HMIS export (whole file)"
+
+
+def _partner_lines() -> list[str]:
+    """The data partner's rules (:mod:`schemas.partner_rules`), as their reports show them."""
+    lines = [
+        "",
+        "## Data partner rules",
+        "",
+        "Rule ids in the reports written to a partner's `confirmations/reports/` "
+        "(`schemas/partner_rules.py`; export rows are judged by `schemas/hmis_csv.py`). "
+        "A confirmation file can also trip the shared ids above "
+        "(`DATE-FORMAT`, `FILE-EMPTY`, ...).",
+        "",
+        "| Rule id | Applies to | What to do |",
+        "|---|---|---|",
+    ]
+    for rule_id, guidance in PARTNER_RULES.items():
+        lines.append(f"| `{rule_id}` | {_partner_scope(rule_id)} | {_cell(guidance)} |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

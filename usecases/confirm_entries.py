@@ -16,6 +16,9 @@ Row rules, in order (a row failing one is reported with that rule and not used):
 4. the date entered (time of day dropped; partner local time is CoC time) is not after
    today (``CONF-DATE-FUTURE``) nor before the intake date (``CONF-DATE-BEFORE-INTAKE``).
 
+A row with an IntakeID and a blank DateEntered is an intake not entered yet (the prefilled
+sheet is filled as the work gets done): it is counted, not reported as a problem.
+
 Nothing here logs or raises with a cell value; refusals carry rule ids and the intake id.
 """
 
@@ -77,6 +80,7 @@ class ConfirmationResult:
     rows: int
     confirmed: tuple[ConfirmedRecord, ...]
     problems: tuple[PartnerReportRow, ...]
+    not_yet_entered: int = 0
 
     def newly_entered(self) -> dict[str, list[str]]:
         """Intake ids the ledger newly marked entered (or moved earlier), per agency."""
@@ -89,10 +93,16 @@ class ConfirmationResult:
     def summary(self) -> str:
         """A value-free sentence for the partner's report."""
         changed = sum(1 for r in self.confirmed if r.changed)
+        waiting = (
+            f"{self.not_yet_entered} rows without DateEntered (not entered yet: nothing to "
+            "do until they are); "
+            if self.not_yet_entered
+            else ""
+        )
         return (
             f"{self.rows} rows read; {len(self.confirmed)} intakes confirmed "
             f"({changed} newly marked entered, {len(self.confirmed) - changed} already had "
-            f"an earlier or equal date); {len(self.problems)} problems listed below."
+            f"an earlier or equal date); {waiting}{len(self.problems)} problems listed below."
         )
 
 
@@ -146,9 +156,13 @@ def apply_confirmations(
             (a missing required column); the message names no value.
     """
     problems: list[PartnerReportRow] = []
-    failed: dict[int, str] = {}
+    failed: dict[int, tuple[str, str]] = {}
+    blank_date_only: dict[int, bool] = {}
     for problem in confirmation_problems(frame):
-        failed.setdefault(problem.row, problem.rule_id)
+        if problem.row not in failed or problem.column == "IntakeID":  # the id first
+            failed[problem.row] = (problem.rule_id, problem.column)
+        alone = problem.column == "DateEntered" and problem.rule_id == "VALUE-REQUIRED"
+        blank_date_only[problem.row] = blank_date_only.get(problem.row, True) and alone
     text = frame.astype("str")
     agency = text["AgencyID"] if "AgencyID" in text else pd.Series("", index=text.index)
     personal = text["PersonalID"] if "PersonalID" in text else pd.Series("", index=text.index)
@@ -156,10 +170,15 @@ def apply_confirmations(
     rows = [int(i) + 2 for i in text.index]
     known = transmitted_records(ledger, partner_id=partner_id, intake_ids=text["IntakeID"])
     resolved: dict[int, TransmittedRecord] = {}
+    not_yet = 0
     for row, intake_id, agency_id in zip(rows, text["IntakeID"], agency, strict=True):
+        if blank_date_only.get(row, False):
+            not_yet += 1
+            continue
         if row in failed:
-            shown = intake_id if failed[row] != "INTAKE-ID-FORMAT" else ""
-            problems.append(PartnerReportRow(row, shown, "", failed[row]))
+            rule_id, column = failed[row]
+            shown = intake_id if rule_id != "INTAKE-ID-FORMAT" else ""
+            problems.append(PartnerReportRow(row, shown, "", rule_id, column=column))
             continue
         target = _resolve(known, intake_id, agency_id.strip())
         if isinstance(target, str):
@@ -199,7 +218,12 @@ def apply_confirmations(
                 changed,
             )
         )
-    return ConfirmationResult(rows=len(text), confirmed=tuple(confirmed), problems=tuple(problems))
+    return ConfirmationResult(
+        rows=len(text),
+        confirmed=tuple(confirmed),
+        problems=tuple(problems),
+        not_yet_entered=not_yet,
+    )
 
 
 def confirm_one(

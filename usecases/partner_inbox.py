@@ -41,7 +41,7 @@ from hmis_handoff.ledger import Ledger
 from usecases.confirm_entries import apply_confirmations, read_confirmation
 from usecases.match_keys import keyer_for
 from usecases.partner_reports import PartnerReportRow, write_partner_report
-from usecases.reconcile import reconcile_export
+from usecases.reconcile import ReconcileResult, reconcile_export
 
 __all__ = ["InboxOutcome", "InboxSummary", "ItemOutcome", "process_inbox"]
 
@@ -114,6 +114,7 @@ def _confirmation(
     inbox = Layout(settings.root).partner_confirmations(partner_id)
     ref = _content_ref(item)
     rule: str | None = None
+    detail = ""
     rows: list[PartnerReportRow] = []
     newly: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
@@ -122,11 +123,11 @@ def _confirmation(
             read_confirmation(item.path), partner_id=partner_id, ledger=ledger, today=now.date()
         )
     except FileRejected as refusal:
-        rule = refusal.rule_id
+        rule, detail = refusal.rule_id, refusal.detail
     except IntakeValidationError:
         rule = "CONF-FILE-UNREADABLE"
     if rule is not None:
-        summary = f"The file was not used ({rule}); nothing was marked entered."
+        summary = f"The file was not used ({_why(rule, detail)}); nothing was marked entered."
         rows = [PartnerReportRow(None, "", "", rule)]
     else:
         summary = result.summary()
@@ -145,6 +146,25 @@ def _confirmation(
     return ItemOutcome("confirmation", ref, rule, report.name, newly, counts)
 
 
+def _why(rule_id: str, detail: str) -> str:
+    """The rule id and the refusal's detail: value-free by the contract of
+    :class:`~hmis_handoff.errors.FileRejected` (row numbers, our column names, counts)."""
+    return f"{rule_id}: {detail}" if detail else rule_id
+
+
+def _row_problems_sentence(result: ReconcileResult) -> str:
+    """How many problems the export's rows had, by rule id, and how many are listed."""
+    total = sum(result.row_problem_counts.values())
+    by_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(result.row_problem_counts.items()))
+    sentence = (
+        f" {total} problem(s) in rows of the export ({by_rule}): those rows were not used, "
+        "the others were"
+    )
+    if total > len(result.row_problems):
+        return sentence + f"; the first {len(result.row_problems)} are listed below."
+    return sentence + "; listed below with file, row and column."
+
+
 def _export(
     settings: Settings,
     partner_id: str,
@@ -156,10 +176,11 @@ def _export(
     layout = Layout(settings.root)
     inbox = layout.partner_confirmations(partner_id)
     rule: str | None = None
+    detail = ""
     try:
         ref = export_fingerprint(item.path)[:REF_CHARS]
     except FileRejected as refusal:  # too large or a link: name the report by time instead
-        rule = refusal.rule_id
+        rule, detail = refusal.rule_id, refusal.detail
         ref = hashlib.sha256(f"{partner_id}:{now.isoformat()}".encode()).hexdigest()[:REF_CHARS]
     if rule is None:
         try:
@@ -167,15 +188,20 @@ def _export(
                 item.path, partner_id=partner_id, ledger=ledger, keyer=keyer, today=now.date()
             )
         except FileRejected as refusal:
-            rule = refusal.rule_id
+            rule, detail = refusal.rule_id, refusal.detail
     if rule is not None:
-        summary = f"The export was not used ({rule}); nothing was marked entered."
+        summary = f"The export was not used ({_why(rule, detail)}); nothing was marked entered."
         rows = [PartnerReportRow(None, "", "", rule)]
         newly: dict[str, list[str]] = {}
         counts: dict[str, int] = {}
     else:
         newly = result.newly_entered()
-        counts = {**result.counts, "clients": result.summary.clients}
+        refused_rows = sum(result.row_problem_counts.values())
+        counts = {
+            **result.counts,
+            "clients": result.summary.clients,
+            "export_row_problems": refused_rows,
+        }
         summary = (
             f"HMIS export ({result.summary.csv_version}, HashStatus "
             f"{result.summary.hash_status}): {result.summary.clients} clients read; "
@@ -183,9 +209,15 @@ def _export(
             f"({counts.get('newly_entered', 0)} newly marked entered); "
             f"{len(result.problems)} intakes listed below."
         )
+        if refused_rows:
+            summary += _row_problems_sentence(result)
         rows = [
             PartnerReportRow(None, o.intake_id, o.agency_id, o.rule_id or "")
             for o in result.problems
+        ]
+        rows += [
+            PartnerReportRow(p.row, "", "", p.rule_id, file=p.file, column=p.column)
+            for p in result.row_problems
         ]
     report = write_partner_report(
         inbox / REPORTS, kind="reconcile", ref=ref, created=now, summary=summary, rows=rows

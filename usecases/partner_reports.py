@@ -1,9 +1,10 @@
 """Reports for the data partner, written into ``partners/<id>/confirmations/reports/``.
 
 One CSV per processed confirmation file or HMIS export: a ``SUMMARY`` row with counts in
-plain words, then one row per problem (row number, intake id, agency id, rule id and the
-rule's guidance). Intake and agency ids are ids, not client data; nothing else from the
-partner's file is written. File names are ours: time stamp, content hash, kind.
+plain words, then one row per problem (row number, intake id, agency id, rule id, the
+rule's guidance, and for a row of an export its file and our column name). Intake and agency
+ids are ids, not client data; nothing else from the partner's file is written. File names
+are ours: time stamp, content hash, kind.
 """
 
 from __future__ import annotations
@@ -22,18 +23,24 @@ from schemas.partner_rules import guidance_for
 __all__ = ["PartnerReportRow", "report_name", "write_partner_report"]
 
 ReportKind = Literal["confirmation", "reconcile"]
-_COLUMNS = ("row", "intake_id", "agency_id", "rule_id", "guidance")
+_COLUMNS = ("row", "intake_id", "agency_id", "rule_id", "guidance", "file", "column")
 _FORMULA_START = ("=", "+", "-", "@")
 
 
 @dataclass(frozen=True)
 class PartnerReportRow:
-    """One problem: ``row`` is the spreadsheet row (None for export results)."""
+    """One problem: ``row`` is the spreadsheet row (None for a record's export result).
+
+    ``file`` and ``column`` name the export's CSV file and our column name for a refused
+    row of an export ("" otherwise).
+    """
 
     row: int | None
     intake_id: str
     agency_id: str
     rule_id: str
+    file: str = ""
+    column: str = ""
 
 
 def report_name(kind: ReportKind, ref: str, created: datetime) -> str:
@@ -60,8 +67,8 @@ def write_partner_report(
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(_COLUMNS)
-    writer.writerow(["", "", "", "SUMMARY", summary])
-    for item in sorted(rows, key=lambda r: (r.row or 0, r.intake_id, r.rule_id)):
+    writer.writerow(["", "", "", "SUMMARY", summary, "", ""])
+    for item in sorted(rows, key=lambda r: (r.file, r.row or 0, r.intake_id, r.rule_id, r.column)):
         writer.writerow(
             [
                 "" if item.row is None else str(item.row),
@@ -69,6 +76,8 @@ def write_partner_report(
                 _cell(item.agency_id),
                 item.rule_id,
                 guidance_for(item.rule_id),
+                item.file,
+                item.column,
             ]
         )
     path = directory / report_name(kind, ref, created)

@@ -16,16 +16,23 @@ Matching (hmis-domain.md §3.6 and §9.4):
 4. An entry created before the intake date (a back-dated or re-dated row) counts as entered
    on the intake date; one dated after today is not used (``RECON-DATE-FUTURE``).
 
+Every row read is first validated with our pandera models of the HMIS CSV files
+(:mod:`schemas.hmis_csv`; FY2024 or FY2026 as Export.csv's ``CSVVersion`` says), on the
+columns reconciliation reads. A row that fails is not used and is reported as
+:class:`ExportRowProblem` (file, row number, column, ``EXPORT-ROW-*`` rule id, never the
+value); the valid rows reconcile as usual. Rows whose field count differs from the header
+are reported the same way (``EXPORT-ROW-FIELDS``). A failed cell of Export.csv's one row is
+reported and read as blank.
+
 Records are only this partner's, delivered or already entered (an earlier date from an
 export still wins, as :meth:`Ledger.mark_entered` keeps the earliest evidence). Results hold
-ids, dates, rule ids and counts only.
+ids, dates, rule ids, row numbers, our column names and counts only.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -36,10 +43,13 @@ from hmis_handoff.errors import FileRejected
 from hmis_handoff.hashing import RecordKeyer
 from hmis_handoff.ledger import Ledger
 from hmis_handoff.ledger.entries import MatchCandidate, match_candidates
+from schemas.hmis_csv import HmisYear, hmis_csv_problems, hmis_csv_rule, hmis_csv_year
 from usecases.match_keys import MATCH_KEY_COLUMNS, client_match_keys
 
 __all__ = [
     "ENTERED_SOURCE",
+    "MAX_LISTED_ROW_PROBLEMS",
+    "ExportRowProblem",
     "ExportSummary",
     "ReconcileResult",
     "RecordOutcome",
@@ -48,10 +58,15 @@ __all__ = [
 ]
 
 ENTERED_SOURCE: Final = "hmis-export"
-_FY = re.compile(r"(20[0-9]{2})\b")
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_STAMP = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+#: Row problems listed one by one; beyond this they are only counted per rule id.
+MAX_LISTED_ROW_PROBLEMS: Final = 1000
+FIELDS_RULE: Final = "EXPORT-ROW-FIELDS"
+_EXPORT_COLUMNS: Final = (
+    "ExportID",
+    "HashStatus",
+    "CSVVersion",
+    "ExportStartDate",
+    "ExportEndDate",
 )
 _CLIENT_COLUMNS: Final = (
     "PersonalID",
@@ -87,9 +102,21 @@ class RecordOutcome:
     changed: bool = False
 
 
+@dataclass(frozen=True)
+class ExportRowProblem:
+    """A row of the export that our model refused: file, row number (header = 1), our
+    column name ("" when the whole row is at fault) and rule id. Never a value."""
+
+    file: str
+    row: int
+    column: str
+    rule_id: str
+
+
 @dataclass
 class ExportSummary:
-    """Counts about the export (no values)."""
+    """Counts about the export (no values). ``rows_invalid`` counts rows not used because
+    they failed the model; ``rows_skipped`` those with the wrong number of fields."""
 
     hash_status: int = 0
     csv_version: str = ""
@@ -99,9 +126,9 @@ class ExportSummary:
     clients_linked: int = 0
     evidence_rows: int = 0
     evidence_rows_deleted: int = 0
-    evidence_bad_dates: int = 0
     created_before_intake: int = 0
     rows_skipped: int = 0
+    rows_invalid: int = 0
 
 
 @dataclass(frozen=True)
@@ -110,6 +137,8 @@ class ReconcileResult:
 
     ``problems`` are the outcomes worth telling the partner; ``counts`` counts every
     considered record by rule id ("matched" for found ones) plus "newly_entered".
+    ``row_problems`` lists the export's refused rows (the first
+    :data:`MAX_LISTED_ROW_PROBLEMS`); ``row_problem_counts`` counts all of them by rule id.
     """
 
     partner_id: str
@@ -120,6 +149,8 @@ class ReconcileResult:
     records_considered: int
     records_without_keys: int
     counts: dict[str, int] = field(default_factory=dict)
+    row_problems: tuple[ExportRowProblem, ...] = ()
+    row_problem_counts: dict[str, int] = field(default_factory=dict)
 
     def newly_entered(self) -> dict[str, list[str]]:
         """Intake ids whose entry date the ledger took from this export, per agency."""
@@ -130,32 +161,68 @@ class ReconcileResult:
         return dict(out)
 
 
-def _day(text: str) -> date | None:
-    head = text[:10]
-    if not _DAY.fullmatch(head):
-        return None
-    try:
-        return date.fromisoformat(head)
-    except ValueError:
-        return None
+class _RowCheck:
+    """Validates an export's rows with our HMIS CSV models; keeps the problems found."""
+
+    def __init__(self, source: ExportSource) -> None:
+        self.source = source
+        self.year: HmisYear = "FY2026"
+        self.listed: list[ExportRowProblem] = []
+        self.counts: dict[str, int] = defaultdict(int)
+        self.rows_invalid = 0
+
+    def _note(self, problem: ExportRowProblem) -> None:
+        self.counts[problem.rule_id] += 1
+        if len(self.listed) < MAX_LISTED_ROW_PROBLEMS:
+            self.listed.append(problem)
+
+    def rows(
+        self,
+        member: str,
+        columns: Collection[str],
+        *,
+        required: Collection[str] = (),
+        keep_invalid: bool = False,
+    ) -> Iterator[dict[str, str]]:
+        """Valid rows of ``member`` as ``{column: text}`` ("" for a column the file lacks).
+
+        With ``keep_invalid`` a failing row is kept with its failed cells blanked.
+        """
+        for frame in self.source.frames(member, columns, required=required):
+            found = hmis_csv_problems(member, frame, year=self.year, partial=True)
+            failed: dict[int, set[str]] = defaultdict(set)
+            for number, column, rule_id in sorted(
+                {(r, c, hmis_csv_rule(k)) for _, r, c, k in found}
+            ):
+                self._note(ExportRowProblem(member, number, column, rule_id))
+                failed[number - 2].add(column)
+            if any(label < 0 for label in failed):  # a frame-level failure: no row is sure
+                failed = {label: set(frame.columns) for label in frame.index}
+            if keep_invalid:
+                for label, bad_columns in failed.items():
+                    frame.loc[label, sorted(bad_columns)] = ""
+            else:
+                self.rows_invalid += len(failed)
+                frame = frame.drop(index=list(failed))
+            present = [str(name) for name in frame.columns]
+            for values in frame.itertuples(index=False, name=None):
+                row = dict.fromkeys(columns, "")
+                row.update(zip(present, values, strict=True))
+                yield row
+
+    def note_skipped(self) -> int:
+        """Report the rows skipped for their field count; returns how many there were."""
+        for member, numbers in sorted(self.source.skipped_rows.items()):
+            for number in numbers:
+                self._note(ExportRowProblem(member, number, "", FIELDS_RULE))
+            extra = self.source.skipped.get(member, 0) - len(numbers)
+            self.counts[FIELDS_RULE] += max(extra, 0)
+        return sum(self.source.skipped.values())
 
 
-def _stamp(text: str) -> datetime | None:
-    if not _STAMP.fullmatch(text):
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("T", " "))
-    except ValueError:
-        return None
-
-
-def _export_header(source: ExportSource, summary: ExportSummary) -> tuple[date | None, date | None]:
+def _export_header(check: _RowCheck, summary: ExportSummary) -> tuple[date | None, date | None]:
     rows = list(
-        source.rows(
-            "Export.csv",
-            ("ExportID", "HashStatus", "CSVVersion", "ExportStartDate", "ExportEndDate"),
-            required=("HashStatus",),
-        )
+        check.rows("Export.csv", _EXPORT_COLUMNS, required=("HashStatus",), keep_invalid=True)
     )
     if len(rows) != 1:
         raise FileRejected("EXPORT-EXPORT-ROW", f"Export.csv has {len(rows)} rows")
@@ -163,13 +230,20 @@ def _export_header(source: ExportSource, summary: ExportSummary) -> tuple[date |
     if row["HashStatus"] not in ("1", "4"):
         raise FileRejected("EXPORT-HASH-UNSUPPORTED", "HashStatus is not 1 or 4")
     summary.hash_status = int(row["HashStatus"])
-    version = _FY.match(row["CSVVersion"])
-    summary.csv_version = f"FY{version.group(1)}" if version else "other"
+    year = hmis_csv_year(row["CSVVersion"])
+    summary.csv_version = year or "other"
+    # The columns read are the same in both years; an unknown version is read as FY2026.
+    check.year = year or "FY2026"
     return _day(row["ExportStartDate"]), _day(row["ExportEndDate"])
 
 
+def _day(text: str) -> date | None:
+    """A validated yyyy-mm-dd cell as a date ("" -> None)."""
+    return date.fromisoformat(text) if text else None
+
+
 def _link_clients(
-    source: ExportSource,
+    check: _RowCheck,
     keyer: RecordKeyer,
     candidates: list[MatchCandidate],
     summary: ExportSummary,
@@ -182,7 +256,7 @@ def _link_clients(
                 index[slot][key].append(position)
     hashed = summary.hash_status == 4
     links: dict[str, set[int]] = defaultdict(set)
-    for row in source.rows("Client.csv", _CLIENT_COLUMNS, required=("PersonalID",)):
+    for row in check.rows("Client.csv", _CLIENT_COLUMNS, required=("PersonalID",)):
         summary.clients += 1
         if row["DateDeleted"]:
             summary.clients_deleted += 1
@@ -193,14 +267,14 @@ def _link_clients(
             continue
         for slot, column in enumerate(MATCH_KEY_COLUMNS):
             key = keys[column]
-            if key and key in index[slot] and row["PersonalID"]:
+            if key and key in index[slot]:
                 links[row["PersonalID"]].update(index[slot][key])
     summary.clients_linked = len(links)
     return links
 
 
 def _evidence(
-    source: ExportSource,
+    check: _RowCheck,
     wanted: dict[str, set[date]],
     summary: ExportSummary,
 ) -> dict[tuple[str, date], datetime]:
@@ -208,8 +282,8 @@ def _evidence(
     earliest: dict[tuple[str, date], datetime] = {}
     for member, date_column in _EVIDENCE:
         columns = ("PersonalID", date_column, "DateCreated", "DateDeleted")
-        required = columns[:3] if source.has(member) else ()
-        for row in source.rows(member, columns, required=required):
+        required = columns[:3] if check.source.has(member) else ()
+        for row in check.rows(member, columns, required=required):
             dates = wanted.get(row["PersonalID"])
             if not dates:
                 continue
@@ -219,10 +293,8 @@ def _evidence(
             if row["DateDeleted"]:
                 summary.evidence_rows_deleted += 1
                 continue
-            created = _stamp(row["DateCreated"])
-            if created is None:
-                summary.evidence_bad_dates += 1
-                continue
+            # Validated as yyyy-mm-dd hh:mm:ss by the model (a required column).
+            created = datetime.fromisoformat(row["DateCreated"])
             summary.evidence_rows += 1
             key = (row["PersonalID"], day)
             if key not in earliest or created < earliest[key]:
@@ -251,14 +323,16 @@ def reconcile_export(
     candidates = match_candidates(ledger, partner_id, MATCH_KEY_COLUMNS)
     summary = ExportSummary()
     with open_export(export, limits) as source:
-        window = _export_header(source, summary)
-        links = _link_clients(source, keyer, candidates, summary)
+        check = _RowCheck(source)
+        window = _export_header(check, summary)
+        links = _link_clients(check, keyer, candidates, summary)
         wanted: dict[str, set[date]] = {
             personal_id: {candidates[i].intake_date for i in positions}
             for personal_id, positions in links.items()
         }
-        earliest = _evidence(source, wanted, summary)
-        summary.rows_skipped = sum(source.skipped.values())
+        earliest = _evidence(check, wanted, summary)
+        summary.rows_skipped = check.note_skipped()
+        summary.rows_invalid = check.rows_invalid
     by_record: dict[int, set[str]] = defaultdict(set)
     for personal_id, positions in links.items():
         for position in positions:
@@ -297,6 +371,8 @@ def reconcile_export(
         records_considered=len(candidates),
         records_without_keys=without_keys,
         counts=dict(counts),
+        row_problems=tuple(check.listed),
+        row_problem_counts=dict(check.counts),
     )
 
 

@@ -40,6 +40,7 @@ from aiosmtpd.controller import Controller
 
 from tests.canary.sweep import Hit, Sweep, sqlite_tables
 from tests.conftest import run_cli
+from tests.reconcile.support import Export, Person
 from tests.server_runs import flow_runs, post
 from tests.stack.prefect_server import free_port
 from tests.stack.test_up import UI_LINE, Stack
@@ -349,9 +350,25 @@ def test_no_planted_value_anywhere_the_system_wrote(tmp_path: Path, sinks: Sinks
             "\ufeffIntakeID,AgencyID,PersonalID,DateEntered\r\n"
             f"{good_rows[0]['IntakeID']},{AGENCY},HMIS-77,{valid[0]['IntakeDate']}\r\n".encode()
         )
+        # And drops an HMIS export (its name a marker) of marker clients, where one DOB and
+        # one SSNDataQuality are markers our HMIS CSV model refuses (pandera quotes failing
+        # values in its failure cases: they must stop at the rule id, row and column).
+        export = Export()
+        for number in range(3):
+            person = Person(planted.mark(), planted.mark(), planted.dob("1980"), planted.ssn())
+            export.client(f"P{number}", person)
+        export.clients[0]["DOB"] = planted.mark()
+        export.clients[1]["SSNDataQuality"] = planted.mark()
+        export.enrollment("P2", valid[0]["IntakeDate"], "2026-12-02 09:00:00")
+        export.write_zip(inbox / f"{planted.mark()}-export.zip")
         _run_deployment(scene.api, "confirmations", "confirmations", {})
         _run_deployment(scene.api, "deadline-check", "deadline-check", {"as_of": FAR_FUTURE})
         _wait(lambda: sinks.mails and sinks.hooks, 120, "an e-mail and a webhook call")
+        reports = inbox / "reports"
+        _wait(lambda: list(reports.glob("*-reconcile-report.csv")), 120, "the export's report")
+        (report,) = reports.glob("*-reconcile-report.csv")
+        listed = report.read_text(encoding="utf-8-sig")
+        assert "EXPORT-ROW-DATE" in listed and "EXPORT-ROW-CODE" in listed, listed
         assert flow_runs(scene.api, "ingest"), "ingest runs on the stack's own server"
         api_dump = _api_dump(scene.api)
     finally:

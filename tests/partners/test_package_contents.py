@@ -8,7 +8,7 @@ import csv
 import io
 import subprocess
 import zipfile
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
@@ -25,6 +25,7 @@ from hmis_handoff.worklist import read_worklist
 from schemas.hmis_csv import HMIS_CSV_FILES, hmis_csv_columns, hmis_csv_problems
 from tests.conftest import SHARED, age_binary, run_cli
 from tests.partners.conftest import BEFORE_HOLIDAY, Delivered
+from usecases.partner_inbox import process_inbox
 from usecases.reconcile import reconcile_export
 
 HMIS_FILES = ("Export.csv", "Client.csv", "Enrollment.csv", "Assessment.csv", "Event.csv")
@@ -198,3 +199,57 @@ def test_hmis_export_of_what_was_imported_reconciles_to_the_same_records(
     assert sorted(entered) == sorted(r["IntakeID"] for r in delivered.rows)
     assert {r.entered_on for r in entered.values()} == {date(2026, 7, 7)}
     assert result.newly_entered()
+    # Every row went through our HMIS CSV models (FY2026, as the set's CSVVersion says).
+    assert result.summary.csv_version == "FY2026"
+    assert result.row_problems == () and result.summary.rows_invalid == 0
+
+
+def test_a_malformed_client_row_of_the_round_trip_is_reported_and_the_rest_reconciles(
+    delivered: Delivered, tmp_path: Path
+) -> None:
+    """As above, through the partner's inbox; Excel rewrote one DOB and one SSN quality code
+    was mistyped: those clients' rows get rule ids in the report, the third is entered."""
+    target = tmp_path / "hmis"
+    decrypt(delivered, "--hmis-csv", str(target))
+    client = pd.read_csv(target / "Client.csv", dtype=str, keep_default_na=False)
+    by_ssn = {r["SSN"]: r["IntakeID"] for r in delivered.rows}
+    broken = {"DOB": client.index[0], "SSNDataQuality": client.index[1]}
+    client.loc[broken["DOB"], "DOB"] = "4/3/2015"
+    client.loc[broken["SSNDataQuality"], "SSNDataQuality"] = "x"
+    left_out = {by_ssn[client.loc[i, "SSN"]] for i in broken.values()}
+    inbox = delivered.root / "partners" / "demo-partner" / "confirmations"
+    with zipfile.ZipFile(inbox / "hmis-export.zip", "w") as archive:
+        for name in HMIS_FILES:
+            frame = (
+                client
+                if name == "Client.csv"
+                else pd.read_csv(target / name, dtype=str, keep_default_na=False)
+            )
+            if "DateCreated" in frame:
+                frame["DateCreated"] = "2026-07-07 09:30:00"
+            archive.writestr(name, frame.to_csv(index=False, lineterminator="\r\n"))
+    settings = load_settings(delivered.root / "handoff.toml")
+    ledger = Ledger(settings.ledger_url)
+    try:
+        now = datetime(2026, 7, 7, 12, 0, tzinfo=settings.tz)
+        outcome = process_inbox(settings, "demo-partner", ledger=ledger, now=now, settle_seconds=0)
+        entered = {r.intake_id for r in ledger.records() if r.state == RecordState.ENTERED}
+    finally:
+        ledger.close()
+    assert entered == {r["IntakeID"] for r in delivered.rows} - left_out
+    assert outcome.items[0].counts["export_row_problems"] == 2
+    (report,) = (inbox / "reports").glob("*-reconcile-report.csv")
+    text = report.read_text(encoding="utf-8-sig")
+    listed = [
+        (r["file"], r["row"], r["column"], r["rule_id"])
+        for r in csv.DictReader(io.StringIO(text))
+        if r["file"]
+    ]
+    assert listed == [
+        ("Client.csv", str(broken["DOB"] + 2), "DOB", "EXPORT-ROW-DATE"),
+        ("Client.csv", str(broken["SSNDataQuality"] + 2), "SSNDataQuality", "EXPORT-ROW-CODE"),
+    ]
+    for sent in delivered.rows:
+        for column in ("SSN", "LastName", "FirstName", "DOB"):
+            assert sent[column] not in text
+    assert "4/3/2015" not in text

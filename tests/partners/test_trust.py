@@ -139,3 +139,16 @@ def test_a_handoff_toml_planted_in_the_working_directory_is_not_trusted(
     )  # fmt: skip
     assert result.returncode == 2 and "no trusted CoC signing key" in result.stderr
     assert not out.exists()
+
+
+def test_a_wrong_path_is_named_before_asking_for_a_signer(
+    delivered: Delivered, tmp_path: Path
+) -> None:
+    """No pin yet (a partner's first try): a mistyped package or key path says so, not
+    "no trusted CoC signing key"."""
+    code, text = decrypt(delivered, tmp_path / "nope.age")
+    assert code == 2 and "no package file" in text and "signing key" not in text
+    code, text = decrypt(delivered, delivered.package, key=tmp_path / "nokey")
+    assert code == 2 and "no identity file" in text and "signing key" not in text
+    code, text = decrypt(delivered, delivered.package)
+    assert code == 2 and "no trusted CoC signing key" in text

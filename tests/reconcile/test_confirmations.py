@@ -273,3 +273,49 @@ def test_confirm_one(env: tuple[Settings, Ledger]) -> None:
         assert caught.value.rule_id == rule
     # Without a ledger argument it opens (and closes) the configured one.
     assert not confirm_one(settings, None, "I-1", "2026-03-05", today=today).changed
+
+
+def test_a_row_not_entered_yet_is_counted_not_reported(env: tuple[Settings, Ledger]) -> None:
+    """The prefilled sheet is filled as the work gets done: a blank DateEntered waits."""
+    settings, ledger = env
+    write_confirmation(
+        _inbox(settings) / "c.csv",
+        [
+            ("I-1", "demo-agency", "", "2026-03-04"),
+            ("I-2", "demo-agency", "", ""),  # not entered yet
+            ("", "demo-agency", "", ""),  # no IntakeID: still a problem
+            ("I-9", "demo-agency", "", "12/33/2026"),  # not a date
+        ],
+        HEADER,
+    )
+    _process(settings, ledger)
+    report = _report(settings)
+    assert "1 rows without DateEntered (not entered yet" in report[0]["guidance"]
+    assert [(r["row"], r["intake_id"], r["rule_id"], r["column"]) for r in report[1:]] == [
+        ("4", "", "VALUE-REQUIRED", "IntakeID"),
+        ("5", "I-9", "DATE-FORMAT", "DateEntered"),
+    ]
+    assert _entered(ledger) == {
+        "I-1": date(2026, 3, 4),
+        "I-2": None,
+        "I-3": None,
+        "O-1": None,
+        "H-1": None,
+    }
+
+
+def test_a_refused_file_says_where(env: tuple[Settings, Ledger]) -> None:
+    """The guidance says "check the row named in the report": the report names it."""
+    settings, ledger = env
+    write_confirmation(
+        _inbox(settings) / "c.csv",
+        [("I-1", "demo-agency", "", "2026-03-04"), ("I-2", "demo-agency", "2026-03-04")],
+        HEADER,
+    )
+    _process(settings, ledger)
+    report = _report(settings)
+    assert report[0]["guidance"] == (
+        "The file was not used (FILE-RAGGED-ROW: row 3 has 3 fields; the header has 4); "
+        "nothing was marked entered."
+    )
+    assert [r["rule_id"] for r in report[1:]] == ["FILE-RAGGED-ROW"]
