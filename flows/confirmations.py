@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.dashboard import refresh_deadlines, refresh_trend
 from flows.events import emit_record_flags
+from flows.guard import value_free
 from flows.run_labels import ids_tags, label_current_run
 from flows.runtime import pipeline
 from hmis_handoff.deadlines import today_in
@@ -60,6 +61,7 @@ def confirmations_run_name() -> str:
     persist_result=False,
     log_prints=False,
 )
+@value_free
 def confirmations() -> list[InboxSummary]:
     """Handle every partner's confirmations inbox and refresh the ``confirmations`` table."""
     results = [partner_inbox(partner.id) for partner in pipeline().settings.partners]

@@ -24,6 +24,7 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 
+from flows.guard import value_free
 from flows.run_labels import label_current_run
 from flows.runtime import pipeline
 from hmis_handoff import clock, dashboard, progress
@@ -158,6 +159,7 @@ def dashboard_run_name() -> str:
     persist_result=False,
     log_prints=False,
 )
+@value_free
 def dashboard_refresh(as_of: str | None = None) -> DeadlineBoard:
     """Publish every dashboard artifact now (``handoff up`` runs this at start)."""
     result = refresh_deadlines(as_of)

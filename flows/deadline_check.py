@@ -20,6 +20,7 @@ from flows.dashboard import (
     start_progress,
 )
 from flows.events import emit_record_flags
+from flows.guard import value_free
 from flows.notify_overdue import notify_overdue
 from flows.run_labels import ids_tags, label_current_run
 from flows.runtime import pipeline
@@ -132,6 +133,7 @@ def deadline_run_name() -> str:
     persist_result=False,
     log_prints=False,
 )
+@value_free
 def deadline_check(as_of: str | None = None) -> DeadlineChecked:
     """Flag every record against its 3-business-day due date (``as_of``: YYYY-MM-DD);
     refresh the dashboard; then apply the retention setting to encrypted originals."""

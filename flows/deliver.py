@@ -21,6 +21,7 @@ from prefect.runtime import task_run
 
 from connectors.channels import open_channel
 from flows.events import partner_resource
+from flows.guard import value_free
 from flows.runtime import pipeline
 from hmis_handoff.config import DeliverySettings
 from hmis_handoff.delivery import DeliveryOutcome, PackageFiles, deliver, outstanding
@@ -207,6 +208,7 @@ def deliver_outstanding() -> DeliveryCounts:
 
 
 @flow(name="deliver", persist_result=False, log_prints=False)
+@value_free
 def deliveries() -> DeliveryCounts:
     """Deliver every outstanding package on every configured partner channel."""
     return deliver_outstanding()

@@ -9,6 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows.guard import value_free
 from flows.run_labels import label_current_run
 from flows.runtime import pipeline
 from hmis_handoff.deadlines import today_in
@@ -48,6 +49,7 @@ def digest_run_name() -> str:
     persist_result=False,
     log_prints=False,
 )
+@value_free
 def daily_digest(as_of: str | None = None) -> DigestSent:
     """Send the morning digest (``as_of``: YYYY-MM-DD, default today in the CoC's zone)."""
     result = send_digest(as_of)
