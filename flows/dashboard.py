@@ -4,7 +4,7 @@ Published under stable keys (the Artifacts page shows the latest version of each
 ``overdue-records``, ``due-soon-records``, ``deadline-summary``, ``intake-summary``,
 ``timeliness-trend``, ``runbook``. Refreshed by ``handoff up`` at start (the
 ``dashboard-refresh`` flow), after every ingest and confirmations run, and by the
-scheduled deadline check. The content comes from :mod:`hmis_handoff.dashboard`.
+scheduled deadline check. The content comes from :mod:`hmis_handoff.dashboard_markdown`.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from prefect.cache_policies import NO_CACHE
 from flows.guard import value_free
 from flows.run_labels import label_current_run
 from flows.runtime import pipeline
-from hmis_handoff import clock, dashboard, progress
-from hmis_handoff.dashboard import DeadlineBoard
+from hmis_handoff import clock, progress
+from hmis_handoff import dashboard_markdown as board
+from hmis_handoff.dashboard_markdown import DeadlineBoard
 from hmis_handoff.deadlines import today_in
 from hmis_handoff.runbook import notification_channel, runbook_markdown
 
@@ -47,11 +48,23 @@ def refresh_deadlines(as_of: str | None = None) -> DeadlineBoard:
     """overdue-records, due-soon-records, deadline-summary; returns counts and overdue pairs."""
     pipe = pipeline()
     settings, when, now = pipe.settings, _as_of(as_of), clock.now()
-    found = dashboard.deadlines(settings, pipe.ledger, as_of=when)
+    found = board.deadlines(settings, pipe.ledger, as_of=when)
     for key, markdown, description in (
-        ("overdue-records", dashboard.overdue_markdown(settings, found, now), "Overdue records"),
-        ("due-soon-records", dashboard.due_soon_markdown(settings, found, now), "Due soon"),
-        ("deadline-summary", dashboard.summary_markdown(settings, found, now), "Flag counts"),
+        (
+            "overdue-records",
+            board.overdue_markdown(settings, found, now),
+            "Overdue records",
+        ),
+        (
+            "due-soon-records",
+            board.due_soon_markdown(settings, found, now),
+            "Due soon",
+        ),
+        (
+            "deadline-summary",
+            board.summary_markdown(settings, found, now),
+            "Flag counts",
+        ),
     ):
         create_markdown_artifact(markdown=markdown, key=key, description=description)
     return found.board()
@@ -67,7 +80,7 @@ def refresh_intake_summary() -> None:
     """intake-summary: per agency, today and the last 7 days, from the ledger."""
     pipe = pipeline()
     create_markdown_artifact(
-        markdown=dashboard.intake_summary_markdown(pipe.settings, pipe.ledger, clock.now()),
+        markdown=board.intake_summary_markdown(pipe.settings, pipe.ledger, clock.now()),
         key="intake-summary",
         description="Files and rows per agency, today and the last 7 days (ids and counts).",
     )
@@ -83,7 +96,7 @@ def refresh_trend(as_of: str | None = None) -> None:
     """timeliness-trend: on-time share per agency and partner, by week of due date."""
     pipe = pipeline()
     create_markdown_artifact(
-        markdown=dashboard.trend_markdown(
+        markdown=board.trend_markdown(
             pipe.settings, pipe.ledger, as_of=_as_of(as_of), refreshed=clock.now()
         ),
         key="timeliness-trend",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flows.ingest import file_outcome, run_outcome
-from hmis_handoff import clock, dashboard
+from hmis_handoff import clock, dashboard_markdown
 from hmis_handoff.config import Settings, load_settings
 from hmis_handoff.deadlines import today_in
 from hmis_handoff.errors import ConfigError
@@ -49,16 +49,16 @@ def test_empty_ledger_says_none_and_never_a_placeholder_row(
     tmp_path: Path, settings: Settings
 ) -> None:
     ledger = Ledger(f"sqlite:///{tmp_path / 'empty.db'}")
-    found = dashboard.deadlines(settings, ledger, as_of=AS_OF)
+    found = dashboard_markdown.deadlines(settings, ledger, as_of=AS_OF)
     for text in (
-        dashboard.overdue_markdown(settings, found, REFRESHED),
-        dashboard.due_soon_markdown(settings, found, REFRESHED),
-        dashboard.intake_summary_markdown(settings, ledger, REFRESHED),
-        dashboard.trend_markdown(settings, ledger, as_of=AS_OF, refreshed=REFRESHED),
+        dashboard_markdown.overdue_markdown(settings, found, REFRESHED),
+        dashboard_markdown.due_soon_markdown(settings, found, REFRESHED),
+        dashboard_markdown.intake_summary_markdown(settings, ledger, REFRESHED),
+        dashboard_markdown.trend_markdown(settings, ledger, as_of=AS_OF, refreshed=REFRESHED),
     ):
         assert "\n\nnone\n\n" in text
         assert "| - |" not in text
-    summary = dashboard.summary_markdown(settings, found, REFRESHED)
+    summary = dashboard_markdown.summary_markdown(settings, found, REFRESHED)
     assert "| overdue | 0 |" in summary and "09:00 CST" in summary
     ledger.close()
 
@@ -105,8 +105,8 @@ def test_overdue_due_soon_summary_and_trend_from_the_ledger(
     ledger.mark_rejected(second.id, "FILE-MISSING-COLUMNS", _counts(0))
     _enter(ledger, "DONE1", date(2026, 12, 3))
 
-    found = dashboard.deadlines(settings, ledger, as_of=AS_OF)
-    overdue = dashboard.overdue_markdown(settings, found, REFRESHED)
+    found = dashboard_markdown.deadlines(settings, ledger, as_of=AS_OF)
+    overdue = dashboard_markdown.overdue_markdown(settings, found, REFRESHED)
     assert "2 record(s)" in overdue
     assert (
         "| LATEA | demo-agency | demo-partner | 2026-11-30 | 2026-12-03 | 5 | agency |" in overdue
@@ -114,15 +114,15 @@ def test_overdue_due_soon_summary_and_trend_from_the_ledger(
     assert (
         "| LATEP | demo-agency | demo-partner | 2026-12-03 | 2026-12-08 | 2 | partner |" in overdue
     )
-    soon = dashboard.due_soon_markdown(settings, found, REFRESHED)
+    soon = dashboard_markdown.due_soon_markdown(settings, found, REFRESHED)
     assert "| SOON1 | demo-agency | demo-partner | 2026-12-08 | 2026-12-11 |" in soon
     assert "HELD1" not in soon  # not transmittable: no deadline
 
-    intake = dashboard.intake_summary_markdown(settings, ledger, REFRESHED)
+    intake = dashboard_markdown.intake_summary_markdown(settings, ledger, REFRESHED)
     assert intake.count("| demo-agency | 2 (1 / 1 / 0) | 4 / 1 / 1 |") == 2  # today, 7 days
     assert "FILE-MISSING-COLUMNS (1)" in intake and "ROI-MISSING (1)" in intake
 
-    trend = dashboard.trend_markdown(settings, ledger, as_of=AS_OF, refreshed=REFRESHED)
+    trend = dashboard_markdown.trend_markdown(settings, ledger, as_of=AS_OF, refreshed=REFRESHED)
     # Week of 2026-11-30: DONE1 on time, LATEA overdue; week of 2026-12-07: LATEP overdue.
     assert "| demo-agency | - | - | 50% (1/2) | 0% (0/1) |" in trend
     assert "| demo-partner | - | - | 50% (1/2) | 0% (0/1) |" in trend
