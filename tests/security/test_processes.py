@@ -59,7 +59,7 @@ def test_a_killed_process_command_leaves_no_prefect_server(root: Path) -> None:
         [
             sys.executable,
             "-m",
-            "hmis_handoff",
+            "cli",
             "process",
             "--prefect",
             "--config",
@@ -104,7 +104,7 @@ def test_prefect_files_are_private_after_a_run(root: Path) -> None:
         [
             sys.executable,
             "-m",
-            "hmis_handoff",
+            "cli",
             "process",
             "--prefect",
             "--config",
