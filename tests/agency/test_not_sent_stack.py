@@ -25,7 +25,9 @@ def _event_names(resource_id: str) -> set[str]:
     from prefect.events.filters import EventFilter, EventResourceFilter
 
     with get_client(sync_client=True) as client:
-        page = client.read_events(EventFilter(resource=EventResourceFilter(id=[resource_id])))
+        page = client.read_events(
+            EventFilter(resource=EventResourceFilter(id=[resource_id])), limit=50
+        )
     return {e.event for e in page.events if e.resource.id == resource_id}
 
 
