@@ -73,7 +73,7 @@ def test_agency_file_name_stays_in_the_agency_reports_folder(
     receipt = next(reports.glob("*_receipt.csv"))
     with receipt.open(encoding="utf-8-sig", newline="") as handle:
         ref = next(csv.DictReader(handle))["file_ref"]
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while not _holding(_files(home), ref.encode()) and time.monotonic() < deadline:
         time.sleep(1)
     assert _holding(_files(home), ref.encode()), "the file's event never reached Prefect"

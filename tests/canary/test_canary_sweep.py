@@ -49,6 +49,7 @@ AGENCY, PARTNER = "demo-agency", "demo-partner"
 # Free-text columns: each cell becomes a marker. SSN and DOB get unique values too.
 TEXT_COLUMNS = ("FirstName", "MiddleName", "LastName", "CollectedByUser")
 FAR_FUTURE = "2099-01-05"
+FINAL_STATES = ("delivered", "duplicate", "rejected", "not_sent")
 
 
 def marker() -> str:
@@ -338,9 +339,18 @@ def test_no_planted_value_anywhere_the_system_wrote(tmp_path: Path, sinks: Sinks
         drop = scene.root / "agencies" / AGENCY / "drop"
         _wait(lambda: len(list(outbox.glob("*.sig"))) == 3, 180, "three packages", scene)
         _wait(lambda: not list(drop.iterdir()), 120, "the drop folder to empty")
-        status = json.loads(run_cli("status", "--config", str(scene.root / "handoff.toml"),
-                                    "--json").stdout)  # fmt: skip
-        states = {row["state"]: row["count"] for row in status["files"]}
+        # An empty drop folder means every file is claimed, not that every claim is recorded:
+        # wait until the ledger holds an outcome for each of the six files the scanner reads.
+        states: dict[str, int] = {}
+
+        def recorded() -> bool:
+            status = json.loads(run_cli("status", "--config", str(scene.root / "handoff.toml"),
+                                        "--json").stdout)  # fmt: skip
+            states.clear()
+            states.update({row["state"]: row["count"] for row in status["files"]})
+            return sum(n for s, n in states.items() if s in FINAL_STATES) >= 6
+
+        _wait(recorded, 180, "an outcome for every file", scene)
         assert states == {"delivered": 3, "duplicate": 1, "rejected": 2}, states
 
         # The partner confirms one record, in a file whose name is a marker.

@@ -61,6 +61,7 @@ def run_once(root: Path, *, time_limit: float = 300.0) -> int:
     """Recover, then scan / claim / hand off until the drop folders are empty."""
     settings = load_settings(root / "handoff.toml")
     pipe = Pipeline(settings, clock=lambda: AS_OF)
+    scanner: DropFolderScanner | None = None
     try:
         key = load_or_create_secret(pipe.layout.hmac_key)
         scanner = DropFolderScanner(
@@ -89,6 +90,8 @@ def run_once(root: Path, *, time_limit: float = 300.0) -> int:
             if not result.settled:
                 time.sleep(min(result.next_due or 0.02, 0.25))
     finally:
+        if scanner is not None:
+            scanner.close()  # its inotify descriptor
         pipe.ledger.close()
 
 

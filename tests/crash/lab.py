@@ -248,6 +248,8 @@ class ForkServer:
         try:
             self.proc.wait(timeout=30)
         finally:
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
             self._log.close()
 
 

@@ -11,6 +11,8 @@ not in the package.
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import io
 import json
 import os
@@ -29,6 +31,15 @@ MARKER = b"ZQXREWRITTENLEAK"
 
 def _bytes_under(directory: Path) -> list[tuple[Path, bytes]]:
     return [(p, p.read_bytes()) for p in directory.rglob("*") if p.is_file()]
+
+
+def _holds(directory: Path, needle: bytes) -> bool:
+    """True when a file under ``directory`` holds ``needle`` (files may come and go)."""
+    for path in directory.rglob("*"):
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            if needle in path.read_bytes():
+                return True
+    return False
 
 
 @pytest.mark.server
@@ -78,8 +89,16 @@ def test_rewrite_after_validated_is_not_delivered_and_never_leaks(
         for member in payload.namelist():
             assert MARKER not in payload.read(member), member
 
-    time.sleep(2)  # the server writes logs in batches
+    # The server stores events in batches: look for the marker only once this file's own
+    # event (its ref from the receipt) is in the server's home.
+    reports = root / "agencies" / "demo-agency" / "reports"
+    with next(reports.glob("*_receipt.csv")).open(encoding="utf-8-sig", newline="") as handle:
+        needle = f"handoff.file.{next(csv.DictReader(handle))['file_ref']}".encode()
     server_home = Path(os.environ["PREFECT_HOME"])
+    deadline = time.monotonic() + 120
+    while not _holds(server_home, needle) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert _holds(server_home, needle), "the file's event never reached Prefect"
     for path, data in [*_bytes_under(server_home), *_bytes_under(root / "state")]:
         assert MARKER not in data, path
     storage = root / "state" / "prefect" / "storage"

@@ -128,6 +128,7 @@ def operator_stack(tmp_path: Path) -> Iterator[tuple[Stack, Hook]]:
             except subprocess.TimeoutExpired:
                 os.killpg(running.proc.pid, signal.SIGKILL)
         hook.server.shutdown()
+        hook.server.server_close()
 
 
 @pytest.mark.browser
@@ -143,16 +144,18 @@ def test_operator_sees_the_whole_story_in_the_prefect_ui(
     markers = Markers()
     folder = stack.root / "agencies" / "demo-agency" / "drop"
 
-    # Files one at a time, so each gets its own run; wait for each run's outcome tag.
+    # Files one at a time, so each gets its own run; wait for each run's outcome tag and
+    # its end: the run is tagged while it still runs, and its final state is asserted below.
     expected = {"good": "delivered", "partly-bad": "delivered", "refused": "refused"}
+    ended = {"type": {"any_": ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"]}}
+
+    def finished(kind: str) -> int:
+        return len(_runs(api, tags={"all_": [f"outcome:{expected[kind]}"]}, state=ended))
+
     for kind, rows in operator_files(markers):
-        before = len(_runs(api, tags={"all_": [f"outcome:{expected[kind]}"]}))
+        before = finished(kind)
         drop(folder, markers, kind, rows)
-        _wait(
-            lambda k=kind, n=before: len(_runs(api, tags={"all_": [f"outcome:{expected[k]}"]})) > n,
-            120,
-            f"the {kind} file's ingest run",
-        )
+        _wait(lambda k=kind, n=before: finished(k) > n, 180, f"the {kind} file's ingest run")
 
     # The deadline check for an as-of date two business days after the good rows' due date.
     deployment = _api(
@@ -169,8 +172,8 @@ def test_operator_sees_the_whole_story_in_the_prefect_ui(
         "the deadline check",
     )
     # Automations: the refused file and the overdue records reach the channel.
-    _wait(lambda: any("was refused" in b for b in hook.bodies), 60, "the refused notice")
-    _wait(lambda: any("record(s) overdue" in b for b in hook.bodies), 60, "the overdue notice")
+    _wait(lambda: any("was refused" in b for b in hook.bodies), 180, "the refused notice")
+    _wait(lambda: any("record(s) overdue" in b for b in hook.bodies), 180, "the overdue notice")
 
     ingest_runs = _runs(api, name={"like_": "ingest demo-agency"})
     named = [r for r in ingest_runs if re.fullmatch(r"ingest demo-agency [0-9a-f]{12}", r["name"])]

@@ -33,7 +33,11 @@ def test_pipeline_reports_rows_after_each_chunk(
 def test_a_big_file_gets_a_progress_artifact(prefect_api: str, tmp_path: Path) -> None:
     from prefect import flow
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
 
     from flows.dashboard import BIG_FILE_BYTES, file_progress
 
@@ -52,10 +56,15 @@ def test_a_big_file_gets_a_progress_artifact(prefect_api: str, tmp_path: Path) -
             for done in range(0, lines, lines // 10):
                 progress.rows_done(done)
 
-    validate_both()
+    state = validate_both(return_state=True)
+    assert state.is_completed(), state
+    # This run's artifacts only: the session's server holds other tests' too.
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["file-progress"]))
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["file-progress"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]),
+            )
         )
     assert len(found) == 1  # the small file made none
     (artifact,) = found

@@ -15,14 +15,14 @@ import re
 import shutil
 import threading
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.events.filters import EventFilter, EventNameFilter
+from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
 
 from flows.watch import CONFIRMATION_SWEEP_SECONDS, start_confirmation_watcher
 from hmis_handoff.config import load_settings
@@ -37,22 +37,27 @@ SATURDAY = "2026-07-11T10:00:00-05:00"
 
 
 def entered_events(
-    intake_id: str, as_of: str | None = None, timeout: float = 30.0
+    intake_id: str, as_of: str, since: datetime, timeout: float = 120.0
 ) -> list[dict[str, Any]]:
-    """Poll the server for ``handoff.record.entered`` events naming ``intake_id`` (and
-    dated ``as_of``, when given: the session's server also holds other tests' events)."""
+    """Poll the server for ``handoff.record.entered`` events naming ``intake_id``, dated
+    ``as_of`` and emitted after ``since``: the session's server also holds other tests'
+    events (the same demo ids, and more than one page of them)."""
     deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
         while True:
             page = client.read_events(
-                EventFilter(event=EventNameFilter(name=["handoff.record.entered"])), limit=50
+                EventFilter(
+                    event=EventNameFilter(name=["handoff.record.entered"]),
+                    occurred=EventOccurredFilter(since=since),
+                ),
+                limit=50,
             )
             found = [e.model_dump(mode="json") for e in page.events]
             mine = [
                 e
                 for e in found
                 if intake_id in e["payload"].get("intake_ids", [])
-                and as_of in (None, e["payload"].get("as_of"))
+                and e["payload"].get("as_of") == as_of
             ]
             if mine:
                 return mine
@@ -75,6 +80,7 @@ def entered(config: Path) -> dict[str, date | None]:
 def test_package_to_confirmation_on_a_saturday(
     prefect_api: str, tmp_path: Path, isolated_pins: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    started = datetime.now(UTC) - timedelta(seconds=5)  # events of this test come later
     root = tmp_path / "data"
     init = run_cli("init", str(root), "--demo", "--port", str(api_port(prefect_api))).stdout
     fingerprint = re.search(r"fingerprint: (SHA256:\S+)", init)
@@ -145,11 +151,12 @@ def test_package_to_confirmation_on_a_saturday(
     }
     assert took < CONFIRMATION_SWEEP_SECONDS, f"picked up after {took:.1f} s"
     print(f"confirmation picked up and applied {took:.1f} s after the drop")
-    assert entered_events(ids[0])
+    assert entered_events(ids[0], as_of="2026-07-11", since=started)  # Saturday's date
 
 
 @pytest.mark.server
 def test_cli_confirm_today_emits_the_same_event(prefect_api: str, delivered: Delivered) -> None:
+    started = datetime.now(UTC) - timedelta(seconds=5)  # events of this test come later
     env = {
         "HANDOFF_PREFECT__PORT": str(api_port(prefect_api)),
         "HANDOFF_NOW": "2026-07-07T16:00:00-05:00",
@@ -165,7 +172,7 @@ def test_cli_confirm_today_emits_the_same_event(prefect_api: str, delivered: Del
     # The server is shared by the session: pick this test's event by its date.
     [event] = [
         e
-        for e in entered_events("PT-0003", as_of="2026-07-07")
+        for e in entered_events("PT-0003", as_of="2026-07-07", since=started)
         if e["payload"]["as_of"] == "2026-07-07"
     ]
     assert event["resource"]["handoff.partner"] == "demo-partner"

@@ -40,7 +40,12 @@ from tests.reconcile.support import (
 INTAKE = date(2026, 3, 2)
 
 
-def _entered_events(intake_id: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+def _entered_events(
+    intake_id: str, since: datetime, timeout: float = 120.0
+) -> list[dict[str, Any]]:
+    """The stored ``handoff.record.entered`` events, once this test's own (about
+    ``intake_id``, emitted after ``since``) is among them: the session's server holds other
+    tests' events too."""
     deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
         while True:
@@ -48,18 +53,27 @@ def _entered_events(intake_id: str, timeout: float = 30.0) -> list[dict[str, Any
                 EventFilter(event=EventNameFilter(name=["handoff.record.entered"])), limit=50
             )
             found = [e.model_dump(mode="json") for e in page.events]
-            if any(intake_id in e["payload"].get("intake_ids", []) for e in found):
+            if any(
+                intake_id in e["payload"].get("intake_ids", [])
+                and e["resource"].get("handoff.partner") == PARTNER
+                and datetime.fromisoformat(e["occurred"]) >= since
+                for e in found
+            ):
                 return found
             if time.monotonic() > deadline:
                 raise AssertionError("handoff.record.entered never reached the server")
             time.sleep(0.5)
 
 
-def _artifact(key: str) -> str:
+def _artifact(key: str, since: datetime | None = None) -> str:
+    """The data of every stored ``key`` artifact (created after ``since``, when given: the
+    session's server holds other tests' artifacts too)."""
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
         )
+    if since is not None:
+        artifacts = [a for a in artifacts if a.created is not None and a.created >= since]
     assert artifacts, key
     return json.dumps([a.data for a in artifacts])
 
@@ -104,7 +118,7 @@ def test_flows_against_a_real_server(
     assert digest["channels"] == {"email": "sent", "webhook": "off"}
     assert checked["counts"]["overdue"] == 1
 
-    events = _entered_events("I-2")
+    events = _entered_events("I-2", since=started)
     (event,) = [
         e
         for e in events
@@ -113,8 +127,8 @@ def test_flows_against_a_real_server(
     ]
     assert event["payload"]["intake_ids"] == ["I-1", "I-2"]
     assert event["resource"]["handoff.agency"] == DEMO_AGENCY
-    digest_artifact = _artifact("daily-digest")
-    assert "demo-agency/I-3" in digest_artifact
+    digest_artifact = _artifact("daily-digest")  # all of them: searched for markers below
+    assert "demo-agency/I-3" in _artifact("daily-digest", since=started)
     inbox_artifact = _artifact("confirmations-inbox")
 
     subjects = [m["Subject"] for m in smtp_server.messages]

@@ -42,7 +42,7 @@ def test_server_starts_and_a_scheduled_deployment_gets_runs(tmp_path: Path) -> N
             check=True,
         )
         deployment_id = json.loads(created.stdout.strip().splitlines()[-1])
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         runs = 0
         while time.monotonic() < deadline:
             counted = subprocess.run(

@@ -149,6 +149,7 @@ def test_deployments_run_on_workers_with_postgres_everywhere(tmp_path: Path) -> 
                 # An empty drop folder means every file is claimed, not that every claim is
                 # recorded: the copy may still be in flight on the other worker, and the
                 # workers are stopped below. Wait for the ledger to hold all four outcomes.
+                deadline = time.monotonic() + 180  # its own wait, whatever the first one took
                 while time.monotonic() < deadline:
                     settled = json.loads(run_cli("status", "--json", env=env).stdout)
                     final = ("delivered", "rejected", "duplicate", "not_sent")

@@ -60,13 +60,15 @@ class Stack:
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
+        self._pump_thread = threading.Thread(target=self._pump, daemon=True)
+        self._pump_thread.start()
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.output.append(line)
-            self.lines.put(line)
+        with self.proc.stdout:  # closed at the end of the output: no pipe left open
+            for line in self.proc.stdout:
+                self.output.append(line)
+                self.lines.put(line)
 
     def wait_for_line(self, needle: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
@@ -85,10 +87,13 @@ class Stack:
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
         try:
-            return self.proc.wait(timeout=timeout)
+            code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             raise
+        # The last lines may still be in the pipe: ``output`` is complete once this returns.
+        self._pump_thread.join(timeout=60)
+        return code
 
 
 @pytest.fixture()
@@ -132,7 +137,7 @@ def test_up_serves_ui_deployments_and_hands_off_a_dropped_file(stack: Stack) -> 
     os.rename(temp, drop / "intake.csv")
     outbox = stack.root / "partners" / "demo-partner" / "outbox"
     _wait(lambda: len(list(outbox.glob("*.sig"))) == 1, 90, "the package")
-    _wait(lambda: not list(drop.iterdir()), 30, "the drop folder to empty")
+    _wait(lambda: not list(drop.iterdir()), 120, "the drop folder to empty")
 
     deployments = _post(f"{api}/deployments/filter", {})
     names = {d["name"]: d for d in deployments}  # type: ignore[union-attr]
@@ -150,7 +155,7 @@ def test_up_serves_ui_deployments_and_hands_off_a_dropped_file(stack: Stack) -> 
         )
         return any(r["parameters"].get("claim_ids") for r in runs)  # type: ignore[union-attr]
 
-    _wait(ingest_completed, 60, "a completed ingest flow run")
+    _wait(ingest_completed, 180, "a completed ingest flow run")
     artifact = _post(
         f"{api}/artifacts/filter", {"artifacts": {"key": {"any_": ["intake-last-run"]}}}
     )
@@ -164,7 +169,7 @@ def test_up_serves_ui_deployments_and_hands_off_a_dropped_file(stack: Stack) -> 
         kinds = {e["event"] for e in events["events"]}  # type: ignore[index]
         return {"handoff.file.detected", "handoff.file.delivered"} <= kinds
 
-    _wait(events_seen, 60, "handoff.file.detected and .delivered events")
+    _wait(events_seen, 180, "handoff.file.detected and .delivered events")
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "Debian's chromium is required (make test installs it)"

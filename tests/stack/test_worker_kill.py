@@ -53,6 +53,8 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(tmp_path: Path) -> No
         assert victim.poll() is None, "the victim finished before it could be killed"
         victim.send_signal(signal.SIGKILL)
         assert victim.wait(timeout=30) == -signal.SIGKILL
+        assert victim.stderr is not None
+        victim.stderr.close()
         _out, err = survivor.communicate(timeout=300)
         assert survivor.returncode == 0, err.decode()[-3000:]
         # The killed worker's claim (if it held one) waits in work/; the next run finishes it.

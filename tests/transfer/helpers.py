@@ -73,7 +73,7 @@ def remote_files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-def package_events(name: str, package_id: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+def package_events(name: str, package_id: str, timeout: float = 120.0) -> list[dict[str, Any]]:
     """Events ``name`` about ``package_id`` on the test's Prefect server (waits for them)."""
     from prefect.client.orchestration import get_client
     from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter

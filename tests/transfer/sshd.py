@@ -91,13 +91,14 @@ class Sshd:
 
     def start(self) -> None:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation dir
-        self.process = subprocess.Popen(
-            [SSHD, "-D", "-e", "-f", str(self.config)],
-            stdout=subprocess.DEVNULL,
-            stderr=(self.directory / "sshd.log").open("ab"),
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 20
+        with (self.directory / "sshd.log").open("ab") as log_file:  # sshd holds its own copy
+            self.process = subprocess.Popen(
+                [SSHD, "-D", "-e", "-f", str(self.config)],
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 log = (self.directory / "sshd.log").read_text(errors="replace")
@@ -109,7 +110,7 @@ class Sshd:
                 if sock.recv(4).startswith(b"SSH-"):
                     return
             time.sleep(0.1)
-        raise RuntimeError("sshd did not answer within 20 s")
+        raise RuntimeError("sshd did not answer within 60 s")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -36,6 +36,28 @@ pytestmark = pytest.mark.server
 USER, PASSWORD = "handoff-relay", "synthetic-relay-pass-7f3a"
 
 
+class LoginFirst:
+    """Refuses MAIL until the session has logged in, as aiosmtpd's ``auth_required=True``
+    does. That flag cannot serve an implicit-TLS listener: there it needs
+    ``auth_require_tls=False``, and aiosmtpd then warns "Requiring AUTH while not requiring
+    TLS" (it counts only STARTTLS as TLS), although the whole connection is encrypted."""
+
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_MAIL(
+        self, _server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return await self.sink.handle_DATA(server, session, envelope)
+
+
 @pytest.fixture(params=["starttls", "tls"])
 def smtp_starttls_auth(
     request: pytest.FixtureRequest, tmp_path: Path
@@ -59,18 +81,25 @@ def smtp_starttls_auth(
         return AuthResult(success=ok)
 
     # aiosmtpd counts only STARTTLS as "TLS" for auth_require_tls; with implicit TLS the
-    # whole connection is already encrypted, so that flag must be off for AUTH to be offered.
-    tls: dict[str, Any] = (
-        {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
-        if request.param == "starttls"
-        else {"ssl_context": context, "auth_require_tls": False}
-    )
+    # whole connection is already encrypted, so that flag must be off for AUTH to be offered,
+    # and the login is then required by the handler (see LoginFirst).
+    handler: object
+    if request.param == "starttls":
+        handler = sink
+        tls: dict[str, Any] = {
+            "tls_context": context,
+            "require_starttls": True,
+            "auth_require_tls": True,
+            "auth_required": True,
+        }
+    else:
+        handler = LoginFirst(sink)
+        tls = {"ssl_context": context, "auth_require_tls": False}
     controller = Controller(
-        sink,
+        handler,
         hostname=sink.host,
         port=sink.port,
         authenticator=authenticator,
-        auth_required=True,
         **tls,
     )
     controller.start()
