@@ -24,7 +24,14 @@ app = typer.Typer(
     # A traceback's local variables may hold cell values: never print them.
     pretty_exceptions_show_locals=False,
     no_args_is_help=True,
+    # Docstrings are wrapped at 100 columns in the source: markdown reflows their paragraphs.
+    rich_markup_mode="markdown",
     help="HMIS Handoff: Coordinated Entry intakes from non-HMIS agencies to their data partner.",
+    epilog=(
+        "Try it: `handoff init var --demo`, then `handoff up --config var/handoff.toml` (the"
+        " Prefect UI is at http://127.0.0.1:4200), or `handoff process --config"
+        " var/handoff.toml` for one sweep. `handoff COMMAND --help` for each command."
+    ),
 )
 
 ConfigOption = Annotated[
@@ -102,9 +109,10 @@ def process(
 ) -> None:
     """One sweep over all drop folders, then exit (0 = ran, whatever files were rejected).
 
-    Runs as an ingest flow run on the ``handoff up`` server when its API answers; without
-    one, runs the same steps directly, in seconds, recorded in the ledger only
-    (flows/direct.py)."""
+    Runs as an ingest flow run on the `handoff up` server when its API answers. Without
+    one, runs the same steps directly, in seconds: the ledger, the agency reports and the
+    outbox record it, but no flow run, event or artifact appears in Prefect (use --prefect
+    for that)."""
     settings = _settings(config)
     _lifeline()
     from hmis_handoff import prefect_env
@@ -172,7 +180,9 @@ def encrypt(
 
 @app.command()
 def decrypt(
-    package: Annotated[Path, typer.Argument(help="<package>.age (manifest and .sig beside it)")],
+    package: Annotated[
+        Path, typer.Argument(help="the package's .age file (its manifest and .sig beside it)")
+    ],
     identity: Annotated[Path, typer.Option("-i", "--identity", help="your age identity file")],
     out: Annotated[
         Path | None,
@@ -310,8 +320,8 @@ def _emit_entered(
 def confirmations(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """One pass over every partner's confirmations folder (sheets and HMIS exports), then exit.
 
-    What ``handoff up``'s watcher does when a file lands there, for a host that does not run
-    it: reports go to ``confirmations/reports/``, handled files to ``processed/``."""
+    What `handoff up`'s watcher does when a file lands there, for a host that does not run
+    it: reports go to `confirmations/reports/`, handled files to `processed/`."""
     import time
 
     from connectors.inbox_folder import scan_inbox
