@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from hmis_handoff.config import Settings
-from hmis_handoff.errors import StackStopped
+from hmis_handoff.errors import ConfigError, StackStopped
 from hmis_handoff.layout import Layout
 from hmis_handoff.prefect_env import api_url
 
@@ -61,6 +61,26 @@ def start_server(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
         env=os.environ.copy(),
         start_new_session=True,
     )
+
+
+def refuse_taken_port(settings: Settings, url: str) -> None:
+    """Raise ConfigError when a server already answers where the embedded one would listen.
+
+    Otherwise our own server would fail to bind while the health check passed on the other
+    one: this stack would announce itself "up", serve its deployments onto another data
+    root's server (pausing that stack's schedules when it stops) and publish its dashboard
+    there.
+    """
+    with (
+        contextlib.suppress(OSError),
+        urllib.request.urlopen(f"{url}/health", timeout=2) as response,
+    ):
+        if response.status == 200:
+            raise ConfigError(
+                f"not started: a Prefect server already answers on port {settings.prefect.port}"
+                f" ({url.removesuffix('/api')}), perhaps another `handoff up`. Stop it, or give"
+                " this data root another port: [prefect] port in handoff.toml."
+            )
 
 
 def wait_healthy(url: str, server: subprocess.Popen[bytes] | None, timeout: float) -> None:
@@ -194,6 +214,7 @@ def run_stack(settings: Settings) -> int:
     url = api_url(settings)
     server = None
     if not settings.prefect.api_url:
+        refuse_taken_port(settings, url)
         server = start_server(settings, layout.prefect_server_log)
     stop = threading.Event()
 
