@@ -117,7 +117,8 @@ def process(
     _lifeline()
     from hmis_handoff import prefect_env
 
-    reachable = _api_reachable(prefect_env.api_url(settings))
+    url = prefect_env.api_url(settings)
+    reachable = _api_reachable(url) and _serves_this_root(url, settings)
     from flows.direct import can_run_direct, process_direct
 
     if not (reachable or with_prefect) and can_run_direct(settings):
@@ -477,6 +478,30 @@ def _api_reachable(url: str) -> bool:
             return bool(response.status == 200)
     except OSError:
         return False
+
+
+def _serves_this_root(url: str, settings: Settings) -> bool:
+    """False when the server answering at ``url`` is another data root's ``handoff up``
+    (its marker differs): this sweep must not publish runs and dashboards there. A server
+    without a marker (a shared Prefect server at scale) is used as before."""
+    import urllib.error
+    import urllib.request
+
+    from hmis_handoff.prefect_env import STACK_VARIABLE, stack_marker
+
+    try:
+        with urllib.request.urlopen(f"{url}/variables/name/{STACK_VARIABLE}", timeout=2) as r:
+            marker = json.loads(r.read()).get("value")
+    except (OSError, ValueError):
+        return True  # 404 (no marker) or no answer: nothing says it is another stack's
+    if marker == stack_marker(settings):
+        return True
+    typer.secho(
+        f"note: the Prefect server at {url.removesuffix('/api')} belongs to another data"
+        " root's `handoff up`; this sweep runs without it (not recorded in Prefect).",
+        err=True,
+    )
+    return False
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -31,7 +31,7 @@ import yaml
 from hmis_handoff.config import Settings
 from hmis_handoff.errors import ConfigError, StackStopped
 from hmis_handoff.layout import Layout
-from hmis_handoff.prefect_env import api_url
+from hmis_handoff.prefect_env import STACK_VARIABLE, api_url, stack_marker
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -81,6 +81,13 @@ def refuse_taken_port(settings: Settings, url: str) -> None:
                 f" ({url.removesuffix('/api')}), perhaps another `handoff up`. Stop it, or give"
                 " this data root another port: [prefect] port in handoff.toml."
             )
+
+
+def mark_server(settings: Settings) -> None:
+    """Leave this data root's marker on the server (``handoff process`` checks it)."""
+    from prefect.variables import Variable
+
+    Variable.set(STACK_VARIABLE, stack_marker(settings), overwrite=True)
 
 
 def wait_healthy(url: str, server: subprocess.Popen[bytes] | None, timeout: float) -> None:
@@ -227,6 +234,7 @@ def run_stack(settings: Settings) -> int:
     confirmations: threading.Thread | None = None
     try:
         wait_healthy(url, server, SERVER_START_TIMEOUT)
+        mark_server(settings)
         deployments = load_deployments(PROJECT_ROOT / "prefect.yaml")
         prepare_operators_view(settings)
         watcher = start_watcher(settings, stop)
