@@ -24,7 +24,14 @@ app = typer.Typer(
     # A traceback's local variables may hold cell values: never print them.
     pretty_exceptions_show_locals=False,
     no_args_is_help=True,
+    # Docstrings are wrapped at 100 columns in the source: markdown reflows their paragraphs.
+    rich_markup_mode="markdown",
     help="HMIS Handoff: Coordinated Entry intakes from non-HMIS agencies to their data partner.",
+    epilog=(
+        "Try it: `handoff init var --demo`, then `handoff up --config var/handoff.toml` (the"
+        " Prefect UI is at http://127.0.0.1:4200), or `handoff process --config"
+        " var/handoff.toml` for one sweep. `handoff COMMAND --help` for each command."
+    ),
 )
 
 ConfigOption = Annotated[
@@ -102,14 +109,16 @@ def process(
 ) -> None:
     """One sweep over all drop folders, then exit (0 = ran, whatever files were rejected).
 
-    Runs as an ingest flow run on the ``handoff up`` server when its API answers; without
-    one, runs the same steps directly, in seconds, recorded in the ledger only
-    (flows/direct.py)."""
+    Runs as an ingest flow run on the `handoff up` server when its API answers. Without
+    one, runs the same steps directly, in seconds: the ledger, the agency reports and the
+    outbox record it, but no flow run, event or artifact appears in Prefect (use --prefect
+    for that)."""
     settings = _settings(config)
     _lifeline()
     from hmis_handoff import prefect_env
 
-    reachable = _api_reachable(prefect_env.api_url(settings))
+    url = prefect_env.api_url(settings)
+    reachable = _api_reachable(url) and _serves_this_root(url, settings)
     from flows.direct import can_run_direct, process_direct
 
     if not (reachable or with_prefect) and can_run_direct(settings):
@@ -172,7 +181,9 @@ def encrypt(
 
 @app.command()
 def decrypt(
-    package: Annotated[Path, typer.Argument(help="<package>.age (manifest and .sig beside it)")],
+    package: Annotated[
+        Path, typer.Argument(help="the package's .age file (its manifest and .sig beside it)")
+    ],
     identity: Annotated[Path, typer.Option("-i", "--identity", help="your age identity file")],
     out: Annotated[
         Path | None,
@@ -310,8 +321,8 @@ def _emit_entered(
 def confirmations(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """One pass over every partner's confirmations folder (sheets and HMIS exports), then exit.
 
-    What ``handoff up``'s watcher does when a file lands there, for a host that does not run
-    it: reports go to ``confirmations/reports/``, handled files to ``processed/``."""
+    What `handoff up`'s watcher does when a file lands there, for a host that does not run
+    it: reports go to `confirmations/reports/`, handled files to `processed/`."""
     import time
 
     from connectors.inbox_folder import scan_inbox
@@ -467,6 +478,30 @@ def _api_reachable(url: str) -> bool:
             return bool(response.status == 200)
     except OSError:
         return False
+
+
+def _serves_this_root(url: str, settings: Settings) -> bool:
+    """False when the server answering at ``url`` is another data root's ``handoff up``
+    (its marker differs): this sweep must not publish runs and dashboards there. A server
+    without a marker (a shared Prefect server at scale) is used as before."""
+    import urllib.error
+    import urllib.request
+
+    from hmis_handoff.prefect_env import STACK_VARIABLE, stack_marker
+
+    try:
+        with urllib.request.urlopen(f"{url}/variables/name/{STACK_VARIABLE}", timeout=2) as r:
+            marker = json.loads(r.read()).get("value")
+    except (OSError, ValueError):
+        return True  # 404 (no marker) or no answer: nothing says it is another stack's
+    if marker == stack_marker(settings):
+        return True
+    typer.secho(
+        f"note: the Prefect server at {url.removesuffix('/api')} belongs to another data"
+        " root's `handoff up`; this sweep runs without it (not recorded in Prefect).",
+        err=True,
+    )
+    return False
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -6,6 +6,7 @@ Payloads carry counts, rule ids and record ids; never names, values or file name
 
 from __future__ import annotations
 
+import logging
 from typing import TypedDict
 
 from prefect.events import emit_event
@@ -130,4 +131,13 @@ def emit_entered_and_flush(
     from prefect.events.worker import EventsWorker
 
     emit_record_flags("handoff.record.entered", agency_id, partner_id, intake_ids, as_of)
-    EventsWorker.drain_all(timeout=15, at_exit=False)
+    # Draining is the expected path here, yet Prefect's service logs it as a WARNING
+    # ("Still processing items: 1 items remaining...") on an unconfigured logger that
+    # lands on the partner's terminal: keep that logger to errors while we wait.
+    drain_logger = logging.getLogger(EventsWorker.__name__)
+    level = drain_logger.level
+    drain_logger.setLevel(logging.ERROR)
+    try:
+        EventsWorker.drain_all(timeout=15, at_exit=False)
+    finally:
+        drain_logger.setLevel(level)

@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING
 import yaml
 
 from hmis_handoff.config import Settings
-from hmis_handoff.errors import StackStopped
+from hmis_handoff.errors import ConfigError, StackStopped
 from hmis_handoff.layout import Layout
-from hmis_handoff.prefect_env import api_url
+from hmis_handoff.prefect_env import STACK_VARIABLE, api_url, stack_marker
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -61,6 +61,33 @@ def start_server(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
         env=os.environ.copy(),
         start_new_session=True,
     )
+
+
+def refuse_taken_port(settings: Settings, url: str) -> None:
+    """Raise ConfigError when a server already answers where the embedded one would listen.
+
+    Otherwise our own server would fail to bind while the health check passed on the other
+    one: this stack would announce itself "up", serve its deployments onto another data
+    root's server (pausing that stack's schedules when it stops) and publish its dashboard
+    there.
+    """
+    with (
+        contextlib.suppress(OSError),
+        urllib.request.urlopen(f"{url}/health", timeout=2) as response,
+    ):
+        if response.status == 200:
+            raise ConfigError(
+                f"not started: a Prefect server already answers on port {settings.prefect.port}"
+                f" ({url.removesuffix('/api')}), perhaps another `handoff up`. Stop it, or give"
+                " this data root another port: [prefect] port in handoff.toml."
+            )
+
+
+def mark_server(settings: Settings) -> None:
+    """Leave this data root's marker on the server (``handoff process`` checks it)."""
+    from prefect.variables import Variable
+
+    Variable.set(STACK_VARIABLE, stack_marker(settings), overwrite=True)
 
 
 def wait_healthy(url: str, server: subprocess.Popen[bytes] | None, timeout: float) -> None:
@@ -194,6 +221,7 @@ def run_stack(settings: Settings) -> int:
     url = api_url(settings)
     server = None
     if not settings.prefect.api_url:
+        refuse_taken_port(settings, url)
         server = start_server(settings, layout.prefect_server_log)
     stop = threading.Event()
 
@@ -206,6 +234,7 @@ def run_stack(settings: Settings) -> int:
     confirmations: threading.Thread | None = None
     try:
         wait_healthy(url, server, SERVER_START_TIMEOUT)
+        mark_server(settings)
         deployments = load_deployments(PROJECT_ROOT / "prefect.yaml")
         prepare_operators_view(settings)
         watcher = start_watcher(settings, stop)

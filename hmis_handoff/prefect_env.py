@@ -8,6 +8,7 @@ logged, analytics are off, and Prefect's state lives under the data root.
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from hmis_handoff.config import Settings
@@ -20,6 +21,18 @@ def api_url(settings: Settings) -> str:
     if settings.prefect.api_url:
         return settings.prefect.api_url
     return f"http://{settings.prefect.host}:{settings.prefect.port}/api"
+
+
+# The Prefect Variable in which `handoff up` leaves :func:`stack_marker` on its server.
+STACK_VARIABLE = "handoff_data_root"
+
+
+def stack_marker(settings: Settings) -> str:
+    """A value-free id of this data root (a hash of its resolved path): `handoff up` leaves
+    it on its Prefect server, so a one-shot command can tell its own stack's server from
+    another data root's answering on the same port."""
+    digest = hashlib.sha256(str(settings.root.resolve()).encode()).hexdigest()
+    return f"root-{digest[:16]}"
 
 
 def prefect_environment(settings: Settings, *, with_api_url: bool) -> dict[str, str]:

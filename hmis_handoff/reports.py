@@ -261,6 +261,12 @@ def _rule_table(
         (p.rule_id, (p.column or "") if (p.rule_id, p.column or "") in notes else "")
         for p in problems
     )
+    # What must be fixed first, then rows not sent, then warnings; most frequent first
+    # within each (six warnings must not push a must-fix error down the table).
+    rank = {"error": 0, "info": 1, "warning": 2}
+    severity_rank: dict[str, int] = {}
+    for p in problems:
+        severity_rank[p.rule_id] = min(severity_rank.get(p.rule_id, 3), rank.get(p.severity, 3))
 
     def line(rule_id: str, column: str, count: int) -> str:
         rule = _rule(rules, rule_id)
@@ -273,7 +279,9 @@ def _rule_table(
 
     rows = "".join(
         line(rule_id, column, count)
-        for (rule_id, column), count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        for (rule_id, column), count in sorted(
+            counts.items(), key=lambda item: (severity_rank[item[0][0]], -item[1], item[0])
+        )
     )
     heading = (
         "What to fix" if any(p.severity != "info" for p in problems) else "Rows not sent, and why"

@@ -44,10 +44,18 @@ def previous_weekday(day: date) -> date:
     return day
 
 
+def months_homeless(since: date, entry: date) -> int:
+    """Calendar months from ``since`` to ``entry``, both counted, capped at 13 ("more than
+    12"): the count HUD's 3.917 answer uses, so the valid rows raise no warning on any day."""
+    return min((entry.year - since.year) * 12 + entry.month - since.month + 1, 13)
+
+
 def demo_rows(agency_id: str, today: date, seed: int | None = None) -> list[dict[str, str]]:
     """The demo rows as canonical-column dicts (FY2026)."""
     rng = random.Random(seed)
-    intake = previous_weekday(today).isoformat()
+    intake_day = previous_weekday(today)
+    street_day = intake_day - timedelta(days=200)
+    intake = intake_day.isoformat()
     roi_signed = intake
     base = {
         "SubmittingAgencyID": agency_id,
@@ -76,9 +84,9 @@ def demo_rows(agency_id: str, today: date, seed: int | None = None) -> list[dict
         "LengthOfStay": "4",
         "LOSUnderThreshold": "",
         "PreviousStreetESSH": "",
-        "DateToStreetESSH": (previous_weekday(today) - timedelta(days=200)).isoformat(),
+        "DateToStreetESSH": street_day.isoformat(),
         "TimesHomelessPastThreeYears": "1",
-        "MonthsHomelessPastThreeYears": "107",
+        "MonthsHomelessPastThreeYears": str(100 + months_homeless(street_day, intake_day)),
         "AssessmentDate": intake,
         "AssessmentLocation": "Demo Agency front desk",
         "AssessmentType": "3",
