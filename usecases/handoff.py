@@ -26,10 +26,10 @@ import secrets
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -121,6 +121,24 @@ RECORD_COLUMNS = (
 )  # fmt: skip
 
 
+class OutcomeRecord(TypedDict):
+    """:class:`FileOutcome` as a plain dict (flow results, ``--json``): no PII."""
+
+    claim_id: str
+    file_ref: str
+    agency_id: str
+    partner_id: str
+    state: str
+    rows_total: int
+    rows_sent: int
+    rows_held: int
+    rows_not_transmittable: int
+    warnings: int
+    reject_rule: str | None
+    package_id: str | None
+    duplicate_of_ref: str | None
+
+
 @dataclass(frozen=True)
 class FileOutcome:
     """What happened to one file: ids, counts and rule ids only (no PII)."""
@@ -139,8 +157,22 @@ class FileOutcome:
     package_id: str | None = None
     duplicate_of_ref: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def as_dict(self) -> OutcomeRecord:
+        return OutcomeRecord(
+            claim_id=self.claim_id,
+            file_ref=self.file_ref,
+            agency_id=self.agency_id,
+            partner_id=self.partner_id,
+            state=self.state,
+            rows_total=self.rows_total,
+            rows_sent=self.rows_sent,
+            rows_held=self.rows_held,
+            rows_not_transmittable=self.rows_not_transmittable,
+            warnings=self.warnings,
+            reject_rule=self.reject_rule,
+            package_id=self.package_id,
+            duplicate_of_ref=self.duplicate_of_ref,
+        )
 
 
 @dataclass
