@@ -26,7 +26,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim  # noqa: E402
+from connectors.dropfolder import ClaimedFile, DropFolderScanner, SettlePolicy, claim  # noqa: E402
 from hmis_handoff.config import load_settings  # noqa: E402
 from tests.synthetic import make_valid_frame, write_sample_csv  # noqa: E402
 from usecases.handoff import Pipeline  # noqa: E402
@@ -36,7 +36,42 @@ ROWS_PER_FILE = 3
 NOW = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
 
 
-def run(files: int, batch: int, profile: Path | None, top: int, one_by_one: bool) -> None:
+def in_processes(pipe: Pipeline, claims: list[ClaimedFile], processes: int) -> None:
+    """Judge the batch together, then hand its claims off in ``processes`` forked
+    processes (each with its own ledger connection); the bench's files share no IntakeID,
+    so the order between them does not matter."""
+    from usecases.handoff_batch import BatchJudge
+    from usecases.isolation import hand_off_guarded
+
+    judge = BatchJudge()
+    judge.judge(pipe, claims)
+    ready = [(c, judge.take(c)) for c in claims]
+    pipe.ledger.engine.dispose(close=False)
+    children = []
+    for k in range(processes):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                child = Pipeline(pipe.settings, clock=lambda: NOW)
+                with child.report_pages_once():
+                    for claimed, prepared in ready[k::processes]:
+                        hand_off_guarded(child, claimed, prepared=prepared)
+            finally:
+                os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+
+
+def run(
+    files: int,
+    batch: int,
+    profile: Path | None,
+    top: int,
+    one_by_one: bool,
+    threads: int = 1,
+    processes: int = 1,
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "data"
         initialise(root, demo=True)
@@ -67,8 +102,10 @@ def run(files: int, batch: int, profile: Path | None, top: int, one_by_one: bool
             profiler.enable()
         for at in range(0, files, batch):
             part = claims[at : at + batch]
-            if batch_fn is not None:
-                batch_fn(pipe, part)
+            if processes > 1:
+                in_processes(pipe, part, processes)
+            elif batch_fn is not None:
+                batch_fn(pipe, part, workers=threads)
             else:
                 for claimed in part:
                     pipe.process_claim(claimed)
@@ -80,6 +117,10 @@ def run(files: int, batch: int, profile: Path | None, top: int, one_by_one: bool
             states[view.state] = states.get(view.state, 0) + 1
         packages = len(list(pipe.layout.partner_outbox("demo-partner").glob("*.sig")))
         mode = "batch" if batch_fn is not None else "one by one"
+        if batch_fn is not None and processes == 1:
+            mode += f", {threads} thread(s)"
+        if processes > 1:
+            mode += f", {processes} processes"
         print(
             f"{files} files ({mode}, batches of {batch}) in {elapsed:.2f} s: "
             f"{elapsed / files * 1000:.0f} ms/file, {files / elapsed:.1f} files/s; "
@@ -101,8 +142,13 @@ def main() -> int:
     parser.add_argument("--one-by-one", action="store_true", help="process_claim per claim")
     parser.add_argument("--profile", type=Path)
     parser.add_argument("--top", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="hand-offs in N threads")
+    parser.add_argument("--processes", type=int, default=1, help="hand-offs in N processes")
     args = parser.parse_args()
-    run(args.files, args.batch, args.profile, args.top, args.one_by_one)
+    run(
+        args.files, args.batch, args.profile, args.top, args.one_by_one,
+        args.threads, args.processes,
+    )  # fmt: skip
     return 0
 
 

@@ -4,8 +4,10 @@ The whole path is :func:`ingest`, below. Files settled together are handed off t
 each slice of up to :data:`BATCH_FILES` claims is first judged as one frame
 (:func:`judge_batch`, usecases/handoff_batch.py), then every claim is handed off on its own
 (:func:`hand_off_file`: own package, report, ledger row and outcome; one failing claim never
-stops the others, usecases/isolation.py). The sweep's tasks are in flows/intake_sweep.py;
-the run's summary, names and artifact rows in usecases/ingest_outcomes.py.
+stops the others, usecases/isolation.py), up to :data:`HAND_OFF_WORKERS` at once where no
+file's verdict can depend on another's (:meth:`BatchJudge.hand_off_in_order`). The sweep's
+tasks are in flows/intake_sweep.py; the run's summary, names and artifact rows in
+usecases/ingest_outcomes.py.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run, task_run
 from prefect.states import Completed
 
+from connectors.dropfolder import ClaimedFile
 from flows.dashboard import (
     advance,
     file_progress,
@@ -34,7 +38,7 @@ from flows.remote_intake import sync_remote_drops
 from flows.run_labels import ids_tags, label_current_run
 from flows.runtime import pipeline
 from hmis_handoff import clock
-from usecases.handoff_batch import BatchJudge
+from usecases.handoff_batch import HAND_OFF_WORKERS, BatchJudge
 from usecases.ingest_outcomes import (
     IngestSummary,
     batch_label,
@@ -80,14 +84,13 @@ def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> IngestSumm
     progress = start_progress("ingest-progress", "Backlog hand-off") if big else None
     attempts: list[Attempt] = []
     for start in range(0, len(todo), BATCH_FILES):
-        batch = todo[start : start + BATCH_FILES]
-        judge_batch(batch)
+        batch = [c for c in map(claimed, todo[start : start + BATCH_FILES]) if c is not None]
+        judge_batch([c.claim_id for c in batch])
         with pipeline().report_pages_once():  # each agency's index page once per batch
-            for claim_id in batch:
-                attempts.append(hand_off_file(claim_id))
-                if progress is not None:
-                    advance(progress, 100.0 * len(attempts) / len(todo))
-        _JUDGE.forget(batch)
+            attempts += _JUDGE.hand_off_in_order(batch, _start, workers=HAND_OFF_WORKERS)
+        _JUDGE.forget([c.claim_id for c in batch])
+        if progress is not None:
+            advance(progress, 100.0 * (start + BATCH_FILES) / len(todo))
     outcomes = [a.outcome.as_dict() for a in attempts if a.outcome is not None]
     deliver_outstanding()  # partner channels (SFTP push, e-mail); none configured: nothing
     if remote and outcomes:  # receipts back to the agencies; finished remote copies removed
@@ -131,7 +134,7 @@ def hand_off_file(claim_id: str) -> Attempt:
     if file is None:
         return Attempt(None)
     with file_progress(file.path, claim_label(file.agency_id, claim_id)):
-        attempt = hand_off_guarded(pipeline(), file, prepared=_JUDGE.take(file))
+        attempt = hand_off_guarded(pipeline(), file, prepared=_JUDGE.ready(claim_id))
     if attempt.outcome is not None:
         outcome = attempt.outcome
         emit_file_outcome(outcome)
@@ -141,6 +144,10 @@ def hand_off_file(claim_id: str) -> Attempt:
             outcome.rows_held, outcome.rows_not_transmittable, outcome.reject_rule or "-",
         )  # fmt: skip
     return attempt
+
+
+def _start(file: ClaimedFile) -> PrefectFuture[Attempt]:
+    return hand_off_file.submit(file.claim_id)  # in a thread of the flow's task runner
 
 
 def hand_off_run_name() -> str:

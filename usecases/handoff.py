@@ -387,7 +387,10 @@ class Pipeline:
         adopt_legacy_hmac_key(self.layout)
         self.keyer = RecordKeyer(load_or_create_secret(self.layout.hmac_key))
         self._signing_key: SigningKey | None = None
-        self._local = threading.local()  # per thread: report pages deferred to a batch end
+        # Agencies whose index page waits for the end of report_pages_once (any thread).
+        self._pages_lock = threading.Lock()
+        self._pages_depth = 0
+        self._pages_due: set[str] = set()
 
     @property
     def signing_key(self) -> SigningKey:
@@ -479,28 +482,32 @@ class Pipeline:
 
     @contextlib.contextmanager
     def report_pages_once(self) -> Iterator[None]:
-        """Within this block (this thread), receipts record their index entry but each
+        """Within this block (in any thread), receipts record their index entry but each
         agency's ``index.html`` is rebuilt once, at the end, not once per receipt (the page
         is derived from all entries: per receipt that cost grows with every file received).
         A crash before the end leaves the page behind its entries until the next receipt or
         :meth:`recover` rebuilds it; the receipts themselves are written as always."""
-        deferred: set[str] = set()
-        self._local.deferred_pages = deferred
+        with self._pages_lock:
+            self._pages_depth += 1
         try:
             yield
         finally:
-            self._local.deferred_pages = None
-            for agency_id in sorted(deferred):
+            with self._pages_lock:
+                self._pages_depth -= 1
+                deferred = sorted(self._pages_due) if self._pages_depth == 0 else []
+                if self._pages_depth == 0:
+                    self._pages_due.clear()
+            for agency_id in deferred:
                 with contextlib.suppress(OSError, HandoffError), self._reports_dir(agency_id) as d:
                     write_index_page(d)
 
     def _index_page_now(self, agency_id: str) -> bool:
         """False inside :meth:`report_pages_once` (the page is rebuilt at its end)."""
-        deferred: set[str] | None = getattr(self._local, "deferred_pages", None)
-        if deferred is None:
-            return True
-        deferred.add(agency_id)
-        return False
+        with self._pages_lock:
+            if self._pages_depth == 0:
+                return True
+            self._pages_due.add(agency_id)
+            return False
 
     def remember_file_name(self, agency_id: str, claim_id: str, name: str) -> None:
         """Keep the agency's name for a claimed file, only in its own reports folder (held

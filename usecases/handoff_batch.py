@@ -32,8 +32,10 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -62,6 +64,12 @@ log = logging.getLogger(__name__)
 SMALL_FILE_BYTES = 256 * 1024
 #: At most this many files per pandera validation (bounds the stacked frame).
 JUDGE_FILES = 250
+#: Hand-offs at once. Much of a small file's hand-off waits on fsync (which releases the
+#: GIL), so two threads overlap one file's waits with another's work (README, Figures).
+HAND_OFF_WORKERS = 2
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 @dataclass
@@ -88,12 +96,20 @@ class _Read:
     frame: pd.DataFrame
 
 
+class Pending(Protocol[T_co]):
+    """A started hand-off (a Prefect future, a ``concurrent.futures.Future``)."""
+
+    def result(self) -> T_co: ...
+
+
 class BatchJudge:
     """Batch verdicts waiting for their hand-offs, by claim id (thread-safe; in memory)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiting: dict[str, _Judged] = {}
+        self._ready: dict[str, Prepared | None] = {}
+        self._known: dict[str, frozenset[str]] = {}  # IntakeIDs of each claim read here
 
     def judge(self, pipe: Pipeline, claims: Sequence[ClaimedFile]) -> int:
         """Judge the small claims of one batch together; returns how many got a verdict.
@@ -114,6 +130,8 @@ class BatchJudge:
         prepared = _validate(pipe, read)
         ids = {r.claimed.claim_id: _intake_ids(r.frame) for r in read}
         with self._lock:
+            for claim_id, known in ids.items():
+                self._known[claim_id] = known
             for claimed in claims:
                 self._waiting[claimed.claim_id] = _Judged(
                     agency_id=claimed.agency_id,
@@ -149,18 +167,72 @@ class BatchJudge:
         with self._lock:
             for claim_id in claim_ids:
                 self._waiting.pop(claim_id, None)
+                self._ready.pop(claim_id, None)
+                self._known.pop(claim_id, None)
+
+    def hand_off_in_order(
+        self,
+        claims: Sequence[ClaimedFile],
+        start: Callable[[ClaimedFile], Pending[T]],
+        *,
+        workers: int = 1,
+    ) -> list[T]:
+        """Start each claim's hand-off in claim order, at most ``workers`` at a time, and
+        return their results in that order. ``start`` begins one hand-off, which gets its
+        verdict from :meth:`ready` (decided here, in claim order, by :meth:`take`).
+
+        A claim waits for every running hand-off it could depend on: one of the same agency
+        sharing an IntakeID with it, or whose IntakeIDs (or its own) were not read here.
+        Files of one agency with disjoint IntakeIDs cannot change each other's verdicts, so
+        every file's outcome is the one the claim order alone gives.
+        """
+        running: list[tuple[ClaimedFile, Pending[T]]] = []
+        results: dict[str, T] = {}
+        for claimed in claims:
+            while running and (
+                len(running) >= max(1, workers)
+                or any(self._depends(claimed, other) for other, _ in running)
+            ):
+                done, pending = running.pop(0)  # the oldest first: claim order
+                results[done.claim_id] = pending.result()
+            prepared = self.take(claimed)
+            with self._lock:
+                self._ready[claimed.claim_id] = prepared
+            running.append((claimed, start(claimed)))
+        for done, pending in running:
+            results[done.claim_id] = pending.result()
+        return [results[c.claim_id] for c in claims]
+
+    def ready(self, claim_id: str) -> Prepared | None:
+        """The verdict :meth:`hand_off_in_order` decided for a started claim (once)."""
+        with self._lock:
+            return self._ready.pop(claim_id, None)
+
+    def _depends(self, claimed: ClaimedFile, other: ClaimedFile) -> bool:
+        if claimed.agency_id != other.agency_id:
+            return False
+        with self._lock:
+            mine, theirs = self._known.get(claimed.claim_id), self._known.get(other.claim_id)
+        return mine is None or theirs is None or not mine.isdisjoint(theirs)
 
 
 def hand_off_batch(
-    pipe: Pipeline, claims: Sequence[ClaimedFile], judge: BatchJudge | None = None
+    pipe: Pipeline, claims: Sequence[ClaimedFile], *, workers: int = HAND_OFF_WORKERS
 ) -> list[Attempt]:
-    """Judge ``claims`` together, then hand each off guarded (usecases/isolation.py), in
-    order; one :class:`~usecases.isolation.Attempt` per claim."""
-    judge = judge or BatchJudge()
+    """Judge ``claims`` together, then hand each off guarded (usecases/isolation.py), up to
+    ``workers`` at once in threads (see :meth:`BatchJudge.hand_off_in_order`); one
+    :class:`~usecases.isolation.Attempt` per claim, in claim order."""
+    judge = BatchJudge()
     judge.judge(pipe, claims)
+
+    def hand_off(claimed: ClaimedFile) -> Attempt:
+        return hand_off_guarded(pipe, claimed, prepared=judge.ready(claimed.claim_id))
+
     try:
-        with pipe.report_pages_once():
-            return [hand_off_guarded(pipe, c, prepared=judge.take(c)) for c in claims]
+        with pipe.report_pages_once(), ThreadPoolExecutor(max(1, workers)) as pool:
+            return judge.hand_off_in_order(
+                claims, lambda claimed: pool.submit(hand_off, claimed), workers=workers
+            )
     finally:
         judge.forget([c.claim_id for c in claims])
 
@@ -249,4 +321,11 @@ def _intake_ids(frame: pd.DataFrame) -> frozenset[str]:
     return frozenset()
 
 
-__all__ = ["JUDGE_FILES", "SMALL_FILE_BYTES", "BatchJudge", "hand_off_batch"]
+__all__ = [
+    "HAND_OFF_WORKERS",
+    "JUDGE_FILES",
+    "SMALL_FILE_BYTES",
+    "BatchJudge",
+    "Pending",
+    "hand_off_batch",
+]

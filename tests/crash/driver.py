@@ -1,9 +1,10 @@
 """Crash-lab driver: the core ingest loop, without Prefect, until the drop folders are empty.
 
 ``python -m tests.crash.driver ROOT`` recovers the work area, then scans, claims and hands
-off files (claim everything settled, judge them together, then hand off in claim order, as
-the ingest flow does) until no file is left or ``--time-limit`` passes. Exit 0: done; 3: time limit. Set
-``HANDOFF_FAILPOINT`` (and ``HANDOFF_FAILPOINT_SKIP``) to die by SIGKILL at a named point.
+off files (claim everything settled, judge them together, then hand off in claim order, two
+at a time where independent, as the ingest flow does) until no file is left or
+``--time-limit`` passes. Exit 0: done; 3: time limit. Set ``HANDOFF_FAILPOINT`` (and
+``HANDOFF_FAILPOINT_SKIP``) to die by SIGKILL at a named point.
 
 Why no Prefect here: crash consistency is a property of the core (ledger state machine,
 atomic files, recovery); the flows only call the same functions. A Prefect flow run costs
@@ -37,6 +38,7 @@ import sys
 import tempfile
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -50,7 +52,7 @@ from connectors.dropfolder import (
 from hmis_handoff import failpoints
 from hmis_handoff.config import load_settings
 from usecases.handoff import Pipeline, load_or_create_secret
-from usecases.handoff_batch import BatchJudge
+from usecases.handoff_batch import HAND_OFF_WORKERS, BatchJudge
 
 # tests.synthetic rows are valid as of this day; validation runs as of it.
 AS_OF = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
@@ -92,13 +94,17 @@ def run_once(root: Path, *, time_limit: float = 300.0) -> int:
 
 def hand_off(pipe: Pipeline, claims: list[ClaimedFile]) -> None:
     """As the ingest flow does: judge the batch together (usecases/handoff_batch.py), then
-    hand off each claim with its batch verdict, index pages once at the end; unlike the
-    flow, an exception is not isolated but ends the run (the lab must see it)."""
+    hand off each claim with its batch verdict, up to ``HAND_OFF_WORKERS`` at once in
+    threads, index pages once at the end; unlike the flow, an exception is not isolated
+    but ends the run (the lab must see it)."""
     judge = BatchJudge()
     judge.judge(pipe, claims)
-    with pipe.report_pages_once():
-        for claimed in claims:
-            pipe.process_claim(claimed, judge.take(claimed))
+
+    def one(claimed: ClaimedFile) -> object:
+        return pipe.process_claim(claimed, judge.ready(claimed.claim_id))
+
+    with pipe.report_pages_once(), ThreadPoolExecutor(HAND_OFF_WORKERS) as pool:
+        judge.hand_off_in_order(claims, lambda c: pool.submit(one, c), workers=HAND_OFF_WORKERS)
 
 
 def _warm_up() -> None:
