@@ -15,7 +15,10 @@ Contract:
   history (deliver an IntakeID this file repeats), so :meth:`BatchJudge.take` drops the
   batch verdict of a file that shares an IntakeID with an earlier file of its batch and
   agency, or that comes after a file of its agency whose IntakeIDs were not read here (a
-  large or unreadable one): that file is judged alone at its turn, as without the batch.
+  large one, or one not readable for a reason other than the reader's refusal; a refused
+  file delivers nothing): that file is judged alone at its turn, as without the batch.
+  Hand-offs run two at a time only where neither can depend on the other
+  (:meth:`BatchJudge.hand_off_in_order`).
   Another worker's deliveries in between are met by the IntakeID reservation, as always.
 * **One bad file never affects another.** A file that cannot be read or whose columns fit
   no spec simply gets no batch verdict (its own hand-off then answers it); a failure of the
@@ -119,9 +122,13 @@ class BatchJudge:
         """
         batch = _Batch()
         read: list[_Read] = []
+        refused: set[str] = set()  # the reader turned them back: they deliver nothing
         for claimed in claims:
             try:
                 got = _read_small(pipe, claimed)
+            except FileRejected:  # its own hand-off rejects it (the same bytes, same rule)
+                refused.add(claimed.claim_id)
+                got = None
             except Exception as exc:  # its own hand-off meets the problem and answers it
                 log.info("claim %s judged alone: %s", claimed.claim_id, type(exc).__name__)
                 got = None
@@ -129,6 +136,7 @@ class BatchJudge:
                 read.append(got)
         prepared = _validate(pipe, read)
         ids = {r.claimed.claim_id: _intake_ids(r.frame) for r in read}
+        ids.update(dict.fromkeys(refused, frozenset[str]()))
         with self._lock:
             for claim_id, known in ids.items():
                 self._known[claim_id] = known
