@@ -85,10 +85,12 @@ def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> IngestSumm
     attempts: list[Attempt] = []
     for start in range(0, len(todo), BATCH_FILES):
         batch = [c for c in map(claimed, todo[start : start + BATCH_FILES]) if c is not None]
-        judge_batch([c.claim_id for c in batch])
-        with pipeline().report_pages_once():  # each agency's index page once per batch
-            attempts += _JUDGE.hand_off_in_order(batch, _start, workers=HAND_OFF_WORKERS)
-        _JUDGE.forget([c.claim_id for c in batch])
+        try:
+            judge_batch([c.claim_id for c in batch])
+            with pipeline().report_pages_once():  # each agency's index page once per batch
+                attempts += _JUDGE.hand_off_in_order(batch, _start, workers=HAND_OFF_WORKERS)
+        finally:
+            _JUDGE.forget([c.claim_id for c in batch])  # verdicts carry rows: never kept
         if progress is not None:
             advance(progress, 100.0 * (start + BATCH_FILES) / len(todo))
     outcomes = [a.outcome.as_dict() for a in attempts if a.outcome is not None]
