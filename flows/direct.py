@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Any
 
 from connectors.batches import fair_order
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim, load_claim
@@ -34,7 +33,8 @@ from hmis_handoff.hosts import is_loopback
 from hmis_handoff.layout import Layout
 from hmis_handoff.record_key import adopt_legacy_hmac_key
 from hmis_handoff.workarea import load_or_create_secret
-from usecases.handoff import Pipeline
+from usecases.handoff import OutcomeRecord, Pipeline
+from usecases.ingest_outcomes import IngestSummary, summarise
 from usecases.isolation import hand_off_guarded
 
 log = logging.getLogger("hmis_handoff.direct")
@@ -53,14 +53,14 @@ def can_run_direct(settings: Settings) -> bool:
     )
 
 
-def process_direct(settings: Settings) -> dict[str, Any]:
+def process_direct(settings: Settings) -> IngestSummary:
     """Recover, sweep once, hand off every claim; returns :func:`summarise`'s dict (ids and
     counts only). A claim that raises is counted in ``claims_failed`` and retried by the
     next run, exactly as in the ingest flow (usecases/isolation.py)."""
     pipe = Pipeline(settings)
     todo = [claimed.claim_id for claimed in pipe.recover()]
     todo.extend(c for c in _sweep(pipe) if c not in todo)
-    results: list[dict[str, Any]] = []
+    results: list[OutcomeRecord] = []
     failed = 0
     for claim_id in todo:
         claimed = load_claim(pipe.layout.work, claim_id)
@@ -71,9 +71,7 @@ def process_direct(settings: Settings) -> dict[str, Any]:
             failed += 1
         elif attempt.outcome is not None:
             results.append(attempt.outcome.as_dict())
-    summary = summarise(results)
-    summary["claims_failed"] = failed
-    return summary
+    return summarise(results, claims_failed=failed)
 
 
 def _sweep(pipe: Pipeline) -> list[str]:
@@ -121,18 +119,3 @@ def _sweep(pipe: Pipeline) -> list[str]:
 def _log_isolated(action: str, agency_id: str, exc: Exception) -> None:
     """Type name only: an exception's message may carry a path or a value."""
     log.error("%s failed for agency %s: %s", action, agency_id, type(exc).__name__)
-
-
-def summarise(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
-    """Counts by state and totals, for `handoff process --json` and the flow result."""
-    by_state: dict[str, int] = {}
-    for outcome in outcomes:
-        by_state[outcome["state"]] = by_state.get(outcome["state"], 0) + 1
-    return {
-        "files": len(outcomes),
-        "by_state": by_state,
-        "rows_sent": sum(o["rows_sent"] for o in outcomes),
-        "rows_held": sum(o["rows_held"] for o in outcomes),
-        "rows_not_transmittable": sum(o["rows_not_transmittable"] for o in outcomes),
-        "outcomes": outcomes,
-    }

@@ -1,31 +1,28 @@
-"""The ingest flow: recover, sweep the drop folders, hand off each claimed file."""
+"""The ingest flow: recover, sweep the drop folders, hand off each claimed file.
+
+The whole path is :func:`ingest`, below. Files settled together are handed off together:
+each slice of up to :data:`BATCH_FILES` claims is first judged as one frame
+(:func:`judge_batch`, usecases/handoff_batch.py), then every claim is handed off on its own
+(:func:`hand_off_file`: own package, report, ledger row and outcome; one failing claim never
+stops the others, usecases/isolation.py), up to :data:`HAND_OFF_WORKERS` at once where no
+file's verdict can depend on another's (:meth:`BatchJudge.hand_off_in_order`). The sweep's
+tasks are in flows/intake_sweep.py; the run's summary, names and artifact rows in
+usecases/ingest_outcomes.py.
+"""
 
 from __future__ import annotations
 
-import logging
-import os
-import time
-from dataclasses import replace
-from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run, task_run
 from prefect.states import Completed
 
-from connectors.batches import fair_order
-from connectors.dropfolder import (
-    ClaimedFile,
-    DropFolderScanner,
-    Refusal,
-    ScanResult,
-    SettlePolicy,
-    claim,
-    load_claim,
-)
+from connectors.dropfolder import ClaimedFile
 from flows.dashboard import (
     advance,
     file_progress,
@@ -34,183 +31,48 @@ from flows.dashboard import (
     start_progress,
 )
 from flows.deliver import deliver_outstanding
-from flows.direct import summarise
-from flows.events import emit_file_detected, emit_file_outcome, emit_refusal
+from flows.events import emit_file_outcome
 from flows.guard import value_free
+from flows.intake_sweep import claim_settled, claimed, drop_scanner, sweep_drop_folders
 from flows.remote_intake import sync_remote_drops
 from flows.run_labels import ids_tags, label_current_run
 from flows.runtime import pipeline
 from hmis_handoff import clock
-from hmis_handoff.config import Settings
-from hmis_handoff.layout import Layout
-from hmis_handoff.record_key import adopt_legacy_hmac_key
-from hmis_handoff.workarea import load_or_create_secret
-from usecases.isolation import hand_off_guarded
-
-
-def _claimed(claim_id: str) -> ClaimedFile | None:
-    return load_claim(pipeline().layout.work, claim_id)
-
-
-@task(
-    name="recover-work-area",
-    task_run_name="recover work area",
-    persist_result=False,
-    cache_policy=NO_CACHE,
+from usecases.handoff_batch import HAND_OFF_WORKERS, BatchJudge
+from usecases.ingest_outcomes import (
+    IngestSummary,
+    batch_label,
+    claim_label,
+    file_outcome,
+    last_run_table,
+    run_label,
+    run_outcome,
+    state_message,
+    summarise,
 )
-def recover_work_area() -> list[str]:
-    """Remove crash leftovers; return the claims still waiting in the work area."""
-    return [claimed.claim_id for claimed in pipeline().recover()]
+from usecases.isolation import Attempt, hand_off_guarded
+
+__all__ = ["claim_settled", "drop_scanner", "file_outcome", "ingest", "run_outcome"]
+
+#: Claims judged together, then handed off one by one (bounds the rows held in memory).
+BATCH_FILES = 50
+#: A run with at least this many files to hand off keeps an ``ingest-progress`` artifact.
+PROGRESS_FROM_FILES = 5
+#: Batch verdicts wait here, in this process's memory, never in a Prefect parameter.
+_JUDGE = BatchJudge()
+_LAST_RUN = "Files handed off in the latest ingest run (ids and counts only)."
 
 
-@task(
-    name="sweep-drop-folders",
-    task_run_name="sweep drop folders",
-    persist_result=False,
-    cache_policy=NO_CACHE,
-)
-def sweep_drop_folders(max_wait_seconds: float = 30.0) -> list[str]:
-    """Claim every settled file in every agency drop folder (one level-triggered sweep).
-
-    A file must be seen unchanged for the settle window, so a one-off sweep looks twice;
-    it returns once nothing is still settling or ``max_wait_seconds`` have passed.
-    """
-    pipe = pipeline()
-    scanner, key = drop_scanner(pipe.settings)
-    claimed: list[str] = []
-    deadline = time.monotonic() + max_wait_seconds
-    while True:
-        result = scanner.scan()
-        # Round-robin across agencies: hand-offs go in claim order (connectors/batches.py).
-        result = replace(result, settled=fair_order(result.settled))
-        claimed.extend(claim_settled(result, pipe.layout.work, key))
-        if not result.pending or time.monotonic() >= deadline:
-            return claimed
-        time.sleep(min(0.25, max(pipe.settings.intake.stable_seconds / 4, 0.05)))
-
-
-def drop_scanner(
-    settings: Settings, *, publish_signals: bool = False
-) -> tuple[DropFolderScanner, bytes]:
-    """A scanner over every configured agency's drop folder, and its fingerprint key;
-    ``publish_signals``: also settle by the kernel's rename/close events (local folders)."""
-    layout = Layout(settings.root)
-    adopt_legacy_hmac_key(layout)
-    key = load_or_create_secret(layout.hmac_key)
-    scanner = DropFolderScanner(
-        layout.agencies,
-        [agency.id for agency in settings.agencies],
-        SettlePolicy(
-            stable_seconds=settings.intake.stable_seconds,
-            abandon_seconds=settings.intake.abandon_seconds,
-        ),
-        fingerprint_key=key,
-        publish_signals=publish_signals,
-    )
-    return scanner, key
-
-
-def claim_settled(result: ScanResult, work: Path, key: bytes) -> list[str]:
-    """Answer the scan's refusals and claim its settled files; returns the claim ids."""
-    for refusal in result.refused:
-        try:
-            answer_refusal(refusal)
-        except Exception as exc:  # one object must not stop the others; retried next scan
-            _log_isolated("answering a refused object", refusal.agency_id, exc)
-    claim_ids: list[str] = []
-    for candidate in result.settled:
-        try:
-            got = claim(candidate, work, fingerprint_key=key)
-        except Exception as exc:  # left in the drop folder; the next scan tries again
-            _log_isolated("claiming a file", candidate.agency_id, exc)
-            continue
-        if got is not None:
-            # The agency's file name, for its receipt: kept only in its reports folder.
-            pipeline().remember_file_name(
-                got.agency_id, got.claim_id, os.fsdecode(candidate.path.name)
-            )
-            emit_file_detected(got.agency_id, got.name_fingerprint, dispatch="inline")
-            claim_ids.append(got.claim_id)
-    return claim_ids
-
-
-def _log_isolated(action: str, agency_id: str, exc: Exception) -> None:
-    """Type name only: an exception's message may carry a path or a value."""
-    logging.getLogger(__name__).error(
-        "%s failed for agency %s: %s", action, agency_id, type(exc).__name__
-    )
-
-
-def answer_refusal(refusal: Refusal) -> None:
-    """Quarantine a refused object, report it to its agency, emit handoff.file.rejected."""
-    quarantine_id = pipeline().answer_refusal(refusal)
-    if quarantine_id is not None:
-        emit_refusal(refusal.agency_id, refusal.fingerprint, refusal.reason_rule_id)
-
-
-def hand_off_run_name() -> str:
-    """``hand off <agency> claim <id>``: the step and whose file, from the claim's ids."""
-    claim_id = str(task_run.parameters.get("claim_id", ""))
-    claimed = _claimed(claim_id)
-    agency = claimed.agency_id if claimed is not None else "unknown"
-    return f"hand off {agency} claim {claim_id[:12]}"
-
-
-@task(
-    name="hand-off-file",
-    task_run_name=hand_off_run_name,
-    persist_result=False,
-    cache_policy=NO_CACHE,
-)
-def hand_off_file(claim_id: str) -> dict[str, Any] | None:
-    """Validate, package, report and record one claimed file; returns ids and counts."""
-    claimed = _claimed(claim_id)
-    if claimed is None:
-        return None
-    # Isolated: a claim that raises is counted and, after a few attempts, answered
-    # FILE-PROCESSING-FAILED; it never ends the flow, so every other claim still moves.
-    with file_progress(claimed.path, f"{claimed.agency_id} claim {claim_id[:12]}"):
-        attempt = hand_off_guarded(pipeline(), claimed)
-    if attempt.failed:
-        return {"claim_id": claim_id, "state": "failed"}
-    outcome = attempt.outcome
-    if outcome is None:
-        return None
-    emit_file_outcome(outcome)
-    get_run_logger().info(
-        "file %s (agency %s): %s, %d sent, %d held back, %d not transmittable, rule %s",
-        outcome.file_ref,
-        outcome.agency_id,
-        outcome.state,
-        outcome.rows_sent,
-        outcome.rows_held,
-        outcome.rows_not_transmittable,
-        outcome.reject_rule or "-",
-    )
-    return outcome.as_dict()
-
-
-def ingest_run_name() -> str:
-    """``ingest <agency> claim <id>`` for the watcher's runs, ``ingest sweep <time>`` else;
-    renamed ``ingest <agency> <file ref>`` once the file's content hash is known."""
-    claim_ids = flow_run.parameters.get("claim_ids") or []
-    claims = [c for c in (_claimed(str(i)) for i in claim_ids) if c is not None]
-    if len(claims) == 1:
-        return f"ingest {claims[0].agency_id} claim {claims[0].claim_id[:12]}"
-    if claims:
-        return f"ingest {_agencies_label([c.agency_id for c in claims])} {len(claims)} files"
-    stamp = clock.now().astimezone(pipeline().settings.tz).strftime("%Y-%m-%d %H:%M")
-    return f"ingest sweep {stamp}"
-
-
-@flow(name="ingest", flow_run_name=ingest_run_name, persist_result=False, log_prints=False)
+# Names are looked up when a run starts (the helpers are defined below the flow).
+@flow(name="ingest", flow_run_name=lambda: ingest_run_name(), persist_result=False,
+      log_prints=False)  # fmt: skip
 @value_free
-def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> dict[str, Any]:
+def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> IngestSummary:
     """Hand off claimed files: crash leftovers first, then ``claim_ids``, then a sweep.
 
     Parameters are claim ids (random hex) and a flag: nothing identifying. Ends Completed,
     named by :func:`run_outcome` (``Delivered``, ``Refused``, ``Held back``, ``Duplicate``
-    or ``Completed``); the result is :func:`summarise`'s dict.
+    or ``Completed``); the result is the run's :class:`IngestSummary`.
     """
     todo = list(dict.fromkeys([*recover_work_area(), *(claim_ids or [])]))
     remote = any(a.drop_url for a in pipeline().settings.agencies)
@@ -218,118 +80,88 @@ def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> dict[str, 
         if remote:  # remote drop folders (drop_url) feed the local ones first (issue #16)
             sync_remote_drops()
         todo.extend(c for c in sweep_drop_folders() if c not in todo)
-    progress = (
-        start_progress(key="ingest-progress", description="Backlog hand-off")
-        if len(todo) >= PROGRESS_FROM_FILES
-        else None
-    )
-    results: list[dict[str, Any]] = []
-    for done, claim_id in enumerate(todo, start=1):
-        outcome = hand_off_file(claim_id)
-        if outcome is not None:
-            results.append(outcome)
+    big = len(todo) >= PROGRESS_FROM_FILES
+    progress = start_progress("ingest-progress", "Backlog hand-off") if big else None
+    attempts: list[Attempt] = []
+    for start in range(0, len(todo), BATCH_FILES):
+        batch = [c for c in map(claimed, todo[start : start + BATCH_FILES]) if c is not None]
+        try:
+            judge_batch([c.claim_id for c in batch])
+            with pipeline().report_pages_once():  # each agency's index page once per batch
+                attempts += _JUDGE.hand_off_in_order(batch, _start, workers=HAND_OFF_WORKERS)
+        finally:
+            _JUDGE.forget([c.claim_id for c in batch])  # verdicts carry rows: never kept
         if progress is not None:
-            advance(progress, 100.0 * done / len(todo))
-    outcomes = [o for o in results if o["state"] != "failed"]
-    # Partner channels beside the outbox (SFTP push, e-mail): new packages and earlier
-    # ones still outstanding (issue #16). No channel configured: nothing happens.
-    deliver_outstanding()
+            advance(progress, 100.0 * (start + BATCH_FILES) / len(todo))
+    outcomes = [a.outcome.as_dict() for a in attempts if a.outcome is not None]
+    deliver_outstanding()  # partner channels (SFTP push, e-mail); none configured: nothing
     if remote and outcomes:  # receipts back to the agencies; finished remote copies removed
         sync_remote_drops(max_wait_seconds=0.0)
-    summary = summarise(outcomes)
-    # Claims that raised this run: retried on the next run, given up after a few attempts.
-    summary["claims_failed"] = len(results) - len(outcomes)
+    summary = summarise(outcomes, claims_failed=sum(a.failed for a in attempts))
     if outcomes:
         create_table_artifact(
-            key="intake-last-run",
-            table=[
-                {
-                    k: o[k]
-                    for k in (
-                        "file_ref",
-                        "agency_id",
-                        "partner_id",
-                        "state",
-                        "rows_total",
-                        "rows_sent",
-                        "rows_held",
-                        "rows_not_transmittable",
-                        "warnings",
-                        "reject_rule",
-                        "package_id",
-                    )
-                }
-                for o in outcomes
-            ],
-            description="Files handed off in the latest ingest run (ids and counts only).",
+            key="intake-last-run", table=last_run_table(outcomes), description=_LAST_RUN
         )
         refresh_deadlines()
         refresh_intake_summary()
     state_name, word = run_outcome(outcomes)
-    label_current_run(
-        name=_final_name(outcomes),
-        tags=[
-            "ingest",
-            *ids_tags([o["agency_id"] for o in outcomes], [o["partner_id"] for o in outcomes]),
-            f"outcome:{word}",
-        ],
-    )
+    ids = ids_tags([o["agency_id"] for o in outcomes], [o["partner_id"] for o in outcomes])
+    label_current_run(run_label(outcomes), ["ingest", *ids, f"outcome:{word}"])
     # Prefect ends the run in this state and hands the caller its data (the summary).
-    final: State[dict[str, Any]] = Completed(
-        name=state_name, data=summary, message=_state_message(summary)
-    )
-    return cast(dict[str, Any], final)
+    message = state_message(summary)
+    final: State[IngestSummary] = Completed(name=state_name, data=summary, message=message)
+    return cast(IngestSummary, final)
 
 
-# A run with at least this many files to hand off keeps an ``ingest-progress`` artifact.
-PROGRESS_FROM_FILES = 5
+@task(name="recover-work-area", task_run_name="recover work area", persist_result=False,
+      cache_policy=NO_CACHE)  # fmt: skip
+def recover_work_area() -> list[str]:
+    """Remove crash leftovers; return the claims still waiting in the work area."""
+    return [leftover.claim_id for leftover in pipeline().recover()]
 
 
-def file_outcome(outcome: dict[str, Any]) -> str:
-    """One file's outcome word: delivered, refused, held-back or duplicate."""
-    if outcome["state"] == "rejected":
-        return "refused"
-    if outcome["state"] == "duplicate":
-        return "duplicate"
-    if outcome["state"] == "not_sent" or (
-        outcome["state"] == "delivered" and outcome["rows_sent"] == 0
-    ):
-        return "held-back"
-    return "delivered"
+@task(name="judge-batch", task_run_name="judge files together", persist_result=False,
+      cache_policy=NO_CACHE)  # fmt: skip
+def judge_batch(claim_ids: list[str]) -> int:
+    """Validate the small files among ``claim_ids`` as one frame per agency; their verdicts
+    wait in memory for :func:`hand_off_file`. Returns how many files got one."""
+    return _JUDGE.judge(pipeline(), [c for c in map(claimed, claim_ids) if c is not None])
 
 
-def run_outcome(outcomes: list[dict[str, Any]]) -> tuple[str, str]:
-    """(Prefect state name, outcome tag word) for a run: the file needing most attention wins.
-
-    The state type stays COMPLETED: the run did its job (the agency has its report), so no
-    retry and no failure alarm; the name makes a refusal stand out in the run list.
-    """
-    words = {file_outcome(o) for o in outcomes}
-    for word, name in (
-        ("refused", "Refused"),
-        ("held-back", "Held back"),
-        ("delivered", "Delivered"),
-        ("duplicate", "Duplicate"),
-    ):
-        if word in words:
-            return name, word
-    return "Completed", "none"
-
-
-def _agencies_label(agencies: list[str]) -> str:
-    unique = sorted(set(agencies))
-    return unique[0] if len(unique) == 1 else f"{len(unique)} agencies"
+@task(name="hand-off-file", task_run_name=lambda: hand_off_run_name(), persist_result=False,
+      cache_policy=NO_CACHE)  # fmt: skip
+def hand_off_file(claim_id: str) -> Attempt:
+    """Validate, package, report and record one claimed file (never raises for it)."""
+    file = claimed(claim_id)
+    if file is None:
+        return Attempt(None)
+    with file_progress(file.path, claim_label(file.agency_id, claim_id)):
+        attempt = hand_off_guarded(pipeline(), file, prepared=_JUDGE.ready(claim_id))
+    if attempt.outcome is not None:
+        outcome = attempt.outcome
+        emit_file_outcome(outcome)
+        get_run_logger().info(
+            "file %s (agency %s): %s, %d sent, %d held back, %d not transmittable, rule %s",
+            outcome.file_ref, outcome.agency_id, outcome.state, outcome.rows_sent,
+            outcome.rows_held, outcome.rows_not_transmittable, outcome.reject_rule or "-",
+        )  # fmt: skip
+    return attempt
 
 
-def _final_name(outcomes: list[dict[str, Any]]) -> str | None:
-    if len(outcomes) == 1:
-        return f"ingest {outcomes[0]['agency_id']} {outcomes[0]['file_ref']}"
-    if outcomes:
-        label = _agencies_label([o["agency_id"] for o in outcomes])
-        return f"ingest {label} {len(outcomes)} files"
-    return None
+def _start(file: ClaimedFile) -> PrefectFuture[Attempt]:
+    return hand_off_file.submit(file.claim_id)  # in a thread of the flow's task runner
 
 
-def _state_message(summary: dict[str, Any]) -> str:
-    states = ", ".join(f"{n} {s}" for s, n in sorted(summary["by_state"].items()))
-    return f"{summary['files']} file(s): {states or 'none'}; {summary['rows_sent']} row(s) sent"
+def hand_off_run_name() -> str:
+    """``hand off <agency> claim <id>``: the step and whose file, from the claim's ids."""
+    claim_id = str(task_run.parameters.get("claim_id", ""))
+    file = claimed(claim_id)
+    return f"hand off {claim_label(file.agency_id if file else 'unknown', claim_id)}"
+
+
+def ingest_run_name() -> str:
+    """``ingest <agency> claim <id>`` for the watcher's runs, ``ingest sweep <time>`` else;
+    renamed ``ingest <agency> <file ref>`` once the file's content hash is known."""
+    files = [c for c in map(claimed, map(str, flow_run.parameters.get("claim_ids") or [])) if c]
+    stamp = clock.now().astimezone(pipeline().settings.tz).strftime("%Y-%m-%d %H:%M")
+    return batch_label([(c.agency_id, c.claim_id) for c in files]) or f"ingest sweep {stamp}"

@@ -59,6 +59,8 @@ CONFIRMATION_XLSX: Final = "confirmation-sheet.xlsx"
 HMIS_DIR: Final = "hmis-csv/"
 CONFIRMATION_HEADER: Final = ("IntakeID", "AgencyID", "PersonalID", "DateEntered")
 _MAX_INFO: Final = 64 * 1024
+#: Up to this many rows the confirmation sheet is built in memory (no spill files).
+_XLSX_IN_MEMORY_ROWS: Final = 10_000
 
 _README_TEXT: Final = f"""HMIS Handoff package payload ({PAYLOAD_LAYOUT})
 
@@ -125,6 +127,7 @@ def confirmation_sheet_xlsx(intake_ids: Sequence[str], agency_id: str, scratch: 
         scratch=scratch,
         widths=(24, 20, 16, 14),
         date_columns=(3,),
+        in_memory=len(intake_ids) <= _XLSX_IN_MEMORY_ROWS,
     )
     return out.getvalue()
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -340,12 +341,15 @@ def write_agency_report(
     rules: Mapping[str, RuleText],
     agency_file_name: str | None = None,
     column_notes: Mapping[tuple[str, str], str] | None = None,
+    index_page: bool = True,
 ) -> ReportPaths:
     """Write the receipt (or, if the file was turned back or nothing was sent, the
     rejection report) for one file; see the module docstring for the guarantees.
     ``agency_file_name`` (the name the agency gave the file) is shown when known.
     ``column_notes`` adds fixed, column-specific help to a rule, keyed by (rule id,
     column): e.g. the codes allowed in that column with their meanings.
+    ``index_page=False``: record the index entry but leave ``index.html`` to the caller
+    (:func:`write_index_page`, once for a batch of reports).
 
     Raises:
         ValueError: ``file_ref`` is not a short id.
@@ -408,7 +412,10 @@ def write_agency_report(
     atomic_write_bytes(paths.csv, _csv_bytes(csv_rows))
     atomic_write_bytes(paths.html, _page(title, "\n".join(body)))
     css_class, outcome = outcome_line(summary)
-    _index(reports_dir, paths, file_ref, received_at, agency_file_name, outcome, css_class)
+    _index(
+        reports_dir, paths, file_ref, received_at, agency_file_name, outcome, css_class,
+        page=index_page,
+    )  # fmt: skip
     return paths
 
 
@@ -436,8 +443,10 @@ def _index(
     agency_file_name: str | None,
     outcome: str,
     css_class: str,
+    *,
+    page: bool = True,
 ) -> None:
-    """Add this report to the folder's index and rewrite ``index.html``."""
+    """Add this report to the folder's index and (``page``) rewrite ``index.html``."""
     entry = report_index.IndexEntry(
         received_at=received_at.isoformat(),
         arrived=_when(received_at),
@@ -448,10 +457,33 @@ def _index(
         page=paths.html.name,
     )
     report_index.add_entry(reports_dir, paths.html.stem, entry)
+    if page:
+        write_index_page(reports_dir)
+
+
+def write_index_page(reports_dir: Path) -> None:
+    """Rebuild ``index.html`` from every recorded entry (idempotent; derived data only)."""
     atomic_write_bytes(
         reports_dir / report_index.INDEX_PAGE,
         _page("Files received", report_index.body(reports_dir)),
     )
+
+
+def index_page_stale(reports_dir: Path) -> bool:
+    """True when an index entry is newer than ``index.html`` (or the page is missing while
+    entries exist): a batch's page rebuild was interrupted."""
+    try:
+        page = os.lstat(reports_dir / report_index.INDEX_PAGE).st_mtime_ns
+    except FileNotFoundError:
+        page = -1
+    with os.scandir(reports_dir) as found:
+        # ">=": an entry written in the page's clock tick may be newer than the page.
+        return any(
+            item.name.startswith(report_index.ENTRY_PREFIX)
+            and item.name.endswith(".json")
+            and item.stat(follow_symlinks=False).st_mtime_ns >= page
+            for item in found
+        )
 
 
 def write_duplicate_notice(
@@ -463,8 +495,10 @@ def write_duplicate_notice(
     original_received_at: datetime | None,
     notice_id: str = "",
     agency_file_name: str | None = None,
+    index_page: bool = True,
 ) -> ReportPaths:
     """Write "identical to file ref X received on DATE; not processed again".
+    ``index_page``: as for :func:`write_agency_report`.
 
     ``notice_id`` (a short id of this copy, e.g. the random end of its claim id) goes into the
     notice's file name, so two copies sent on one day get two notices, not one overwritten.
@@ -501,6 +535,6 @@ def write_duplicate_notice(
     atomic_write_bytes(paths.html, _page(f"Intake file {file_ref}", body))
     _index(
         reports_dir, paths, file_ref, received_at, agency_file_name,
-        "Already received earlier: not processed again", "info",
+        "Already received earlier: not processed again", "info", page=index_page,
     )  # fmt: skip
     return paths

@@ -5,8 +5,9 @@ formula when it is given the chance; we never give it one. Every cell is written
 (``write_string``) in a text-formatted column (``@``), so leading zeros, accents, dates and
 formula-looking text all arrive exactly as sent, and cells the partner types later in a text
 column stay text too. Written with XlsxWriter in constant-memory mode: rows go to disk as they
-come. Columns given a ``date_columns`` entry are formatted ``mm/dd/yyyy`` instead, for the
-partner to type a date into.
+come (or, for a small sheet, ``in_memory``: no spill files at all, which for a few rows costs
+far less than creating and removing them). Columns given a ``date_columns`` entry are
+formatted ``mm/dd/yyyy`` instead, for the partner to type a date into.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def write_text_xlsx(
     scratch: Path,
     widths: Sequence[float] = (),
     date_columns: Sequence[int] = (),
+    in_memory: bool = False,
 ) -> None:
     """Write ``rows`` (the first is the header) to the seekable ``target`` as one sheet.
 
@@ -37,7 +39,8 @@ def write_text_xlsx(
     workbook = xlsxwriter.Workbook(
         target,
         {
-            "constant_memory": True,
+            "constant_memory": not in_memory,
+            "in_memory": in_memory,
             "tmpdir": str(scratch),
             "strings_to_numbers": False,
             "strings_to_formulas": False,

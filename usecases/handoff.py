@@ -23,11 +23,12 @@ import io
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -72,8 +73,10 @@ from hmis_handoff.record_key import adopt_legacy_hmac_key
 from hmis_handoff.reports import (
     ReportProblem,
     ReportSummary,
+    index_page_stale,
     write_agency_report,
     write_duplicate_notice,
+    write_index_page,
 )
 from hmis_handoff.safedir import check_private_tree, held_dir
 from hmis_handoff.timeliness import submitted_late
@@ -90,8 +93,8 @@ from hmis_handoff.workcopy import original_changed, oversized, private_copy
 from hmis_handoff.worklist import WorklistRow, sort_rows, worklist_csv
 from schemas.code_labels import code_list
 from schemas.columns import SPEC_VERSIONS, SpecVersion, canonical_header, column_names, columns_for
-from schemas.formula import neutralise
-from schemas.normalise import NormaliseOptions, normalise
+from schemas.formula import FORMULA_PREFIXES, NEUTRALISER, neutralise
+from schemas.normalise import NormaliseOptions, SourceFormat, normalise
 from schemas.rules import RULES
 from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, ValidationContext
 from usecases.hmis_csv_set import HmisCsvSetWriter, HmisCsvSource
@@ -108,11 +111,31 @@ SCHEMA_FORMAT = "hmis-intake-csv"
 STALE_TEMP_SECONDS = 600.0
 # Rows per chunk: bounds memory for large files (a 1,000,000-row file is read in 20 chunks).
 CHUNK_ROWS = 50_000
+# Up to this many rows a chunk's cells are handled as plain lists (pandas costs more).
+SMALL_CHUNK_ROWS = 1_000
 # Columns the ledger record is built from (ids, dates; names/SSN/DOB only go into HMACs).
 RECORD_COLUMNS = (
     "IntakeID", "IntakeDate", "FirstName", "LastName", "DOB", "SSN",
     "SSNDataQuality", "DOBDataQuality",
 )  # fmt: skip
+
+
+class OutcomeRecord(TypedDict):
+    """:class:`FileOutcome` as a plain dict (flow results, ``--json``): no PII."""
+
+    claim_id: str
+    file_ref: str
+    agency_id: str
+    partner_id: str
+    state: str
+    rows_total: int
+    rows_sent: int
+    rows_held: int
+    rows_not_transmittable: int
+    warnings: int
+    reject_rule: str | None
+    package_id: str | None
+    duplicate_of_ref: str | None
 
 
 @dataclass(frozen=True)
@@ -133,8 +156,22 @@ class FileOutcome:
     package_id: str | None = None
     duplicate_of_ref: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def as_dict(self) -> OutcomeRecord:
+        return OutcomeRecord(
+            claim_id=self.claim_id,
+            file_ref=self.file_ref,
+            agency_id=self.agency_id,
+            partner_id=self.partner_id,
+            state=self.state,
+            rows_total=self.rows_total,
+            rows_sent=self.rows_sent,
+            rows_held=self.rows_held,
+            rows_not_transmittable=self.rows_not_transmittable,
+            warnings=self.warnings,
+            reject_rule=self.reject_rule,
+            package_id=self.package_id,
+            duplicate_of_ref=self.duplicate_of_ref,
+        )
 
 
 @dataclass
@@ -162,6 +199,17 @@ class Verdict:
             spec_version=self.spec_version,
             source_format=self.source_format,
         )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A file judged before its hand-off (with other small files, as one frame: see
+    :mod:`usecases.handoff_batch`): its verdict and its normalised rows, so the hand-off
+    reads nothing again. Used only for the copy whose SHA-256 it names."""
+
+    sha256: str
+    verdict: Verdict
+    frames: list[pd.DataFrame]
 
 
 def save_verdict(path: Path, verdict: Verdict) -> None:
@@ -237,6 +285,28 @@ def withhold_taken(verdict: Verdict, taken: frozenset[str]) -> None:
     )
 
 
+def _neutralised_rows(frame: pd.DataFrame) -> Iterable[tuple[Any, ...]]:
+    """``frame``'s rows with formula-like cells neutralised (schemas/formula.py): per column
+    for a large chunk; for a few rows a plain loop costs far less than pandas' apply."""
+    if len(frame) > SMALL_CHUNK_ROWS:
+        return frame.apply(neutralise).itertuples(index=False, name=None)
+    columns = [frame[name].tolist() for name in frame.columns]
+    return [
+        tuple(
+            NEUTRALISER + cell
+            if isinstance(cell, str) and cell.startswith(FORMULA_PREFIXES)
+            else cell
+            for cell in row
+        )
+        for row in zip(*columns, strict=True)
+    ]
+
+
+def source_format_of(path: Path) -> SourceFormat:
+    """``xlsx`` or ``csv``: the reader's format, from the claimed file's suffix."""
+    return "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
+
+
 def _code_notes(problems: list[Any]) -> dict[tuple[str, str], str]:
     """For each column with a code not in its list: that column's codes with meanings."""
     columns = {p.column for p in problems if p.rule_id == "CODE-NOT-IN-LIST"}
@@ -256,6 +326,20 @@ def sha256_file(path: Path) -> str:
         while chunk := handle.read(HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def scratch_writer(path: Path) -> Iterator[BinaryIO]:
+    """A private (0600) plaintext scratch file in ``work/``, written without fsync.
+
+    Only for pass 2's intermediate files (``<claim>.send.*``): every pass removes them and
+    writes them anew, the package is encrypted from them and made durable by
+    :func:`~hmis_handoff.crypto.package.write_package`, so no step ever relies on one
+    surviving a crash (an fsync here would make durable what is deleted a moment later).
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        yield handle
 
 
 @contextlib.contextmanager
@@ -292,6 +376,10 @@ class Pipeline:
         adopt_legacy_hmac_key(self.layout)
         self.keyer = RecordKeyer(load_or_create_secret(self.layout.hmac_key))
         self._signing_key: SigningKey | None = None
+        # Agencies whose index page waits for the end of report_pages_once (any thread).
+        self._pages_lock = threading.Lock()
+        self._pages_depth = 0
+        self._pages_due: set[str] = set()
 
     @property
     def signing_key(self) -> SigningKey:
@@ -322,6 +410,8 @@ class Pipeline:
                 held_dir(self.layout.agencies, (agency.id, "reports"), "reports") as held,
             ):
                 remove_stale_temps(held, min_age_seconds=STALE_TEMP_SECONDS)
+                if index_page_stale(held):  # a batch ended before its page rebuild
+                    write_index_page(held)
         self._finish_interrupted_refusals()
         return pending_claims(self.layout.work)
 
@@ -377,6 +467,35 @@ class Pipeline:
                 )
             else:
                 shutil.rmtree(moved)
+
+    @contextlib.contextmanager
+    def report_pages_once(self) -> Iterator[None]:
+        """Within this block (in any thread), receipts record their index entry but each
+        agency's ``index.html`` is rebuilt once, at the end, not once per receipt (the page
+        is derived from all entries: per receipt that cost grows with every file received).
+        A crash before the end leaves the page behind its entries until the next receipt or
+        :meth:`recover` rebuilds it; the receipts themselves are written as always."""
+        with self._pages_lock:
+            self._pages_depth += 1
+        try:
+            yield
+        finally:
+            with self._pages_lock:
+                self._pages_depth -= 1
+                deferred = sorted(self._pages_due) if self._pages_depth == 0 else []
+                if self._pages_depth == 0:
+                    self._pages_due.clear()
+            for agency_id in deferred:
+                with contextlib.suppress(OSError, HandoffError), self._reports_dir(agency_id) as d:
+                    write_index_page(d)
+
+    def _index_page_now(self, agency_id: str) -> bool:
+        """False inside :meth:`report_pages_once` (the page is rebuilt at its end)."""
+        with self._pages_lock:
+            if self._pages_depth == 0:
+                return True
+            self._pages_due.add(agency_id)
+            return False
 
     def remember_file_name(self, agency_id: str, claim_id: str, name: str) -> None:
         """Keep the agency's name for a claimed file, only in its own reports folder (held
@@ -434,14 +553,19 @@ class Pipeline:
 
     # One file -------------------------------------------------------------------------
 
-    def process_claim(self, claimed: ClaimedFile) -> FileOutcome | None:
-        """Carry one claimed file to its terminal place. None if another process owns it."""
+    def process_claim(
+        self, claimed: ClaimedFile, prepared: Prepared | None = None
+    ) -> FileOutcome | None:
+        """Carry one claimed file to its terminal place. None if another process owns it.
+
+        ``prepared``: its verdict judged beforehand (a batch); used only if the file is
+        still unjudged in the ledger and its private copy is the one that was judged."""
         with claim_lock(self.layout.work, claimed.claim_id) as owned:
             if not owned:
                 return None
-            return self._process_owned(claimed)
+            return self._process_owned(claimed, prepared)
 
-    def _process_owned(self, claimed: ClaimedFile) -> FileOutcome:
+    def _process_owned(self, claimed: ClaimedFile, prepared: Prepared | None) -> FileOutcome:
         self._remove_claim_temps(claimed)
         view = self.ledger.file_by_claim(claimed.claim_id)
         if view is not None and view.state in TERMINAL_FILE_STATES:
@@ -454,24 +578,27 @@ class Pipeline:
         if not claimed.path.exists():
             raise IntegrityError(f"claim {claimed.claim_id}: work file missing, no terminal state")
         agency = self.settings.agency(claimed.agency_id)
-        copy = self._copy(claimed)
+        copy = self.copy_of(claimed)
         if not private_copy(claimed.path, copy, self.settings.intake.max_bytes):
             return self._refuse_oversized(claimed)
+        sha256 = sha256_file(copy)
         view = self.ledger.register_claim(
             claim_id=claimed.claim_id,
-            sha256=sha256_file(copy),
+            sha256=sha256,
             agency_id=agency.id,
             partner_id=agency.partner,
             received_at=claimed.claimed_at,
         )
         failpoint("registered")
+        if prepared is not None and (prepared.sha256 != sha256 or view.state != FileState.RECEIVED):
+            prepared = None
         if view.state == FileState.DUPLICATE:
             self._duplicate_notice(claimed, view)
             failpoint("reported")
             self._cleanup(claimed)
             return self._outcome(claimed, view)
         try:
-            return self._handoff(claimed, view)
+            return self._handoff(claimed, view, prepared)
         except FileRejected as rejection:
             return self._reject(
                 claimed,
@@ -559,7 +686,7 @@ class Pipeline:
             self._refusal_report(reports_dir, fingerprint=claimed.name_fingerprint, rule_id=rule_id)
         self._cleanup(claimed)
 
-    def _copy(self, claimed: ClaimedFile) -> Path:
+    def copy_of(self, claimed: ClaimedFile) -> Path:
         """Our private copy of the claim: every pass reads it, never the agency's inode."""
         return ClaimFiles(self.layout.work, claimed.claim_id).copy(claimed.suffix)
 
@@ -604,11 +731,13 @@ class Pipeline:
                 # Per copy (the random end of the claim id): the same name on a retry after a
                 # crash, a new one per resend.
                 notice_id=claimed.claim_id[-8:],
+                index_page=self._index_page_now(view.agency_id),
             )
 
-    def _handoff(self, claimed: ClaimedFile, view: FileView) -> FileOutcome:
-        agency = self.settings.agency(view.agency_id)
-        context = ValidationContext(
+    def validation_context(self, agency_id: str, source_format: SourceFormat) -> ValidationContext:
+        """What an agency's rows are judged against today (its delivery history included)."""
+        agency = self.settings.agency(agency_id)
+        return ValidationContext(
             agency_id=agency.id,
             today=self.today(),
             is_victim_service_provider=agency.victim_service_provider,
@@ -617,13 +746,27 @@ class Pipeline:
             sent_content=self.ledger.sent_content(agency.id),
             content_key=lambda rows: self._content_keys(agency.id, rows),
             date_order=agency.date_order,
-            source_format="xlsx" if claimed.path.suffix.lower() == ".xlsx" else "csv",
+            source_format=source_format,
         )
-        copy = self._copy(claimed)
+
+    def _handoff(
+        self, claimed: ClaimedFile, view: FileView, prepared: Prepared | None = None
+    ) -> FileOutcome:
+        agency = self.settings.agency(view.agency_id)
+        copy = self.copy_of(claimed)
         decided = (
             load_verdict(self._verdict_path(claimed)) if view.state == FileState.VALIDATED else None
         )
-        verdict = decided or self._validate(copy, context)
+        # Rows read once: the validated (normalised) frames of a one-chunk file are kept for
+        # the package and the ledger records; a larger file is streamed again per pass.
+        frames: list[pd.DataFrame] | None = None
+        if decided is not None:
+            verdict = decided
+        elif prepared is not None:
+            verdict, frames = prepared.verdict, prepared.frames
+        else:
+            context = self.validation_context(agency.id, source_format_of(claimed.path))
+            verdict, frames = self._validate(copy, context)
         problems = verdict.problems
         counts = verdict.counts()
         rule = None if decided else self._file_level_rule(agency.id, verdict, counts)
@@ -663,7 +806,7 @@ class Pipeline:
 
         package: PackageInfo | None = None
         if counts.rows_sent:
-            package = self._package(claimed, view, verdict)
+            package = self._package(claimed, view, verdict, frames)
         # Rows held for consent or a victim-service agency are listed too, so the agency
         # knows which ones were not sent and why (the gate's rule id; no value).
         not_sent = [
@@ -681,13 +824,13 @@ class Pipeline:
         self._archive(claimed, view, self.layout.archive)
         failpoint("archived")
         self.ledger.mark_delivered(
-            view.id, counts=counts, package=package, records=self._records(claimed, verdict)
+            view.id, counts=counts, package=package, records=self._records(claimed, verdict, frames)
         )
         failpoint("delivered")
         self._cleanup(claimed)
         return self._outcome(claimed, self.ledger.file(view.id))
 
-    def _chunks(self, path: Path) -> Iterator[pd.DataFrame]:
+    def read_chunks(self, path: Path) -> Iterator[pd.DataFrame]:
         """The file as all-text frames of at most CHUNK_ROWS rows (index = row number - 2)."""
         intake = self.settings.intake
         for part in iter_intake_chunks(
@@ -706,22 +849,36 @@ class Pipeline:
             for values in rows.itertuples(index=False, name=None)
         ]
 
+    def _rows(
+        self, claimed: ClaimedFile, verdict: Verdict, frames: list[pd.DataFrame] | None
+    ) -> Iterable[pd.DataFrame]:
+        """The validated rows: ``frames`` when pass 1 kept them, else read from the copy."""
+        if frames is not None:
+            return frames
+        return self._normalised_chunks(self.copy_of(claimed), verdict)
+
     def _normalised_chunks(self, path: Path, verdict: Verdict) -> Iterator[pd.DataFrame]:
         """The chunks with the Excel forms validation accepted rewritten (ISO dates, 9-char
         SSNs), so the package and the ledger carry exactly what was validated."""
-        for frame in self._chunks(path):
+        for frame in self.read_chunks(path):
             if verdict.normalise is None:
                 yield frame
             else:
                 yield normalise(frame, verdict.spec_version, verdict.normalise).frame
 
-    def _validate(self, path: Path, context: ValidationContext) -> Verdict:
-        """Pass 1: row verdicts chunk by chunk, then the cross-row rules over all chunks."""
+    def _validate(
+        self, path: Path, context: ValidationContext
+    ) -> tuple[Verdict, list[pd.DataFrame] | None]:
+        """Pass 1: row verdicts chunk by chunk, then the cross-row rules over all chunks.
+        Also the normalised frames when the file was one chunk (else None: re-read them)."""
         run = ChunkedValidation(context)
         verdict = Verdict()
-        for frame in self._chunks(path):
+        kept: list[pd.DataFrame] = []
+        chunks = 0
+        for frame in self.read_chunks(path):
             plant_leak(frame)  # a no-op unless the canary sweep's test switch is on
             part = run.validate_chunk(frame)
+            kept = [part.frame]  # only a one-chunk file keeps its rows (below)
             rows = frame.index.to_numpy() + FIRST_DATA_ROW
             verdict.rows_total += len(frame)
             verdict.sendable.update(rows[np.asarray(part.sendable, dtype=bool)].tolist())
@@ -733,6 +890,7 @@ class Pipeline:
                     zip(rows.tolist(), frame["IntakeID"].tolist(), strict=True)
                 )
             progress.rows_done(verdict.rows_total)
+            chunks += 1
         tail = run.finish()
         verdict.normalise = run.options
         verdict.sendable -= tail.withheld | tail.errored
@@ -741,13 +899,13 @@ class Pipeline:
         verdict.problems = sorted(
             [*verdict.problems, *tail.problems], key=lambda p: (p.row, p.column, p.rule_id)
         )
-        verdict.source_format = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
+        verdict.source_format = source_format_of(path)
         verdict.intake_ids = {
             row: str(verdict.intake_ids[row])
             for row in verdict.sendable
             if row in verdict.intake_ids
         }
-        return verdict
+        return verdict, (kept if chunks == 1 else None)
 
     def _file_level_rule(self, agency_id: str, verdict: Verdict, counts: FileCounts) -> str | None:
         """A rule id when the whole file must be turned back, else None."""
@@ -762,7 +920,13 @@ class Pipeline:
             return "FILE-NO-VALID-ROWS"
         return None
 
-    def _package(self, claimed: ClaimedFile, view: FileView, verdict: Verdict) -> PackageInfo:
+    def _package(
+        self,
+        claimed: ClaimedFile,
+        view: FileView,
+        verdict: Verdict,
+        frames: list[pd.DataFrame] | None = None,
+    ) -> PackageInfo:
         """Pass 2: the sendable rows as the payload zip (work area, 0600), encrypted and
         signed. The zip's layout is :mod:`hmis_handoff.payload`; every member is written
         chunk by chunk, so memory stays bounded by a chunk (plus the small worklist)."""
@@ -788,11 +952,11 @@ class Pipeline:
         )
         worklist = _WorklistBuilder(self, verdict, view.received_at, local.date())
         try:
-            with atomic_writer(plain) as handle:
+            with scratch_writer(plain) as handle:
                 text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
                 writer = csv.writer(text, lineterminator="\r\n")
                 header_written = False
-                for frame in self._normalised_chunks(self._copy(claimed), verdict):
+                for frame in self._rows(claimed, verdict, frames):
                     columns = [c for c in order if c in frame.columns]
                     if not header_written:
                         writer.writerow(columns)
@@ -802,8 +966,7 @@ class Pipeline:
                     chosen = frame.loc[keep, columns]
                     # Formula-like cells reach the partner's spreadsheet CSV as text
                     # (schemas/formula.py); the HMIS CSV set and worklist keep the value.
-                    sendable = chosen.apply(neutralise)
-                    writer.writerows(sendable.itertuples(index=False, name=None))
+                    writer.writerows(_neutralised_rows(chosen))
                     hmis.add(chosen)
                     worklist.add(rows[keep].tolist(), chosen)
                 text.flush()
@@ -828,7 +991,7 @@ class Pipeline:
                 ),
                 **{HMIS_DIR + name: path for name, path in hmis.finish().items()},
             }
-            with atomic_writer(bundle) as handle:
+            with scratch_writer(bundle) as handle:
                 write_payload(handle, intake_csv=plain, members=members, packaged_at=local)
             paths = write_package(
                 bundle,
@@ -878,7 +1041,9 @@ class Pipeline:
             start = intake_date
         return self.calendar.due_date(start, self.settings.calendar.business_days)
 
-    def _records(self, claimed: ClaimedFile, verdict: Verdict) -> Iterator[NewRecord]:
+    def _records(
+        self, claimed: ClaimedFile, verdict: Verdict, frames: list[pd.DataFrame] | None = None
+    ) -> Iterator[NewRecord]:
         """Pass 3: ledger rows for delivered and not-transmittable rows, chunk by chunk.
 
         Ids, dates and keyed hashes only; consumed inside the ledger transaction.
@@ -891,7 +1056,7 @@ class Pipeline:
         wanted = list(RECORD_COLUMNS)
         tracked = list(verdict.sendable | set(verdict.held))
         due_cache: dict[date, date] = {}
-        for frame in self._normalised_chunks(self._copy(claimed), verdict):
+        for frame in self._rows(claimed, verdict, frames):
             rows = frame.index.to_numpy() + FIRST_DATA_ROW
             keep = np.isin(rows, tracked)
             selected = frame.loc[keep, [c for c in wanted if c in frame.columns]]
@@ -992,6 +1157,7 @@ class Pipeline:
             ],
             rules=RULES,
             column_notes=_code_notes(problems),
+            index_page=self._index_page_now(view.agency_id),
         )
 
     def _reject(
@@ -1025,7 +1191,7 @@ class Pipeline:
             return
         received = view.received_at.astimezone(self.settings.tz)
         target = directory / kept_original_name(received, view.ref, claimed.suffix)
-        copy = self._copy(claimed)
+        copy = self.copy_of(claimed)
         # The bytes we read (our copy), or the claimed file if we never got to copy it.
         source = copy if copy.exists() else claimed.path
         encrypt_file(source, target, [parse_recipient(recipient)], overwrite=True)
@@ -1049,7 +1215,7 @@ class Pipeline:
         self._remove_send_files(claimed.claim_id)
         files = ClaimFiles(self.layout.work, claimed.claim_id)
         for path in (
-            self._copy(claimed),
+            self.copy_of(claimed),
             self._verdict_path(claimed),
             files.attempts,
             files.send_csv,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -67,6 +68,13 @@ class HmisCsvSource:
     software_version: str
 
 
+def _cell(value: object) -> str:
+    """A cell as text, a missing value (None, NaN, NA) as blank."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
 def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -101,11 +109,21 @@ class HmisCsvSetWriter:
         }
         self._first: date | None = None
 
-    def _write(self, member: str, frame: pd.DataFrame, values: dict[str, Any]) -> None:
-        """``frame``'s cells under the member's columns (blank if absent), ``values`` over them."""
-        columns = list(hmis_csv_columns(member))
-        out = frame.reindex(columns=columns, fill_value="").assign(**values)
-        out.to_csv(self._handles[member], header=False, index=False, lineterminator="\r\n")
+    def _write(
+        self, member: str, table: dict[str, list[str]], count: int, values: dict[str, Any]
+    ) -> None:
+        """``table``'s cells under the member's columns (blank if absent), ``values`` over
+        them (a list per row, or one string for every row). Plain lists and the csv module:
+        for the few rows of a typical file, pandas' reindex and ``to_csv`` cost far more
+        than the rows themselves."""
+        cells: list[list[str]] = []
+        for column in hmis_csv_columns(member):
+            if column in values:
+                value = values[column]
+                cells.append(value if isinstance(value, list) else [value] * count)
+            else:
+                cells.append(table.get(column) or [""] * count)
+        self._writers[member].writerows(zip(*cells, strict=True))
 
     def add(self, frame: pd.DataFrame) -> None:
         """Client, Enrollment and (where filled) Assessment and Event rows for ``frame``
@@ -113,29 +131,32 @@ class HmisCsvSetWriter:
         if frame.empty:
             return
         agency = self._source.agency_id
-        text = frame.fillna("").astype(str)
-        intake_ids = text["IntakeID"].tolist()
+        count = len(frame)
+        text = {str(c): [_cell(v) for v in frame[c].tolist()] for c in frame.columns}
+        intake_ids = text["IntakeID"]
         personal = [derived_id("P", agency, i) for i in intake_ids]
         enrollment = [derived_id("E", agency, i) for i in intake_ids]
-        households = text["HouseholdID"] if "HouseholdID" in text else text["IntakeID"]
-        households = households.where(households != "", text["IntakeID"])
-        days = text["IntakeDate"][text["IntakeDate"] != ""]
-        if len(days):
-            first = date.fromisoformat(str(days.min()))
+        households = [
+            h or i for h, i in zip(text.get("HouseholdID", intake_ids), intake_ids, strict=True)
+        ]
+        days = [day for day in text["IntakeDate"] if day]
+        if days:
+            first = date.fromisoformat(min(days))
             self._first = first if self._first is None or first < self._first else self._first
         client = text
         if _FY2024_HISPANIC in text and "HispanicLatinao" not in text:
-            client = text.assign(HispanicLatinao=text[_FY2024_HISPANIC])
-        self._write("Client.csv", client, {"PersonalID": personal, **self._audit})
-        entry = text["EntryDate"] if "EntryDate" in text else text["IntakeDate"]
+            client = {**text, "HispanicLatinao": text[_FY2024_HISPANIC]}
+        self._write("Client.csv", client, count, {"PersonalID": personal, **self._audit})
+        entry = text.get("EntryDate", text["IntakeDate"])
         self._write(
             "Enrollment.csv",
             text,
+            count,
             {
                 "EnrollmentID": enrollment,
                 "PersonalID": personal,
                 "ProjectID": project_id(agency),
-                "EntryDate": entry.where(entry != "", text["IntakeDate"]),
+                "EntryDate": [e or d for e, d in zip(entry, text["IntakeDate"], strict=True)],
                 "HouseholdID": [derived_id("H", agency, h) for h in households],
                 **self._audit,
             },
@@ -147,13 +168,21 @@ class HmisCsvSetWriter:
         ):
             if date_column not in text:
                 continue
-            has = (text[date_column] != "").to_numpy()
-            if not has.any():
+            has = [value != "" for value in text[date_column]]
+            if not any(has):
                 continue
-            ids = [derived_id(prefix, agency, i) for i, h in zip(intake_ids, has, strict=True) if h]
-            picked = {k: [v for v, h in zip(vs, has, strict=True) if h] if isinstance(vs, list)
-                      else vs for k, vs in linked.items()}  # fmt: skip
-            self._write(member, text[has], {id_column: ids, **picked})
+
+            def picked(values: list[str], has: list[bool] = has) -> list[str]:
+                return [v for v, h in zip(values, has, strict=True) if h]
+
+            ids = picked([derived_id(prefix, agency, i) for i in intake_ids])
+            chosen = {k: picked(vs) if isinstance(vs, list) else vs for k, vs in linked.items()}
+            self._write(
+                member,
+                {name: picked(column) for name, column in text.items()},
+                sum(has),
+                {id_column: ids, **chosen},
+            )
 
     def finish(self) -> dict[str, Path]:
         """Close the row files, write Export.csv; the five paths in spec order."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from connectors.dropfolder import ClaimedFile
 from hmis_handoff.fsutil import atomic_write_text
 from hmis_handoff.workarea import ClaimFiles
-from usecases.handoff import FileOutcome, Pipeline
+from usecases.handoff import FileOutcome, Pipeline, Prepared
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,11 @@ class Attempt:
 
 
 def hand_off_guarded(
-    pipe: Pipeline, claimed: ClaimedFile, *, max_attempts: int = MAX_ATTEMPTS
+    pipe: Pipeline,
+    claimed: ClaimedFile,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
+    prepared: Prepared | None = None,
 ) -> Attempt:
     """Hand off ``claimed``; never raises for a problem of this claim.
 
@@ -63,9 +67,10 @@ def hand_off_guarded(
     an exception, which is counted; the ``max_attempts``-th failure gives the claim up with
     ``FILE-PROCESSING-FAILED`` (the outcome is then the rejection, or None if the agency
     is no longer configured). Interrupts (KeyboardInterrupt, SystemExit) pass through.
+    ``prepared``: the claim's batch verdict, if any (usecases/handoff_batch.py).
     """
     try:
-        return Attempt(pipe.process_claim(claimed))
+        return Attempt(pipe.process_claim(claimed, prepared))
     except Exception as exc:
         error = type(exc).__name__
     count = _record_failure(pipe.layout.work, claimed.claim_id)

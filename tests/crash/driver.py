@@ -1,9 +1,10 @@
 """Crash-lab driver: the core ingest loop, without Prefect, until the drop folders are empty.
 
 ``python -m tests.crash.driver ROOT`` recovers the work area, then scans, claims and hands
-off files (claim everything settled, then process in claim order, as the ingest flow does)
-until no file is left or ``--time-limit`` passes. Exit 0: done; 3: time limit. Set
-``HANDOFF_FAILPOINT`` (and ``HANDOFF_FAILPOINT_SKIP``) to die by SIGKILL at a named point.
+off files (claim everything settled, judge them together, then hand off in claim order, two
+at a time where independent, as the ingest flow does) until no file is left or
+``--time-limit`` passes. Exit 0: done; 3: time limit. Set ``HANDOFF_FAILPOINT`` (and
+``HANDOFF_FAILPOINT_SKIP``) to die by SIGKILL at a named point.
 
 Why no Prefect here: crash consistency is a property of the core (ledger state machine,
 atomic files, recovery); the flows only call the same functions. A Prefect flow run costs
@@ -37,11 +38,13 @@ import sys
 import tempfile
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from connectors.dropfolder import (
+    ClaimedFile,
     DropFolderScanner,
     SettlePolicy,
     claim,
@@ -50,6 +53,7 @@ from hmis_handoff import failpoints
 from hmis_handoff.config import load_settings
 from hmis_handoff.workarea import load_or_create_secret
 from usecases.handoff import Pipeline
+from usecases.handoff_batch import HAND_OFF_WORKERS, BatchJudge
 
 # tests.synthetic rows are valid as of this day; validation runs as of it.
 AS_OF = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
@@ -72,17 +76,14 @@ def run_once(root: Path, *, time_limit: float = 300.0) -> int:
             publish_signals=True,  # the watcher's settle rule (kernel rename/close events)
         )
         deadline = time.monotonic() + time_limit
-        for claimed in pipe.recover():
-            pipe.process_claim(claimed)
+        hand_off(pipe, pipe.recover())
         while True:
             result = scanner.scan()
             for refusal in result.refused:
                 pipe.answer_refusal(refusal)
             ordered = sorted(result.settled, key=lambda c: os.fsencode(c.path.name))
             claims = [claim(c, pipe.layout.work, fingerprint_key=key) for c in ordered]
-            for claimed_file in claims:
-                if claimed_file is not None:
-                    pipe.process_claim(claimed_file)
+            hand_off(pipe, [c for c in claims if c is not None])
             if not result.settled and not result.pending:
                 return EXIT_DONE
             if time.monotonic() >= deadline:
@@ -93,6 +94,21 @@ def run_once(root: Path, *, time_limit: float = 300.0) -> int:
         if scanner is not None:
             scanner.close()  # its inotify descriptor
         pipe.ledger.close()
+
+
+def hand_off(pipe: Pipeline, claims: list[ClaimedFile]) -> None:
+    """As the ingest flow does: judge the batch together (usecases/handoff_batch.py), then
+    hand off each claim with its batch verdict, up to ``HAND_OFF_WORKERS`` at once in
+    threads, index pages once at the end; unlike the flow, an exception is not isolated
+    but ends the run (the lab must see it)."""
+    judge = BatchJudge()
+    judge.judge(pipe, claims)
+
+    def one(claimed: ClaimedFile) -> object:
+        return pipe.process_claim(claimed, judge.ready(claimed.claim_id))
+
+    with pipe.report_pages_once(), ThreadPoolExecutor(HAND_OFF_WORKERS) as pool:
+        judge.hand_off_in_order(claims, lambda c: pool.submit(one, c), workers=HAND_OFF_WORKERS)
 
 
 def _warm_up() -> None:
