@@ -58,9 +58,9 @@ def _claimed(claim_id: str) -> ClaimedFile | None:
     persist_result=False,
     cache_policy=NO_CACHE,
 )
-def recover_work_area() -> list[str]:
-    """Remove crash leftovers; return the claims still waiting in the work area."""
-    return [claimed.claim_id for claimed in pipeline().recover()]
+def recover_work_area(agencies: list[str] | None = None) -> list[str]:
+    """Remove crash leftovers; return the claims of ``agencies`` (all: None) still waiting."""
+    return [c.claim_id for c in pipeline().recover() if agencies is None or c.agency_id in agencies]
 
 
 @task(
@@ -69,14 +69,16 @@ def recover_work_area() -> list[str]:
     persist_result=False,
     cache_policy=NO_CACHE,
 )
-def sweep_drop_folders(max_wait_seconds: float = 30.0) -> list[str]:
+def sweep_drop_folders(
+    max_wait_seconds: float = 30.0, agencies: list[str] | None = None
+) -> list[str]:
     """Claim every settled file in every agency drop folder (one level-triggered sweep).
 
     A file must be seen unchanged for the settle window, so a one-off sweep looks twice;
     it returns once nothing is still settling or ``max_wait_seconds`` have passed.
     """
     pipe = pipeline()
-    scanner, key = drop_scanner(pipe.settings)
+    scanner, key = drop_scanner(pipe.settings, agencies=agencies)
     claimed: list[str] = []
     deadline = time.monotonic() + max_wait_seconds
     while True:
@@ -90,7 +92,7 @@ def sweep_drop_folders(max_wait_seconds: float = 30.0) -> list[str]:
 
 
 def drop_scanner(
-    settings: Settings, *, publish_signals: bool = False
+    settings: Settings, *, publish_signals: bool = False, agencies: list[str] | None = None
 ) -> tuple[DropFolderScanner, bytes]:
     """A scanner over every configured agency's drop folder, and its fingerprint key;
     ``publish_signals``: also settle by the kernel's rename/close events (local folders)."""
@@ -99,7 +101,7 @@ def drop_scanner(
     key = load_or_create_secret(layout.hmac_key)
     scanner = DropFolderScanner(
         layout.agencies,
-        [agency.id for agency in settings.agencies],
+        [a.id for a in settings.agencies if agencies is None or a.id in agencies],
         SettlePolicy(
             stable_seconds=settings.intake.stable_seconds,
             abandon_seconds=settings.intake.abandon_seconds,
@@ -205,19 +207,22 @@ def ingest_run_name() -> str:
 
 @flow(name="ingest", flow_run_name=ingest_run_name, persist_result=False, log_prints=False)
 @value_free
-def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> dict[str, Any]:
+def ingest(
+    claim_ids: list[str] | None = None, sweep: bool = True, agencies: list[str] | None = None
+) -> dict[str, Any]:
     """Hand off claimed files: crash leftovers first, then ``claim_ids``, then a sweep.
 
-    Parameters are claim ids (random hex) and a flag: nothing identifying. Ends Completed,
-    named by :func:`run_outcome` (``Delivered``, ``Refused``, ``Held back``, ``Duplicate``
-    or ``Completed``); the result is :func:`summarise`'s dict.
+    Parameters are claim ids (random hex), a flag and ``agencies`` (ids; flows/dispatch.py:
+    only their files): nothing identifying. Ends Completed, named by :func:`run_outcome`
+    (``Delivered``, ``Refused``, ``Held back``, ``Duplicate`` or ``Completed``); the result
+    is :func:`summarise`'s dict.
     """
-    todo = list(dict.fromkeys([*recover_work_area(), *(claim_ids or [])]))
+    todo = list(dict.fromkeys([*recover_work_area(agencies), *(claim_ids or [])]))
     remote = any(a.drop_url for a in pipeline().settings.agencies)
     if sweep:
         if remote:  # remote drop folders (drop_url) feed the local ones first (issue #16)
             sync_remote_drops()
-        todo.extend(c for c in sweep_drop_folders() if c not in todo)
+        todo.extend(c for c in sweep_drop_folders(agencies=agencies) if c not in todo)
     progress = (
         start_progress(key="ingest-progress", description="Backlog hand-off")
         if len(todo) >= PROGRESS_FROM_FILES
