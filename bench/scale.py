@@ -147,6 +147,14 @@ def prefect(env: dict[str, str], *args: str) -> None:
         raise SystemExit(f"prefect {' '.join(args)} failed: {done.stderr[-2000:]}")
 
 
+def drop_scheduled_runs(api: str) -> None:
+    """Delete every flow run still waiting in the Scheduled state."""
+    body = {"flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}, "limit": 200}
+    for run in api_call(api, "/flow_runs/filter", body):
+        request = urllib.request.Request(f"{api}/flow_runs/{run['id']}", method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
+
+
 def online_workers(api: str, names: list[str]) -> int:
     workers = api_call(api, "/work_pools/handoff/workers/filter", {})
     return sum(1 for w in workers if w["name"] in names and w["status"] == "ONLINE")
@@ -164,6 +172,7 @@ def run_prefect(api: str, base_env: dict[str, str], args: argparse.Namespace, co
             Pipeline(load_settings(root / "handoff.toml")).ledger.close()  # migrated now
         finally:
             os.environ.pop("HANDOFF_LEDGER__URL")
+        drop_scheduled_runs(api)  # none may wait for the workers but the bench's own
         names = [f"bench-{uuid.uuid4().hex[:8]}" for _ in range(count)]
         start = [PREFECT_BIN, "worker", "start", "--pool", "handoff", "--limit", "1"]
         workers = [
@@ -223,8 +232,10 @@ def prefect_mode(args: argparse.Namespace, counts: list[int]) -> list[tuple[int,
             }
             prefect(env, "work-pool", "create", "handoff", "--type", "process")
             prefect(env, "--no-prompt", "deploy", "--all")
-            # Only the runs the bench makes: no scheduled sweep or dispatch inside the clock.
+            # Only the runs the bench makes: no scheduled sweep or dispatch inside the clock
+            # (pausing deletes the runs already scheduled, but one may be created meanwhile).
             prefect(env, "deployment", "schedule", "pause", "--all")
+            drop_scheduled_runs(api)
             return [(count, run_prefect(api, env, args, count)) for count in counts]
 
 

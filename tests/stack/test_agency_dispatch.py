@@ -103,8 +103,13 @@ def test_dispatch_splits_a_backlog_per_agency_and_keeps_agencies_apart(tmp_path:
 
             prefect("work-pool", "create", "handoff", "--type", "process")
             prefect("--no-prompt", "deploy", "--all")
-            # Only the runs this test makes: no scheduled sweep or dispatch in between.
+            # Only the runs this test makes: no scheduled sweep or dispatch in between
+            # (pausing deletes the runs already scheduled, but one may be created meanwhile).
             prefect("deployment", "schedule", "pause", "--all")
+            scheduled = {"flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}}
+            for run in _post(api, "/flow_runs/filter", scheduled):
+                request = urllib.request.Request(f"{api}/flow_runs/{run['id']}", method="DELETE")
+                urllib.request.urlopen(request, timeout=15).close()
             for i in range(BACKLOG):
                 frame = make_valid_frame(3, household_size=3, start=3 * i)
                 write_sample_csv(
