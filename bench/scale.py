@@ -11,7 +11,8 @@ agency, each on its agency's work queue, limit 1), and the clock stops when the 
 every file's outcome. Each file must end delivered exactly once (one ledger row per content
 hash, three records each, one package each): checked. Worker start-up is outside the clock;
 each flow run's own process start (a process worker forks ``python -m prefect.engine`` per
-run) is inside it.
+run) is inside it. Also printed: CPU seconds per file of the workers with their flow runs
+(reaped children) and of the Prefect server's processes (PostgreSQL's own CPU not counted).
 
 ``--mode core`` keeps the earlier comparison: forked processes on the core hand-off path
 (claim by rename, hand off), no Prefect, one agency, the ledger on PostgreSQL.
@@ -26,6 +27,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -155,13 +157,40 @@ def drop_scheduled_runs(api: str) -> None:
         urllib.request.urlopen(request, timeout=30).close()
 
 
+def session_cpu(api: str) -> float:
+    """CPU seconds (user + system) so far of the Prefect server's process session."""
+    port = api.rsplit(":", 1)[1].split("/")[0]
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if proc.name.isdigit():
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                stats[int(proc.name)] = (argv, int(fields[3]), int(fields[11]) + int(fields[12]))
+    leader = next(
+        pid
+        for pid, (argv, sid, _cpu) in stats.items()
+        if pid == sid and b"server" in argv and port.encode() in argv
+    )
+    return sum(cpu for _argv, sid, cpu in stats.values() if sid == leader) / ticks
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def online_workers(api: str, names: list[str]) -> int:
     workers = api_call(api, "/work_pools/handoff/workers/filter", {})
     return sum(1 for w in workers if w["name"] in names and w["status"] == "ONLINE")
 
 
-def run_prefect(api: str, base_env: dict[str, str], args: argparse.Namespace, count: int) -> float:
-    """Seconds for ``args.files`` files with ``count`` process workers (checked once each)."""
+def run_prefect(
+    api: str, base_env: dict[str, str], args: argparse.Namespace, count: int
+) -> tuple[float, str]:
+    """Seconds for ``args.files`` files with ``count`` process workers (checked once each),
+    and the CPU seconds per file of the workers with their flow runs, and of the server."""
     with tempfile.TemporaryDirectory() as tmp, database() as ledger_db:
         root, _ids = data_root(Path(tmp), args.files, args.agencies)
         ledger = url_of(ledger_db)
@@ -173,6 +202,7 @@ def run_prefect(api: str, base_env: dict[str, str], args: argparse.Namespace, co
         finally:
             os.environ.pop("HANDOFF_LEDGER__URL")
         drop_scheduled_runs(api)  # none may wait for the workers but the bench's own
+        cpu_before = (children_cpu(), session_cpu(api))
         names = [f"bench-{uuid.uuid4().hex[:8]}" for _ in range(count)]
         start = [PREFECT_BIN, "worker", "start", "--pool", "handoff", "--limit", "1"]
         workers = [
@@ -202,6 +232,7 @@ def run_prefect(api: str, base_env: dict[str, str], args: argparse.Namespace, co
                     raise SystemExit(f"timed out: {ledger_states(ledger)}")
                 time.sleep(0.2)
             elapsed = time.perf_counter() - started
+            server_cpu = session_cpu(api) - cpu_before[1]
         finally:
             for worker in workers:
                 with contextlib.suppress(ProcessLookupError):
@@ -213,10 +244,12 @@ def run_prefect(api: str, base_env: dict[str, str], args: argparse.Namespace, co
                     os.killpg(worker.pid, signal.SIGKILL)
                     worker.wait()
         check_exactly_once(root, ledger, args.files)
-        return elapsed
+        runs_cpu = children_cpu() - cpu_before[0]  # reaped workers, with their flow runs
+        runs, server = runs_cpu / args.files, server_cpu / args.files
+        return elapsed, f"CPU per file: workers and runs {runs:.2f} s, server {server:.2f} s"
 
 
-def prefect_mode(args: argparse.Namespace, counts: list[int]) -> list[tuple[int, float]]:
+def prefect_mode(args: argparse.Namespace, counts: list[int]) -> list[tuple[int, float, str]]:
     with tempfile.TemporaryDirectory() as tmp, database() as prefect_db:
         home = Path(tmp) / "prefect-home"
         home.mkdir()
@@ -236,7 +269,7 @@ def prefect_mode(args: argparse.Namespace, counts: list[int]) -> list[tuple[int,
             # (pausing deletes the runs already scheduled, but one may be created meanwhile).
             prefect(env, "deployment", "schedule", "pause", "--all")
             drop_scheduled_runs(api)
-            return [(count, run_prefect(api, env, args, count)) for count in counts]
+            return [(count, *run_prefect(api, env, args, count)) for count in counts]
 
 
 # The core path, no Prefect (the earlier figures) ------------------------------------------
@@ -293,15 +326,15 @@ def main() -> int:
     if args.mode == "prefect":
         results = prefect_mode(args, counts)
     else:
-        results = [(count, run_core(args.files, count)) for count in counts]
+        results = [(count, run_core(args.files, count), "") for count in counts]
     base = None
-    for count, seconds in results:
+    for count, seconds, cpu in results:
         rate = args.files / seconds
         base = base or rate
         print(
             f"{count} worker(s): {args.files} files in {seconds:.1f} s, {rate:.2f} files/s, "
             f"{rate * ROWS_PER_FILE:.1f} records/s, {rate / base:.2f}x one worker "
-            "(each delivered exactly once: checked)"
+            f"(each delivered exactly once: checked) {cpu}"
         )
     print(f"load average {os.getloadavg()[0]:.1f} at end")
     return 0
