@@ -1,7 +1,7 @@
 """A backlog split across Prefect process workers, fair per agency (issue 12).
 
-Real Prefect server on PostgreSQL, `prefect deploy --all`, two `prefect worker start --pool
-handoff`, the ledger on PostgreSQL. Agency A drops a backlog, agency B one file; the
+Real Prefect server on PostgreSQL, `prefect deploy --all`, three `prefect worker start
+--pool handoff`, the ledger on PostgreSQL. Agency A drops a backlog, agency B one file; the
 ``dispatch-ingest`` deployment creates one ``ingest-agency`` run per agency on its own work
 queue (limit 1). B's run proceeds beside A's and ends first; a second dispatch while A's run
 is busy queues a second A run that never runs beside the first, although a worker is free;
@@ -32,7 +32,9 @@ from tests.synthetic import make_valid_frame, write_sample_csv
 
 BIG = "demo-agency"
 SMALL = "agency-b"
-BACKLOG = 16
+BACKLOG = 24
+#: One runs the dispatch; A's and B's runs then start together on the other two.
+WORKERS = 3
 DISPATCH = (
     "import json; from flows.dispatch import dispatch_ingest; print(json.dumps(dispatch_ingest()))"
 )
@@ -132,7 +134,7 @@ def test_dispatch_splits_a_backlog_per_agency_and_keeps_agencies_apart(tmp_path:
                     stdin=subprocess.DEVNULL,
                     start_new_session=True,
                 )
-                for _ in range(2)
+                for _ in range(WORKERS)
             ]
             total = BACKLOG + 2
             try:
