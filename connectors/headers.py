@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from openpyxl.utils import get_column_letter
-
 from connectors.read_types import HeaderMap, UnknownPolicy
 from hmis_handoff.errors import FileRejected
 
@@ -30,6 +28,10 @@ def is_blank(text: str) -> bool:
 
 def column_label(position: int) -> str:
     """``"column 3 (C)"`` for a 1-based position."""
+    # Imported here: openpyxl costs a tenth of a second to import, and CSV-only runs
+    # (a one-shot ``handoff process``) name a column only when a header is wrong.
+    from openpyxl.utils import get_column_letter
+
     return f"column {position} ({get_column_letter(position)})"
 
 

@@ -29,7 +29,6 @@ from connectors.csv_text import iter_csv
 from connectors.read_types import HeaderMap, ReadLimits, ReadResult, UnknownPolicy
 from connectors.safe_open import open_regular_file
 from connectors.sniff import file_kind
-from connectors.xlsx import chunked, read_xlsx
 from hmis_handoff.errors import FileRejected
 
 __all__ = [
@@ -103,6 +102,9 @@ def iter_intake_chunks(
                 "the file is a legacy .xls workbook or a password-protected workbook",
             )
         if kind == "zip":
+            # Imported here: openpyxl costs a tenth of a second, and most runs read CSV.
+            from connectors.xlsx import chunked, read_xlsx
+
             result = read_xlsx(
                 _read_all(fd, size),
                 header_map=header_map,

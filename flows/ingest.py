@@ -67,19 +67,22 @@ _LAST_RUN = "Files handed off in the latest ingest run (ids and counts only)."
 @flow(name="ingest", flow_run_name=lambda: ingest_run_name(), persist_result=False,
       log_prints=False)  # fmt: skip
 @value_free
-def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> IngestSummary:
+def ingest(
+    claim_ids: list[str] | None = None, sweep: bool = True, agencies: list[str] | None = None
+) -> IngestSummary:
     """Hand off claimed files: crash leftovers first, then ``claim_ids``, then a sweep.
 
-    Parameters are claim ids (random hex) and a flag: nothing identifying. Ends Completed,
+    Parameters are claim ids (random hex), a flag and ``agencies`` (ids; flows/dispatch.py:
+    only their files, all when None): nothing identifying. Ends Completed,
     named by :func:`run_outcome` (``Delivered``, ``Refused``, ``Held back``, ``Duplicate``
     or ``Completed``); the result is the run's :class:`IngestSummary`.
     """
-    todo = list(dict.fromkeys([*recover_work_area(), *(claim_ids or [])]))
+    todo = list(dict.fromkeys([*recover_work_area(agencies), *(claim_ids or [])]))
     remote = any(a.drop_url for a in pipeline().settings.agencies)
     if sweep:
         if remote:  # remote drop folders (drop_url) feed the local ones first (issue #16)
             sync_remote_drops()
-        todo.extend(c for c in sweep_drop_folders() if c not in todo)
+        todo.extend(c for c in sweep_drop_folders(agencies=agencies) if c not in todo)
     big = len(todo) >= PROGRESS_FROM_FILES
     progress = start_progress("ingest-progress", "Backlog hand-off") if big else None
     attempts: list[Attempt] = []
@@ -115,9 +118,13 @@ def ingest(claim_ids: list[str] | None = None, sweep: bool = True) -> IngestSumm
 
 @task(name="recover-work-area", task_run_name="recover work area", persist_result=False,
       cache_policy=NO_CACHE)  # fmt: skip
-def recover_work_area() -> list[str]:
-    """Remove crash leftovers; return the claims still waiting in the work area."""
-    return [leftover.claim_id for leftover in pipeline().recover()]
+def recover_work_area(agencies: list[str] | None = None) -> list[str]:
+    """Remove crash leftovers; return the claims of ``agencies`` (all: None) still waiting."""
+    return [
+        leftover.claim_id
+        for leftover in pipeline().recover()
+        if agencies is None or leftover.agency_id in agencies
+    ]
 
 
 @task(name="judge-batch", task_run_name="judge files together", persist_result=False,

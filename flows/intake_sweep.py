@@ -45,14 +45,16 @@ def claimed(claim_id: str) -> ClaimedFile | None:
     persist_result=False,
     cache_policy=NO_CACHE,
 )
-def sweep_drop_folders(max_wait_seconds: float = 30.0) -> list[str]:
+def sweep_drop_folders(
+    max_wait_seconds: float = 30.0, agencies: list[str] | None = None
+) -> list[str]:
     """Claim every settled file in every agency drop folder (one level-triggered sweep).
 
     A file must be seen unchanged for the settle window, so a one-off sweep looks twice;
     it returns once nothing is still settling or ``max_wait_seconds`` have passed.
     """
     pipe = pipeline()
-    scanner, key = drop_scanner(pipe.settings)
+    scanner, key = drop_scanner(pipe.settings, agencies=agencies)
     claim_ids: list[str] = []
     deadline = time.monotonic() + max_wait_seconds
     while True:
@@ -66,16 +68,17 @@ def sweep_drop_folders(max_wait_seconds: float = 30.0) -> list[str]:
 
 
 def drop_scanner(
-    settings: Settings, *, publish_signals: bool = False
+    settings: Settings, *, publish_signals: bool = False, agencies: list[str] | None = None
 ) -> tuple[DropFolderScanner, bytes]:
-    """A scanner over every configured agency's drop folder, and its fingerprint key;
-    ``publish_signals``: also settle by the kernel's rename/close events (local folders)."""
+    """A scanner over the drop folders of ``agencies`` (every configured one when None), and
+    its fingerprint key; ``publish_signals``: also settle by the kernel's rename/close
+    events (local folders)."""
     layout = Layout(settings.root)
     adopt_legacy_hmac_key(layout)
     key = load_or_create_secret(layout.hmac_key)
     scanner = DropFolderScanner(
         layout.agencies,
-        [agency.id for agency in settings.agencies],
+        [a.id for a in settings.agencies if agencies is None or a.id in agencies],
         SettlePolicy(
             stable_seconds=settings.intake.stable_seconds,
             abandon_seconds=settings.intake.abandon_seconds,

@@ -120,8 +120,14 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
         server.wait(timeout=10)
 
 
+#: Deployments for process workers only: in the embedded stack the watcher is the
+#: dispatcher (flows/watch.py), so these would only add runs racing it for the same files.
+WORKERS_ONLY = frozenset({"ingest-dispatch", "ingest-agency"})
+
+
 def load_deployments(yaml_path: Path) -> list[RunnerDeployment]:
-    """Runner deployments built from ``prefect.yaml`` (schedules, triggers, parameters)."""
+    """Runner deployments built from ``prefect.yaml`` (schedules, triggers, parameters),
+    except :data:`WORKERS_ONLY`."""
     from prefect.client.schemas.objects import ConcurrencyLimitConfig
     from prefect.events import DeploymentEventTrigger
     from prefect.schedules import Cron, Interval
@@ -129,6 +135,8 @@ def load_deployments(yaml_path: Path) -> list[RunnerDeployment]:
     spec = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
     deployments = []
     for item in spec["deployments"]:
+        if item["name"] in WORKERS_ONLY:
+            continue
         module_path, flow_name = item["entrypoint"].split(":")
         module = importlib.import_module(module_path.removesuffix(".py").replace("/", "."))
         flow_obj = getattr(module, flow_name)

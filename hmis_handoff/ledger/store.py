@@ -14,8 +14,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +27,7 @@ from hmis_handoff.ledger.models import (
     RecordState,
     Transition,
 )
+from hmis_handoff.ledger.schema_head import at_head
 
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 #: PostgreSQL advisory lock key held while migrating ("hmishand" in ASCII).
@@ -190,6 +189,11 @@ class Ledger:
 
         All or nothing, on SQLite too: a crash mid-migration leaves the previous schema.
         """
+        if at_head(self.engine, _MIGRATIONS / "versions"):
+            return  # the usual start: Alembic (a quarter second to import) not needed
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
         if self.engine.dialect.name != "sqlite":
