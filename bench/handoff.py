@@ -3,7 +3,7 @@
 Writes ``--files`` distinct small valid files (3 rows each) into a fresh demo data root,
 claims them all (as a sweep does), then hands them off with the use case the ingest flow
 calls (:func:`usecases.handoff_batch.hand_off_batch` when it exists, else one
-``Pipeline.process_claim`` per claim), in batches of ``--batch``. Prints files/s and checks
+``Handoff.process_claim`` per claim), in batches of ``--batch``. Prints files/s and checks
 each file ended delivered exactly once (one ledger row, one package). ``--profile FILE``
 writes a cProfile dump of the hand-off part; ``--top N`` prints its top functions.
 
@@ -29,14 +29,14 @@ sys.path.insert(0, str(REPO_ROOT))
 from connectors.dropfolder import ClaimedFile, DropFolderScanner, SettlePolicy, claim  # noqa: E402
 from hmis_handoff.config import load_settings  # noqa: E402
 from tests.synthetic import make_valid_frame, write_sample_csv  # noqa: E402
-from usecases.handoff import Pipeline  # noqa: E402
+from usecases.handoff import Handoff  # noqa: E402
 from usecases.initialise import initialise  # noqa: E402
 
 ROWS_PER_FILE = 3
 NOW = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
 
 
-def in_processes(pipe: Pipeline, claims: list[ClaimedFile], processes: int) -> None:
+def in_processes(pipe: Handoff, claims: list[ClaimedFile], processes: int) -> None:
     """Judge the batch together, then hand its claims off in ``processes`` forked
     processes (each with its own ledger connection); the bench's files share no IntakeID,
     so the order between them does not matter."""
@@ -52,7 +52,7 @@ def in_processes(pipe: Pipeline, claims: list[ClaimedFile], processes: int) -> N
         pid = os.fork()
         if pid == 0:
             try:
-                child = Pipeline(pipe.settings, clock=lambda: NOW)
+                child = Handoff(pipe.settings, clock=lambda: NOW)
                 with child.report_pages_once():
                     for claimed, prepared in ready[k::processes]:
                         hand_off_guarded(child, claimed, prepared=prepared)
@@ -80,7 +80,7 @@ def run(
             frame = make_valid_frame(ROWS_PER_FILE, household_size=3, start=i * 3)
             write_sample_csv(drop / f"s{i:04d}.csv", frame.to_dict("records"))  # type: ignore[arg-type]
         settings = load_settings(root / "handoff.toml")
-        pipe = Pipeline(settings, clock=lambda: NOW)
+        pipe = Handoff(settings, clock=lambda: NOW)
         scanner = DropFolderScanner(pipe.layout.agencies, ["demo-agency"], SettlePolicy(0.0))
         claims = [
             got

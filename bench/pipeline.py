@@ -27,10 +27,10 @@ def child(data_root: Path) -> None:
 
     from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
     from hmis_handoff.config import load_settings
-    from usecases.handoff import Pipeline
+    from usecases.handoff import Handoff
 
     settings = load_settings(data_root / "handoff.toml")
-    pipe = Pipeline(settings, clock=lambda: datetime(2026, 3, 9, 15, 0, tzinfo=UTC))
+    pipe = Handoff(settings, clock=lambda: datetime(2026, 3, 9, 15, 0, tzinfo=UTC))
     scanner = DropFolderScanner(pipe.layout.agencies, ["demo-agency"], SettlePolicy(0.0))
     start = time.perf_counter()
     outcome = None

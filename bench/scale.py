@@ -48,7 +48,7 @@ from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim  # noqa
 from hmis_handoff.config import load_settings  # noqa: E402
 from tests.stack.prefect_server import prefect_server  # noqa: E402
 from tests.synthetic import make_valid_frame, write_sample_csv  # noqa: E402
-from usecases.handoff import Pipeline  # noqa: E402
+from usecases.handoff import Handoff  # noqa: E402
 from usecases.initialise import initialise  # noqa: E402
 
 PG_ADMIN = os.environ.get(
@@ -198,7 +198,7 @@ def run_prefect(
         env["HANDOFF_LEDGER__URL"] = ledger
         os.environ["HANDOFF_LEDGER__URL"] = ledger
         try:
-            Pipeline(load_settings(root / "handoff.toml")).ledger.close()  # migrated now
+            Handoff(load_settings(root / "handoff.toml")).ledger.close()  # migrated now
         finally:
             os.environ.pop("HANDOFF_LEDGER__URL")
         drop_scheduled_runs(api)  # none may wait for the workers but the bench's own
@@ -277,7 +277,7 @@ def prefect_mode(args: argparse.Namespace, counts: list[int]) -> list[tuple[int,
 
 def core_worker(config: Path) -> None:
     """Claim and hand off settled files until the drop folder is empty (a forked child)."""
-    pipe = Pipeline(load_settings(config))
+    pipe = Handoff(load_settings(config))
     scanner = DropFolderScanner(pipe.layout.agencies, ["demo-agency"], SettlePolicy(0.0))
     while settled := scanner.scan().settled:
         for candidate in settled:
@@ -293,7 +293,7 @@ def run_core(files: int, workers: int) -> float:
         os.environ["HANDOFF_LEDGER__URL"] = url
         try:
             config = root / "handoff.toml"
-            Pipeline(load_settings(config)).ledger.close()  # migrate before the clock starts
+            Handoff(load_settings(config)).ledger.close()  # migrate before the clock starts
             started = time.perf_counter()
             children = []
             for _ in range(workers):

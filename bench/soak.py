@@ -129,7 +129,7 @@ def main() -> int:
     from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
     from hmis_handoff.config import load_settings
     from hmis_handoff.ledger import FileState
-    from usecases.handoff import Pipeline
+    from usecases.handoff import Handoff
     from usecases.initialise import initialise
 
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
@@ -138,7 +138,7 @@ def main() -> int:
         for sample in (root / "agencies" / "demo-agency" / "drop").iterdir():
             sample.unlink()  # the demo sample is not part of the run
         settings = load_settings(root / "handoff.toml")
-        pipe = Pipeline(settings, clock=lambda: datetime(2026, 3, 9, 15, 0, tzinfo=UTC))
+        pipe = Handoff(settings, clock=lambda: datetime(2026, 3, 9, 15, 0, tzinfo=UTC))
         drop = pipe.layout.agency_drop("demo-agency")
         scanner = DropFolderScanner(
             pipe.layout.agencies, ["demo-agency"], SettlePolicy(stable_seconds=0.5)

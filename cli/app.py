@@ -19,6 +19,25 @@ from hmis_handoff.errors import HandoffError
 if TYPE_CHECKING:
     from hmis_handoff.config import Settings
 
+__all__ = [
+    "ConfigOption",
+    "JsonOption",
+    "app",
+    "confirm",
+    "confirmations",
+    "deadlines",
+    "decrypt",
+    "encrypt",
+    "init",
+    "keygen",
+    "main",
+    "process",
+    "sftp_gateway",
+    "status",
+    "template",
+    "up",
+]
+
 app = typer.Typer(
     add_completion=False,
     # A traceback's local variables may hold cell values: never print them.

@@ -14,6 +14,8 @@ from itertools import zip_longest
 
 from connectors.dropfolder import DropCandidate
 
+__all__ = ["DEFAULT_BATCH_LIMIT", "fair_batch", "fair_order"]
+
 DEFAULT_BATCH_LIMIT = 50
 
 

@@ -46,6 +46,8 @@ from connectors.sniff import (
 )
 from hmis_handoff.errors import ControlCharacterFound, FileRejected
 
+__all__ = ["iter_csv"]
+
 _MAX_HEADER_CHARS = 1 << 20
 _BATCH = 1 << 16
 _SCAN_BLOCK = 1 << 22

@@ -73,6 +73,26 @@ from hmis_handoff.workarea import (
     new_claim_id,
 )
 
+__all__ = [
+    "DEFAULT_IGNORES",
+    "RULE_ABANDONED",
+    "RULE_BAD_NAME",
+    "RULE_BAD_TYPE",
+    "RULE_NOT_REGULAR",
+    "RULE_UNREADABLE",
+    "ClaimedFile",
+    "DropCandidate",
+    "DropFolderScanner",
+    "Refusal",
+    "ScanResult",
+    "SettlePolicy",
+    "claim",
+    "load_claim",
+    "name_is_hostile",
+    "pending_claims",
+    "quarantine_refusal",
+]
+
 logger = logging.getLogger(__name__)
 
 RULE_NOT_REGULAR = "FILE-NOT-REGULAR"

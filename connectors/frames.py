@@ -16,6 +16,8 @@ import pandas as pd
 from connectors.headers import HeaderPlan, column_label
 from hmis_handoff.errors import FileRejected
 
+__all__ = ["ObjectArray", "finish_block", "whitespace_mask"]
+
 ObjectArray = npt.NDArray[np.object_]
 
 

@@ -13,6 +13,16 @@ from dataclasses import dataclass
 from connectors.read_types import HeaderMap, UnknownPolicy
 from hmis_handoff.errors import FileRejected
 
+__all__ = [
+    "DATA_SHEET_MIN_KNOWN",
+    "MAX_COLUMNS",
+    "HeaderPlan",
+    "column_label",
+    "count_known",
+    "is_blank",
+    "plan_header",
+]
+
 #: A workbook sheet is a data sheet when its first row names at least this many of our columns.
 DATA_SHEET_MIN_KNOWN = 3
 #: More field positions than this (ours are about 60) is a broken or hostile file; the cap

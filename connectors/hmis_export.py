@@ -43,6 +43,8 @@ from hmis_handoff.errors import FileRejected
 
 __all__ = [
     "EXPORT_FILES",
+    "MAX_SKIPPED_ROWS",
+    "REQUIRED_FILES",
     "ExportLimits",
     "ExportSource",
     "export_fingerprint",

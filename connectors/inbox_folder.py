@@ -46,6 +46,7 @@ __all__ = [
     "PROCESSED",
     "REPORTS",
     "InboxItem",
+    "ItemKind",
     "retire_confirmation",
     "retire_export",
     "scan_inbox",

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from hmis_handoff.config import EmailSettings, NotificationSettings
 from hmis_handoff.errors import ConfigError, RetriableError
 
-__all__ = ["email_configured", "post_webhook", "send_email", "send_notice"]
+__all__ = ["USER_AGENT", "email_configured", "post_webhook", "send_email", "send_notice"]
 
 USER_AGENT = "hmis-handoff/1"
 

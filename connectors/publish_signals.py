@@ -34,6 +34,8 @@ from typing import Literal
 
 from inotify_simple import INotify, flags
 
+__all__ = ["Kind", "PublishSignal", "PublishSignals"]
+
 Kind = Literal["moved-in", "closed"]
 
 _PUBLISH = {flags.MOVED_TO: "moved-in", flags.CLOSE_WRITE: "closed"}

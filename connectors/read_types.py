@@ -8,6 +8,8 @@ from typing import Literal
 
 import pandas as pd
 
+__all__ = ["HeaderMap", "ReadLimits", "ReadResult", "SourceFormat", "UnknownPolicy"]
+
 #: Maps one raw header cell to our canonical column name, or ``None`` if it is not ours.
 HeaderMap = Callable[[str], str | None]
 #: What to do with header cells ``header_map`` does not recognise.

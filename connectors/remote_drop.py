@@ -57,6 +57,7 @@ __all__ = [
     "CLAIM_AREA",
     "PollResult",
     "RemoteDropPoller",
+    "TerminalCheck",
     "open_drop",
     "open_reports",
     "reports_url_for",

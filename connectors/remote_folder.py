@@ -41,6 +41,7 @@ __all__ = [
     "Written",
     "check_name",
     "sha256_stream",
+    "temp_name",
 ]
 
 # Names starting with this are ours and in flight; list() hides them.

@@ -23,6 +23,8 @@ import stat
 
 from hmis_handoff.errors import FileRejected
 
+__all__ = ["FdSlice", "buffered", "open_regular_file"]
+
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 

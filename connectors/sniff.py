@@ -10,6 +10,24 @@ from typing import Literal
 from connectors.headers import count_known
 from connectors.read_types import HeaderMap
 
+__all__ = [
+    "CONTROL_CHARS",
+    "CP1252",
+    "DELIMITERS",
+    "EMPTY_ZIP_MAGIC",
+    "OLE2_MAGIC",
+    "SNIFF_BYTES",
+    "UTF8",
+    "UTF8_BOM",
+    "ZIP_MAGIC",
+    "Kind",
+    "TextEncoding",
+    "bom_encoding",
+    "detect_delimiter",
+    "file_kind",
+    "looks_binary",
+]
+
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

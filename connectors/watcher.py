@@ -22,6 +22,15 @@ from typing import Literal
 
 from watchfiles._rust_notify import RustNotify
 
+__all__ = [
+    "MIN_GAP_SECONDS",
+    "NETWORK_FILESYSTEMS",
+    "DropWatcher",
+    "Mode",
+    "filesystem_type",
+    "on_network_filesystem",
+]
+
 logger = logging.getLogger(__name__)
 
 Mode = Literal["events", "polling"]

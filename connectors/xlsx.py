@@ -53,6 +53,16 @@ from connectors.xlsx_cells import check_cell_counts
 from hmis_handoff.errors import ConfigError, FileRejected
 from hmis_handoff.templates import TEMPLATE_HELPER_SHEETS
 
+__all__ = [
+    "MAX_ZIP_ENTRIES",
+    "Cell",
+    "cell_text",
+    "check_archive",
+    "chunked",
+    "ensure_defused",
+    "read_xlsx",
+]
+
 MAX_ZIP_ENTRIES = 10_000
 _RATIO_FLOOR = 1 << 20  # entries smaller than this may compress as well as they like
 _MAX_CONTENT_TYPES = 1 << 20

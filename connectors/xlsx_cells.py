@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 from hmis_handoff.errors import FileRejected
 
+__all__ = ["check_cell_counts"]
+
 _CHUNK = 1 << 20
 _ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
 _CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s>/]")

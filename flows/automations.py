@@ -24,6 +24,15 @@ from prefect.events.schemas.automations import AutomationCore
 from hmis_handoff.config import Settings, load_settings
 from hmis_handoff.runbook import channel_warning
 
+__all__ = [
+    "AUTOMATIONS_FILE",
+    "WEBHOOK_BLOCK",
+    "apply_automations",
+    "load_spec",
+    "main",
+    "notification_block_id",
+]
+
 AUTOMATIONS_FILE = Path(__file__).resolve().parent.parent / "automations.yaml"
 WEBHOOK_BLOCK = "hmis-handoff-webhook"
 

@@ -16,10 +16,12 @@ from flows.dashboard import refresh_deadlines, refresh_trend
 from flows.events import emit_record_flags
 from flows.guard import value_free
 from flows.run_labels import ids_tags, label_current_run
-from flows.runtime import pipeline
+from flows.runtime import current_handoff
 from hmis_handoff.deadlines import today_in
 from hmis_handoff.ledger import Ledger
 from usecases.partner_inbox import InboxSummary, process_inbox
+
+__all__ = ["confirmations", "confirmations_run_name", "partner_inbox"]
 
 
 @task(
@@ -30,7 +32,7 @@ from usecases.partner_inbox import InboxSummary, process_inbox
 )
 def partner_inbox(partner_id: str) -> InboxSummary:
     """Process one partner's confirmations folder; emit ``handoff.record.entered``."""
-    settings = pipeline().settings
+    settings = current_handoff().settings
     # Its own connection: the confirmations watcher runs this beside the ingest thread.
     ledger = Ledger(settings.ledger_url)
     try:
@@ -52,7 +54,7 @@ def partner_inbox(partner_id: str) -> InboxSummary:
 
 
 def confirmations_run_name() -> str:
-    return f"confirmations {today_in(pipeline().settings)}"
+    return f"confirmations {today_in(current_handoff().settings)}"
 
 
 @flow(
@@ -64,7 +66,7 @@ def confirmations_run_name() -> str:
 @value_free
 def confirmations() -> list[InboxSummary]:
     """Handle every partner's confirmations inbox and refresh the ``confirmations`` table."""
-    results = [partner_inbox(partner.id) for partner in pipeline().settings.partners]
+    results = [partner_inbox(partner.id) for partner in current_handoff().settings.partners]
     create_table_artifact(
         key="confirmations-inbox",
         table=[{**r, "refused": ", ".join(r["refused"]) or "-"} for r in results]

@@ -26,16 +26,29 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.guard import value_free
 from flows.run_labels import label_current_run
-from flows.runtime import pipeline
+from flows.runtime import current_handoff
 from hmis_handoff import clock, progress
 from hmis_handoff import dashboard_markdown as board
 from hmis_handoff.dashboard_markdown import DeadlineBoard
 from hmis_handoff.deadlines import today_in
 from hmis_handoff.runbook import notification_channel, runbook_markdown
 
+__all__ = [
+    "BIG_FILE_BYTES",
+    "advance",
+    "dashboard_refresh",
+    "dashboard_run_name",
+    "file_progress",
+    "refresh_deadlines",
+    "refresh_intake_summary",
+    "refresh_runbook",
+    "refresh_trend",
+    "start_progress",
+]
+
 
 def _as_of(as_of: str | None) -> date:
-    return date.fromisoformat(as_of) if as_of else today_in(pipeline().settings)
+    return date.fromisoformat(as_of) if as_of else today_in(current_handoff().settings)
 
 
 @task(
@@ -46,7 +59,7 @@ def _as_of(as_of: str | None) -> date:
 )
 def refresh_deadlines(as_of: str | None = None) -> DeadlineBoard:
     """overdue-records, due-soon-records, deadline-summary; returns counts and overdue pairs."""
-    pipe = pipeline()
+    pipe = current_handoff()
     settings, when, now = pipe.settings, _as_of(as_of), clock.now()
     found = board.deadlines(settings, pipe.ledger, as_of=when)
     for key, markdown, description in (
@@ -78,7 +91,7 @@ def refresh_deadlines(as_of: str | None = None) -> DeadlineBoard:
 )
 def refresh_intake_summary() -> None:
     """intake-summary: per agency, today and the last 7 days, from the ledger."""
-    pipe = pipeline()
+    pipe = current_handoff()
     create_markdown_artifact(
         markdown=board.intake_summary_markdown(pipe.settings, pipe.ledger, clock.now()),
         key="intake-summary",
@@ -94,7 +107,7 @@ def refresh_intake_summary() -> None:
 )
 def refresh_trend(as_of: str | None = None) -> None:
     """timeliness-trend: on-time share per agency and partner, by week of due date."""
-    pipe = pipeline()
+    pipe = current_handoff()
     create_markdown_artifact(
         markdown=board.trend_markdown(
             pipe.settings, pipe.ledger, as_of=_as_of(as_of), refreshed=clock.now()
@@ -112,7 +125,7 @@ def refresh_trend(as_of: str | None = None) -> None:
 )
 def refresh_runbook() -> None:
     """runbook: each state and what to do; says when no notification channel is set."""
-    settings = pipeline().settings
+    settings = current_handoff().settings
     create_markdown_artifact(
         markdown=runbook_markdown(settings, channel=notification_channel(settings)),
         key="runbook",
@@ -163,7 +176,7 @@ def file_progress(path: Path, label: str) -> Iterator[None]:
 
 
 def dashboard_run_name() -> str:
-    return f"dashboard-refresh {today_in(pipeline().settings)}"
+    return f"dashboard-refresh {today_in(current_handoff().settings)}"
 
 
 @flow(

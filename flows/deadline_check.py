@@ -23,10 +23,21 @@ from flows.events import emit_record_flags
 from flows.guard import value_free
 from flows.notify_overdue import notify_overdue
 from flows.run_labels import ids_tags, label_current_run
-from flows.runtime import pipeline
+from flows.runtime import current_handoff
 from hmis_handoff.deadlines import flag_pairs, timeliness_by, today_in
 from hmis_handoff.ledger.scan import record_details
 from hmis_handoff.retention import purge_expired
+
+__all__ = [
+    "MAX_LISTED",
+    "DeadlineChecked",
+    "Flagged",
+    "Purged",
+    "deadline_check",
+    "deadline_run_name",
+    "flag_records",
+    "purge_expired_originals",
+]
 
 # Artifacts and events list at most this many ids; the counts are always complete.
 MAX_LISTED = 500
@@ -60,7 +71,7 @@ class DeadlineChecked(Flagged):
 )
 def flag_records(as_of: str | None = None) -> Flagged:
     """Compute flags as of a date; emit one event per (agency, partner, flag) that needs action."""
-    pipe = pipeline()
+    pipe = current_handoff()
     settings = pipe.settings
     when = date.fromisoformat(as_of) if as_of else today_in(settings)
     pairs = flag_pairs(settings, pipe.ledger, as_of=when)
@@ -109,7 +120,7 @@ def flag_records(as_of: str | None = None) -> Flagged:
 )
 def purge_expired_originals() -> Purged:
     """Retention: delete encrypted originals older than the configured days."""
-    pipe = pipeline()
+    pipe = current_handoff()
     retention = pipe.settings.retention
     result = purge_expired(
         pipe.layout.archive,
@@ -124,7 +135,7 @@ def purge_expired_originals() -> Purged:
 def deadline_run_name() -> str:
     """``deadline-check <as-of date>`` (the date the flags are computed for)."""
     as_of = flow_run.parameters.get("as_of")
-    return f"deadline-check {as_of or today_in(pipeline().settings)}"
+    return f"deadline-check {as_of or today_in(current_handoff().settings)}"
 
 
 @flow(

@@ -22,7 +22,7 @@ from prefect.runtime import task_run
 from connectors.channels import open_channel
 from flows.events import partner_resource
 from flows.guard import value_free
-from flows.runtime import pipeline
+from flows.runtime import current_handoff
 from hmis_handoff.config import DeliverySettings
 from hmis_handoff.delivery import DeliveryOutcome, PackageFiles, deliver, outstanding
 from hmis_handoff.errors import HandoffError, IntegrityError, RetriableError
@@ -111,7 +111,7 @@ def _retriable(_task: Task[..., Any], _task_run: TaskRun, state: State[Any]) -> 
 )
 def deliver_package(package_id: str, partner_id: str, channel_id: str) -> Delivered:
     """Deliver one package on one channel (idempotent); raises so Prefect retries."""
-    pipe = pipeline()
+    pipe = current_handoff()
     ref = package(pipe.ledger, package_id)
     if ref is None or ref.partner_id != partner_id:
         raise IntegrityError(f"package {package_id}: not in the ledger for {partner_id}")
@@ -179,7 +179,7 @@ def deliver_outstanding() -> DeliveryCounts:
 
     Call from inside a flow. A channel's failure does not stop the others.
     """
-    pipe = pipeline()
+    pipe = current_handoff()
     settings = pipe.settings
     task_fn = deliver_package.with_options(
         retries=settings.delivery.retries,

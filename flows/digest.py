@@ -11,9 +11,11 @@ from prefect.runtime import flow_run
 
 from flows.guard import value_free
 from flows.run_labels import label_current_run
-from flows.runtime import pipeline
+from flows.runtime import current_handoff
 from hmis_handoff.deadlines import today_in
 from usecases.send_notices import DigestSent, deliver_digest, morning_digest
+
+__all__ = ["daily_digest", "digest_run_name", "send_digest"]
 
 
 @task(
@@ -24,7 +26,7 @@ from usecases.send_notices import DigestSent, deliver_digest, morning_digest
 )
 def send_digest(as_of: str | None = None) -> DigestSent:
     """Build the digest as of ``as_of`` (YYYY-MM-DD; default today), publish and send it."""
-    settings = pipeline().settings
+    settings = current_handoff().settings
     when = date.fromisoformat(as_of) if as_of else today_in(settings)
     digest = morning_digest(settings, when)
     create_markdown_artifact(
@@ -40,7 +42,7 @@ def send_digest(as_of: str | None = None) -> DigestSent:
 def digest_run_name() -> str:
     """``daily-digest <as-of date>``."""
     as_of = flow_run.parameters.get("as_of")
-    return f"daily-digest {as_of or today_in(pipeline().settings)}"
+    return f"daily-digest {as_of or today_in(current_handoff().settings)}"
 
 
 @flow(

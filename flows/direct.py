@@ -33,9 +33,11 @@ from hmis_handoff.hosts import is_loopback
 from hmis_handoff.layout import Layout
 from hmis_handoff.record_key import adopt_legacy_hmac_key
 from hmis_handoff.workarea import load_or_create_secret
-from usecases.handoff import OutcomeRecord, Pipeline
+from usecases.handoff import Handoff, OutcomeRecord
 from usecases.ingest_outcomes import IngestSummary, summarise
 from usecases.isolation import hand_off_guarded
+
+__all__ = ["MAX_WAIT_SECONDS", "can_run_direct", "log", "process_direct"]
 
 log = logging.getLogger("hmis_handoff.direct")
 
@@ -57,7 +59,7 @@ def process_direct(settings: Settings) -> IngestSummary:
     """Recover, sweep once, hand off every claim; returns :func:`summarise`'s dict (ids and
     counts only). A claim that raises is counted in ``claims_failed`` and retried by the
     next run, exactly as in the ingest flow (usecases/isolation.py)."""
-    pipe = Pipeline(settings)
+    pipe = Handoff(settings)
     todo = [claimed.claim_id for claimed in pipe.recover()]
     todo.extend(c for c in _sweep(pipe) if c not in todo)
     results: list[OutcomeRecord] = []
@@ -74,7 +76,7 @@ def process_direct(settings: Settings) -> IngestSummary:
     return summarise(results, claims_failed=failed)
 
 
-def _sweep(pipe: Pipeline) -> list[str]:
+def _sweep(pipe: Handoff) -> list[str]:
     """One level-triggered sweep, as ``sweep_drop_folders`` in flows/ingest.py."""
     layout = Layout(pipe.settings.root)
     adopt_legacy_hmac_key(layout)

@@ -36,9 +36,19 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, pending_claims
-from flows.runtime import pipeline
+from flows.guard import value_free
+from flows.runtime import current_handoff
 from hmis_handoff.config import Settings
 from hmis_handoff.layout import Layout
+
+__all__ = [
+    "AGENCY_DEPLOYMENT",
+    "AGENCY_RUN_LIMIT",
+    "agencies_with_work",
+    "agency_queue",
+    "dispatch_ingest",
+    "ensure_agency_queues",
+]
 
 #: The deployment each agency's run belongs to (prefect.yaml).
 AGENCY_DEPLOYMENT = "ingest/ingest-agency"
@@ -102,10 +112,11 @@ def _waiting_to_start(client: SyncPrefectClient, deployment_id: Any, agency_id: 
     persist_result=False,
     log_prints=False,
 )
+@value_free
 def dispatch_ingest() -> dict[str, list[str]]:
     """Create one ``ingest-agency`` run per agency with work waiting (none if one is waiting
     to start already); returns the agency ids ``dispatched`` and ``skipped``."""
-    settings = pipeline().settings
+    settings = current_handoff().settings
     waiting = agencies_with_work(settings)
     dispatched: list[str] = []
     skipped: list[str] = []

@@ -13,6 +13,17 @@ from prefect.events import emit_event
 
 from usecases.handoff import FileOutcome
 
+__all__ = [
+    "FileOutcomePayload",
+    "agency_resource",
+    "emit_entered_and_flush",
+    "emit_file_detected",
+    "emit_file_outcome",
+    "emit_record_flags",
+    "emit_refusal",
+    "partner_resource",
+]
+
 
 class FileOutcomePayload(TypedDict):
     """A ``handoff.file.*`` event's payload: counts, a rule id and refs; never a value."""

@@ -17,6 +17,8 @@ from typing import ParamSpec, TypeVar, cast
 from prefect import get_run_logger
 from prefect.states import Failed
 
+__all__ = ["value_free"]
+
 P = ParamSpec("P")
 R = TypeVar("R")
 

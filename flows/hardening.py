@@ -4,7 +4,7 @@ Prefect's leak surfaces (reference/prefect.md §5) are closed by settings the CL
 (hmis_handoff.prefect_env) and by every flow and task declaring ``persist_result=False``.
 A setting changed by an environment variable, a profile or a new flow would silently
 reopen one, so ``handoff up``, ``handoff process`` and the flows (on first use of the
-pipeline in a process) check, and refuse to start with ``ConfigError`` naming the
+hand-off service in a process) check, and refuse to start with ``ConfigError`` naming the
 setting (never a value):
 
 * no result persistence: ``results.persist_by_default`` off, and every flow and task in
@@ -32,6 +32,8 @@ import flows
 from hmis_handoff.config import Settings
 from hmis_handoff.errors import ConfigError
 from hmis_handoff.hosts import is_loopback
+
+__all__ = ["assert_prefect_hardened", "hardening_problems", "our_prefect_objects"]
 
 _SKIP_MODULES = frozenset({"flows.hardening"})
 

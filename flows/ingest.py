@@ -36,7 +36,7 @@ from flows.guard import value_free
 from flows.intake_sweep import claim_settled, claimed, drop_scanner, sweep_drop_folders
 from flows.remote_intake import sync_remote_drops
 from flows.run_labels import ids_tags, label_current_run
-from flows.runtime import pipeline
+from flows.runtime import current_handoff
 from hmis_handoff import clock
 from usecases.handoff_batch import HAND_OFF_WORKERS, BatchJudge
 from usecases.ingest_outcomes import (
@@ -52,7 +52,20 @@ from usecases.ingest_outcomes import (
 )
 from usecases.isolation import Attempt, hand_off_guarded
 
-__all__ = ["claim_settled", "drop_scanner", "file_outcome", "ingest", "run_outcome"]
+__all__ = [
+    "BATCH_FILES",
+    "PROGRESS_FROM_FILES",
+    "claim_settled",
+    "drop_scanner",
+    "file_outcome",
+    "hand_off_file",
+    "hand_off_run_name",
+    "ingest",
+    "ingest_run_name",
+    "judge_batch",
+    "recover_work_area",
+    "run_outcome",
+]
 
 #: Claims judged together, then handed off one by one (bounds the rows held in memory).
 BATCH_FILES = 50
@@ -78,7 +91,7 @@ def ingest(
     or ``Completed``); the result is the run's :class:`IngestSummary`.
     """
     todo = list(dict.fromkeys([*recover_work_area(agencies), *(claim_ids or [])]))
-    remote = any(a.drop_url for a in pipeline().settings.agencies)
+    remote = any(a.drop_url for a in current_handoff().settings.agencies)
     if sweep:
         if remote:  # remote drop folders (drop_url) feed the local ones first (issue #16)
             sync_remote_drops()
@@ -90,7 +103,7 @@ def ingest(
         batch = [c for c in map(claimed, todo[start : start + BATCH_FILES]) if c is not None]
         try:
             judge_batch([c.claim_id for c in batch])
-            with pipeline().report_pages_once():  # each agency's index page once per batch
+            with current_handoff().report_pages_once():  # each agency's index page once per batch
                 attempts += _JUDGE.hand_off_in_order(batch, _start, workers=HAND_OFF_WORKERS)
         finally:
             _JUDGE.forget([c.claim_id for c in batch])  # verdicts carry rows: never kept
@@ -122,7 +135,7 @@ def recover_work_area(agencies: list[str] | None = None) -> list[str]:
     """Remove crash leftovers; return the claims of ``agencies`` (all: None) still waiting."""
     return [
         leftover.claim_id
-        for leftover in pipeline().recover()
+        for leftover in current_handoff().recover()
         if agencies is None or leftover.agency_id in agencies
     ]
 
@@ -132,7 +145,7 @@ def recover_work_area(agencies: list[str] | None = None) -> list[str]:
 def judge_batch(claim_ids: list[str]) -> int:
     """Validate the small files among ``claim_ids`` as one frame per agency; their verdicts
     wait in memory for :func:`hand_off_file`. Returns how many files got one."""
-    return _JUDGE.judge(pipeline(), [c for c in map(claimed, claim_ids) if c is not None])
+    return _JUDGE.judge(current_handoff(), [c for c in map(claimed, claim_ids) if c is not None])
 
 
 @task(name="hand-off-file", task_run_name=lambda: hand_off_run_name(), persist_result=False,
@@ -143,7 +156,7 @@ def hand_off_file(claim_id: str) -> Attempt:
     if file is None:
         return Attempt(None)
     with file_progress(file.path, claim_label(file.agency_id, claim_id)):
-        attempt = hand_off_guarded(pipeline(), file, prepared=_JUDGE.ready(claim_id))
+        attempt = hand_off_guarded(current_handoff(), file, prepared=_JUDGE.ready(claim_id))
     if attempt.outcome is not None:
         outcome = attempt.outcome
         emit_file_outcome(outcome)
@@ -170,5 +183,5 @@ def ingest_run_name() -> str:
     """``ingest <agency> claim <id>`` for the watcher's runs, ``ingest sweep <time>`` else;
     renamed ``ingest <agency> <file ref>`` once the file's content hash is known."""
     files = [c for c in map(claimed, map(str, flow_run.parameters.get("claim_ids") or [])) if c]
-    stamp = clock.now().astimezone(pipeline().settings.tz).strftime("%Y-%m-%d %H:%M")
+    stamp = clock.now().astimezone(current_handoff().settings.tz).strftime("%Y-%m-%d %H:%M")
     return batch_label([(c.agency_id, c.claim_id) for c in files]) or f"ingest sweep {stamp}"

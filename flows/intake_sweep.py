@@ -25,7 +25,7 @@ from connectors.dropfolder import (
     load_claim,
 )
 from flows.events import emit_file_detected, emit_refusal
-from flows.runtime import pipeline
+from flows.runtime import current_handoff
 from hmis_handoff.config import Settings
 from hmis_handoff.layout import Layout
 from hmis_handoff.record_key import adopt_legacy_hmac_key
@@ -36,7 +36,7 @@ __all__ = ["answer_refusal", "claim_settled", "claimed", "drop_scanner", "sweep_
 
 def claimed(claim_id: str) -> ClaimedFile | None:
     """The claim ``claim_id`` in this process's work area, if it is still there."""
-    return load_claim(pipeline().layout.work, claim_id)
+    return load_claim(current_handoff().layout.work, claim_id)
 
 
 @task(
@@ -53,7 +53,7 @@ def sweep_drop_folders(
     A file must be seen unchanged for the settle window, so a one-off sweep looks twice;
     it returns once nothing is still settling or ``max_wait_seconds`` have passed.
     """
-    pipe = pipeline()
+    pipe = current_handoff()
     scanner, key = drop_scanner(pipe.settings, agencies=agencies)
     claim_ids: list[str] = []
     deadline = time.monotonic() + max_wait_seconds
@@ -105,7 +105,7 @@ def claim_settled(result: ScanResult, work: Path, key: bytes) -> list[str]:
             continue
         if got is not None:
             # The agency's file name, for its receipt: kept only in its reports folder.
-            pipeline().remember_file_name(
+            current_handoff().remember_file_name(
                 got.agency_id, got.claim_id, os.fsdecode(candidate.path.name)
             )
             emit_file_detected(got.agency_id, got.name_fingerprint, dispatch="inline")
@@ -115,7 +115,7 @@ def claim_settled(result: ScanResult, work: Path, key: bytes) -> list[str]:
 
 def answer_refusal(refusal: Refusal) -> None:
     """Quarantine a refused object, report it to its agency, emit handoff.file.rejected."""
-    quarantine_id = pipeline().answer_refusal(refusal)
+    quarantine_id = current_handoff().answer_refusal(refusal)
     if quarantine_id is not None:
         emit_refusal(refusal.agency_id, refusal.fingerprint, refusal.reason_rule_id)
 

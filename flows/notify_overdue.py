@@ -13,10 +13,12 @@ from datetime import date
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.runtime import pipeline
+from flows.runtime import current_handoff
 from hmis_handoff.deadlines import today_in
 from usecases import send_notices
 from usecases.send_notices import OverdueNotified
+
+__all__ = ["notify_overdue"]
 
 
 @task(
@@ -27,7 +29,7 @@ from usecases.send_notices import OverdueNotified
 )
 def notify_overdue(as_of: str | None = None) -> OverdueNotified:
     """Notify about overdue records as of ``as_of`` (YYYY-MM-DD; default today)."""
-    settings = pipeline().settings
+    settings = current_handoff().settings
     when = date.fromisoformat(as_of) if as_of else today_in(settings)
     result = send_notices.notify_overdue(settings, when)
     if "channels" in result:

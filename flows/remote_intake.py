@@ -14,7 +14,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from connectors.remote_drop import RemoteDropPoller
-from flows.runtime import pipeline
+from flows.runtime import current_handoff
 from hmis_handoff.ledger.lookups import has_terminal_content
 from usecases import remote_intake
 from usecases.remote_intake import RemoteSyncTotals
@@ -24,14 +24,14 @@ __all__ = ["sync_remote_drops"]
 
 @functools.cache
 def _poller(config_path: str, agency_id: str) -> RemoteDropPoller:
-    pipe = pipeline()
+    pipe = current_handoff()
     return RemoteDropPoller(
         agency_id=agency_id,
         local_drop=pipe.layout.agency_drop(agency_id),
         local_reports=pipe.layout.agency_reports(agency_id),
         state_dir=pipe.layout.remote_intake_state,
         stable_seconds=pipe.settings.intake.stable_seconds,
-        ledger_has=lambda sha: has_terminal_content(pipeline().ledger, sha),
+        ledger_has=lambda sha: has_terminal_content(current_handoff().ledger, sha),
     )
 
 
@@ -42,7 +42,7 @@ def sync_remote_drops(max_wait_seconds: float = 30.0) -> RemoteSyncTotals:
     Also removes remote copies whose content the ledger has finished, and uploads new
     receipts. One agency's failure (server down, host key refused) does not stop others.
     """
-    settings = pipeline().settings
+    settings = current_handoff().settings
     config_path = str(settings.config_path)
     done = remote_intake.sync_remote_drops(
         settings,

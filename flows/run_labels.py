@@ -13,6 +13,8 @@ from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 
+__all__ = ["BASE_TAGS", "ids_tags", "label_current_run"]
+
 BASE_TAGS = ("handoff",)
 
 

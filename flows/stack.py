@@ -36,6 +36,20 @@ from hmis_handoff.prefect_env import STACK_VARIABLE, api_url, stack_marker
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
+__all__ = [
+    "PROJECT_ROOT",
+    "SERVER_START_TIMEOUT",
+    "WORKERS_ONLY",
+    "load_deployments",
+    "mark_server",
+    "prepare_operators_view",
+    "refuse_taken_port",
+    "run_stack",
+    "start_server",
+    "stop_server",
+    "wait_healthy",
+]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SERVER_START_TIMEOUT = 180.0
 

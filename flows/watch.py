@@ -22,6 +22,16 @@ from flows.ingest import claim_settled, drop_scanner, ingest
 from hmis_handoff.config import Settings
 from hmis_handoff.layout import Layout
 
+__all__ = [
+    "CONFIRMATION_SWEEP_SECONDS",
+    "Sweep",
+    "log",
+    "make_confirmation_sweep",
+    "make_sweep",
+    "start_confirmation_watcher",
+    "start_watcher",
+]
+
 log = logging.getLogger("hmis_handoff.watch")
 
 #: One sweep: returns seconds until the next is due (None: wait for an event or the interval).

@@ -19,6 +19,8 @@ from typing import Final
 
 from hmis_handoff.fsutil import atomic_write_bytes, ensure_private_dir
 
+__all__ = ["MAX_NAME_CHARS", "NOTE_PREFIX", "recall", "remember"]
+
 NOTE_PREFIX: Final = ".received-"
 _CLAIM_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 #: Longer names are cut: a note is shown in a page, never used as a path.

@@ -29,7 +29,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["BusinessCalendar", "CalendarName", "CalendarPolicy"]
+__all__ = [
+    "CONFIGURED_CLOSURE",
+    "LINCOLN_DAY",
+    "BusinessCalendar",
+    "CalendarName",
+    "CalendarPolicy",
+    "DateArray",
+]
 
 CalendarName = Literal["us-mo", "us-federal"]
 DateArray = npt.NDArray[np.datetime64]

@@ -30,6 +30,26 @@ from pydantic_settings import (
 from hmis_handoff.data_root import check_data_root
 from hmis_handoff.errors import ConfigError
 
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_CONFIG_NAME",
+    "AgencyConfig",
+    "CalendarSettings",
+    "DeliveryConfig",
+    "DeliverySettings",
+    "EmailSettings",
+    "IntakeSettings",
+    "LedgerSettings",
+    "NotificationSettings",
+    "PartnerConfig",
+    "PrefectSettings",
+    "RetentionSettings",
+    "Settings",
+    "ledger_url_usable",
+    "load_settings",
+    "resolve_config_path",
+]
+
 CONFIG_ENV = "HANDOFF_CONFIG"
 DEFAULT_CONFIG_NAME = "handoff.toml"
 _ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"

@@ -20,6 +20,23 @@ from hmis_handoff.ledger import Ledger
 from hmis_handoff.ledger.reporting import due_records_from, intake_activity_since
 from hmis_handoff.ledger.scan import record_details
 
+__all__ = [
+    "MAX_LISTED",
+    "SUMMARY_DAYS",
+    "TOP_RULES",
+    "TREND_WEEKS",
+    "DeadlineBoard",
+    "Deadlines",
+    "deadlines",
+    "due_soon_markdown",
+    "intake_summary_markdown",
+    "md_table",
+    "overdue_markdown",
+    "summary_markdown",
+    "trend_markdown",
+    "week_start",
+]
+
 # Lists show at most this many records; the counts above them are always complete.
 MAX_LISTED = 500
 TREND_WEEKS = 4

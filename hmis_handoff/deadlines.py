@@ -26,6 +26,19 @@ from hmis_handoff.timeliness import (
     timeliness_summary,
 )
 
+__all__ = [
+    "DeadlineRow",
+    "PairFlags",
+    "calendar_for",
+    "compute_flags",
+    "deadline_report",
+    "flag_pairs",
+    "load_records",
+    "policy_for",
+    "timeliness_by",
+    "today_in",
+]
+
 
 @dataclass(frozen=True)
 class DeadlineRow:

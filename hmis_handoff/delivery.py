@@ -41,6 +41,7 @@ from hmis_handoff.ledger.deliveries import (
 from hmis_handoff.ledger.models import DeliveryState
 
 __all__ = [
+    "FAILPOINT_UPLOADED",
     "Channel",
     "DeliveryOutcome",
     "Outstanding",

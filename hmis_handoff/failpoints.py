@@ -20,6 +20,8 @@ import os
 import signal
 from collections.abc import Mapping
 
+__all__ = ["NAMES", "failpoint", "reload"]
+
 NAMES = (
     "claim-sidecar-written",
     "claimed",

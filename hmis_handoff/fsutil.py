@@ -18,6 +18,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+__all__ = [
+    "DIR_MODE",
+    "FILE_MODE",
+    "TEMP_PREFIX",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "atomic_writer",
+    "ensure_private_dir",
+    "fsync_dir",
+    "move_no_replace",
+    "remove_stale_temps",
+    "rename_no_replace",
+    "temp_path_for",
+]
+
 TEMP_PREFIX = ".tmp-"
 DIR_MODE = 0o700
 FILE_MODE = 0o600

@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from datetime import date
 
 __all__ = [
+    "MIN_SECRET_BYTES",
     "RecordKeyer",
     "hud_hashed_name",
     "hud_hashed_ssn",

@@ -25,6 +25,8 @@ from hmis_handoff.errors import ConfigError
 from hmis_handoff.fsutil import ensure_private_dir
 from hmis_handoff.workarea import RECORD_HMAC_KEY
 
+__all__ = ["Layout"]
+
 
 @dataclass(frozen=True)
 class Layout:

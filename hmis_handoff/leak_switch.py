@@ -13,6 +13,8 @@ import os
 
 import pandas as pd
 
+__all__ = ["PLANT_LEAK_ENV", "plant_leak"]
+
 PLANT_LEAK_ENV = "HANDOFF_TEST_PLANT_LEAK"
 logger = logging.getLogger(__name__)
 

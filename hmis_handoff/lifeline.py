@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["start_lifeline"]
+__all__ = ["GRACE_SECONDS", "POLL_SECONDS", "start_lifeline", "watch"]
 
 POLL_SECONDS = 0.5
 GRACE_SECONDS = 5.0

@@ -72,7 +72,7 @@ from hmis_handoff.signers import (
 from hmis_handoff.text_xlsx import write_text_xlsx
 from hmis_handoff.worklist import WorklistRow, format_worklist, read_worklist
 
-__all__ = ["DecryptRequest", "decrypt_package", "trusted_pins"]
+__all__ = ["DecryptRequest", "csv_to_text_xlsx", "decrypt_package", "trusted_pins"]
 
 _MAX_MANIFEST = 64 * 1024
 

@@ -36,11 +36,13 @@ from hmis_handoff.text_xlsx import write_text_xlsx
 
 __all__ = [
     "CONFIRMATION_CSV",
+    "CONFIRMATION_HEADER",
     "CONFIRMATION_XLSX",
     "HMIS_DIR",
     "INTAKE",
     "PACKAGE_INFO",
     "PAYLOAD_LAYOUT",
+    "README",
     "WORKLIST",
     "PackageInfoDoc",
     "Payload",

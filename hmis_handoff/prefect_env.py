@@ -15,6 +15,8 @@ from hmis_handoff.config import Settings
 from hmis_handoff.layout import Layout
 from hmis_handoff.private_files import set_private_umask, tighten_tree
 
+__all__ = ["STACK_VARIABLE", "api_url", "apply", "prefect_environment", "stack_marker"]
+
 
 def api_url(settings: Settings) -> str:
     """The Prefect API address for this configuration."""

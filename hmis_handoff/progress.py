@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
+__all__ = ["count_lines", "listening", "rows_done"]
+
 _listener: ContextVar[Callable[[int], None] | None] = ContextVar("handoff_progress", default=None)
 
 

@@ -22,6 +22,8 @@ from typing import Final
 
 from hmis_handoff.fsutil import atomic_write_bytes, ensure_private_dir
 
+__all__ = ["ENTRY_PREFIX", "INDEX_PAGE", "IndexEntry", "add_entry", "body", "entries"]
+
 INDEX_PAGE: Final = "index.html"
 ENTRY_PREFIX: Final = ".index-"
 

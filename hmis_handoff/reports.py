@@ -36,6 +36,22 @@ from typing import Final, Protocol
 from hmis_handoff import report_index
 from hmis_handoff.fsutil import atomic_write_bytes
 
+__all__ = [
+    "CSV_FIELDS",
+    "HTML_ROW_LIMIT",
+    "ReportPaths",
+    "ReportProblem",
+    "ReportSummary",
+    "RuleInfo",
+    "RuleText",
+    "index_page_stale",
+    "neutralise",
+    "outcome_line",
+    "write_agency_report",
+    "write_duplicate_notice",
+    "write_index_page",
+]
+
 CSV_FIELDS: Final = ("file_ref", "row", "column", "rule_id", "severity", "title", "what_to_fix")
 HTML_ROW_LIMIT: Final = 5_000
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r", "\0")

@@ -26,6 +26,8 @@ from pathlib import Path
 from hmis_handoff.fsutil import fsync_dir
 from hmis_handoff.workarea import QuarantineFiles, kept_original_day
 
+__all__ = ["PurgeResult", "purge_expired"]
+
 _SIDECAR_MAX_BYTES = 64 * 1024
 
 

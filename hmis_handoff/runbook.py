@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from hmis_handoff.config import Settings
 
+__all__ = ["ARTIFACTS", "STATES", "channel_warning", "notification_channel", "runbook_markdown"]
+
 STATES = (
     (
         "Delivered (Completed)",

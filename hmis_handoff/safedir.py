@@ -25,6 +25,8 @@ from pathlib import Path
 from hmis_handoff.errors import UnsafeFolderError
 from hmis_handoff.layout import Layout
 
+__all__ = ["check_plain_dir", "check_private_tree", "held_dir", "open_dir"]
+
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _PROC_FD = Path("/proc/self/fd")
 

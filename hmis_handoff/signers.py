@@ -34,8 +34,10 @@ __all__ = [
     "KNOWN_SIGNERS_ENV",
     "Pins",
     "default_known_signers_file",
+    "describe",
     "fingerprint_of",
     "parse_pin",
+    "pins_from_values",
     "read_known_signers",
 ]
 

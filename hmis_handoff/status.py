@@ -8,6 +8,8 @@ from hmis_handoff.config import Settings
 from hmis_handoff.deadlines import timeliness_by, today_in
 from hmis_handoff.ledger import Ledger
 
+__all__ = ["status_report"]
+
 
 def status_report(settings: Settings, *, ledger: Ledger | None = None) -> dict[str, Any]:
     """Counts of files and records by (agency, partner, state), and timeliness figures."""

@@ -29,6 +29,19 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from hmis_handoff.fsutil import atomic_write_bytes
 
+__all__ = [
+    "CODES_SHEET",
+    "CODES_TITLE",
+    "DATA_SHEET",
+    "INSTRUCTIONS_SHEET",
+    "INSTRUCTIONS_TITLE",
+    "TEMPLATE_HELPER_SHEETS",
+    "TEXT_FORMAT",
+    "CodeLists",
+    "write_csv_template",
+    "write_xlsx_template",
+]
+
 DATA_SHEET: Final = "Intake"
 INSTRUCTIONS_SHEET: Final = "Instructions"
 CODES_SHEET: Final = "Codes"

@@ -29,6 +29,8 @@ import pandas as pd
 from hmis_handoff.business_days import BusinessCalendar
 
 __all__ = [
+    "BoolArray",
+    "DateArray",
     "Flag",
     "GroupTimeliness",
     "TimelinessPolicy",

@@ -21,6 +21,8 @@ from pathlib import Path
 from hmis_handoff.errors import CopyGrewTooLarge
 from hmis_handoff.fsutil import atomic_writer
 
+__all__ = ["original_changed", "oversized", "private_copy"]
+
 _CHUNK = 1 << 20
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 

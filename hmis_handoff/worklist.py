@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-__all__ = ["WORKLIST_COLUMNS", "WorklistRow", "format_worklist", "read_worklist", "sort_rows"]
+__all__ = [
+    "WORKLIST_COLUMNS",
+    "WorklistRow",
+    "format_worklist",
+    "read_worklist",
+    "sort_rows",
+    "worklist_csv",
+]
 
 WORKLIST_COLUMNS: Final = (
     "IntakeID",

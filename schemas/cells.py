@@ -38,6 +38,31 @@ import pandas as pd
 from schemas import ssn
 from schemas.columns import ColumnSpec
 
+__all__ = [
+    "COC_CODE",
+    "EARLIEST_DATE",
+    "EXCEL_SERIAL",
+    "IMPERMISSIBLE",
+    "INTAKE_ID",
+    "ISO_DATE",
+    "LINE_BREAK",
+    "NOT_A_CODE",
+    "SCIENTIFIC",
+    "SMALL_FRAME_ROWS",
+    "SUSPECT",
+    "US_DATE",
+    "BoolArray",
+    "CodeArray",
+    "ColumnCheck",
+    "DayArray",
+    "IntArray",
+    "absent_column",
+    "as_text",
+    "check_column",
+    "check_columns",
+    "parse_iso_dates",
+]
+
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 #: HUD codes fit in 16 bits (the largest is 440); a million-row column costs 2 MB.

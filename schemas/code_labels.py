@@ -11,6 +11,8 @@ from typing import Final
 from schemas import codes
 from schemas.columns import ColumnSpec
 
+__all__ = ["code_list"]
+
 _REASONS: Final = {
     "8": "Client doesn't know",
     "9": "Client prefers not to answer",

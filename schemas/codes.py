@@ -10,6 +10,43 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+__all__ = [
+    "ASSESSMENT_LEVEL",
+    "ASSESSMENT_TYPE",
+    "DATA_QUALITY",
+    "DOB_DATA_QUALITY",
+    "DQ_REPORTED",
+    "EVENT",
+    "EVENTS_WITH_CASE_MANAGE_AFTER",
+    "EVENTS_WITH_HOUSING_LOCATION",
+    "EVENTS_WITH_PROBSOLDIV_RESULT",
+    "EVENTS_WITH_REFERRAL_RESULT",
+    "HEAD_OF_HOUSEHOLD",
+    "HOMELESS_SITUATIONS",
+    "INSTITUTIONAL_SITUATIONS",
+    "LENGTH_OF_STAY",
+    "LIVING_SITUATION",
+    "MISSOURI_COCS",
+    "MONTHS_HOMELESS",
+    "NAME_DATA_QUALITY",
+    "NO_YES",
+    "NO_YES_MISSING",
+    "NO_YES_REASONS",
+    "PERMANENT_SITUATIONS",
+    "PRIORITIZATION_STATUS",
+    "REASONS_MISSING",
+    "REFERRAL_RESULT",
+    "RELATIONSHIP_TO_HOH",
+    "RENTAL_SUBSIDY_TYPE",
+    "RENTAL_WITH_SUBSIDY",
+    "SEX",
+    "SSN_DATA_QUALITY",
+    "STAY_UNDER_7_NIGHTS",
+    "STAY_UNDER_90_DAYS",
+    "TEMPORARY_SITUATIONS",
+    "TIMES_HOMELESS",
+]
+
 
 def _codes(values: Iterable[int]) -> frozenset[str]:
     return frozenset(str(value) for value in values)

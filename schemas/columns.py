@@ -30,6 +30,33 @@ from typing import Final, Literal
 
 from schemas import codes
 
+__all__ = [
+    "ASSESSMENT_COLUMNS",
+    "EVENT_COLUMNS",
+    "FY2024",
+    "FY2026",
+    "GENDER_COLUMNS",
+    "HISPANIC_FY2024",
+    "HISPANIC_FY2026",
+    "PIPELINE_COLUMNS",
+    "SPEC_VERSIONS",
+    "ColumnSpec",
+    "HeaderCheck",
+    "Kind",
+    "SpecVersion",
+    "canonical_header",
+    "check_header",
+    "column_names",
+    "column_spec",
+    "columns_for",
+    "detect_spec_version",
+    "fold_header",
+    "free_text_columns",
+    "optional_columns",
+    "race_columns",
+    "required_columns",
+]
+
 SpecVersion = Literal["FY2026", "FY2024"]
 FY2026: Final = "FY2026"
 FY2024: Final = "FY2024"
@@ -84,7 +111,7 @@ def _date(
     )
 
 
-#: Local pipeline columns (§9.2 "Pipeline/local columns").
+#: Local pipeline columns (§9.2 "Handoff/local columns").
 PIPELINE_COLUMNS: Final[tuple[ColumnSpec, ...]] = (
     _id("IntakeID"),
     _id("SubmittingAgencyID"),

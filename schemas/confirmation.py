@@ -35,6 +35,15 @@ from schemas.normalise import us_dates
 from schemas.rules import RULES
 from schemas.validate import Problem
 
+__all__ = [
+    "CONFIRMATION_COLUMNS",
+    "DATE_ENTERED",
+    "Confirmation",
+    "canonical_confirmation_header",
+    "confirmation_problems",
+    "parse_date_entered",
+]
+
 CONFIRMATION_COLUMNS: Final = ("IntakeID", "AgencyID", "PersonalID", "DateEntered")
 DATE_ENTERED: Final = (
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)?"

@@ -38,6 +38,8 @@ import pandas as pd
 from schemas.cells import BoolArray, DayArray, IntArray
 from schemas.rowrules import Parsed, People
 
+__all__ = ["CrossRowResult", "CrossRowState", "RowHit"]
+
 RowHit = tuple[str, str, IntArray]
 
 

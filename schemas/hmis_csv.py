@@ -43,6 +43,8 @@ __all__ = [
     "HMIS_CSV_YEARS",
     "HmisCsvProblem",
     "HmisYear",
+    "Kind",
+    "Table",
     "hmis_csv_columns",
     "hmis_csv_problems",
     "hmis_csv_rule",

@@ -40,6 +40,8 @@ from schemas.normalise import NormaliseOptions, normalise
 from schemas.rules import RULES
 from schemas.validate import Problem
 
+__all__ = ["FRAME_RULE_COLUMNS", "SeriesCheck", "intake_model", "pandera_problems"]
+
 SeriesCheck = Callable[[pd.Series], pd.Series]
 
 

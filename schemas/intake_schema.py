@@ -502,12 +502,18 @@ def fold_failure_cases(cases: pd.DataFrame) -> list[tuple[int, str, str]]:
 
 
 __all__ = [
+    "ABSENT_ATTR",
     "CROSS_ROW_RULE_IDS",
     "GROUPS",
+    "GROUP_OF",
+    "TEXT_COLUMNS",
+    "ColumnHits",
     "Evaluation",
+    "Hit",
     "evaluate",
     "evaluation_of",
     "fold_failure_cases",
+    "hmis_intake_rule",
     "intake_schema",
     "prepare",
     "release",

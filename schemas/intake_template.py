@@ -8,6 +8,8 @@ from hmis_handoff.templates import write_csv_template, write_xlsx_template
 from schemas.code_labels import code_list
 from schemas.columns import SpecVersion, column_names, columns_for
 
+__all__ = ["INSTRUCTIONS", "write_template"]
+
 INSTRUCTIONS = (
     "One row per household member. Keep the header row exactly as it is.",
     "Dates are written yyyy-mm-dd (for example 2026-02-11).",

@@ -48,6 +48,22 @@ import pandas as pd
 
 from schemas.columns import ColumnSpec, SpecVersion, columns_for
 
+__all__ = [
+    "CODE_WITH_MEANING",
+    "MOJIBAKE",
+    "MOJIBAKE_LEAD",
+    "SSN_SEPARATED",
+    "US_DATE_PARTS",
+    "BoolArray",
+    "DateOrder",
+    "NormaliseOptions",
+    "Normalised",
+    "SourceFormat",
+    "normalise",
+    "two_digit_year",
+    "us_dates",
+]
+
 DateOrder = Literal["us", "iso-only"]
 SourceFormat = Literal["csv", "xlsx"]
 BoolArray = npt.NDArray[np.bool_]

@@ -18,6 +18,8 @@ from typing import Final
 
 from schemas.rules import RULES
 
+__all__ = ["PARTNER_RULES", "guidance_for"]
+
 _PARTNER: Final[dict[str, str]] = {
     "CONF-UNKNOWN-ID": (
         "No intake with this IntakeID (and AgencyID, if given) was sent to your organisation. "

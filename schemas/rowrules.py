@@ -35,6 +35,23 @@ from schemas.columns import (
 if TYPE_CHECKING:
     from schemas.validate import ValidationContext
 
+__all__ = [
+    "ConsentGate",
+    "Hit",
+    "Parsed",
+    "People",
+    "age_at",
+    "all_row_rules",
+    "consent_gate",
+    "context_rules",
+    "coordinated_entry_rules",
+    "demographic_rules",
+    "enrollment_rules",
+    "homeless_history_rules",
+    "identity_rules",
+    "people",
+]
+
 Hit = tuple[str, str, BoolArray]
 
 _MISSING: Final = (8, 9, 99)

@@ -30,6 +30,17 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal
 
+__all__ = [
+    "FILE_RULE_IDS",
+    "GATE_RULE_IDS",
+    "RULES",
+    "Rule",
+    "Scope",
+    "Severity",
+    "rule",
+    "severity_of",
+]
+
 Severity = Literal["error", "warning", "info"]
 Scope = Literal["file", "row", "household", "gate"]
 

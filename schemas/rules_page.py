@@ -29,6 +29,8 @@ from schemas.intake_schema import CROSS_ROW_RULE_IDS, GROUP_OF
 from schemas.partner_rules import PARTNER_RULES
 from schemas.rules import RULES, Rule
 
+__all__ = ["PAGE", "columns_touched", "judged_by", "main", "render"]
+
 PAGE: Final = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 
 _TEXT_KINDS: Final = ("id", "name", "text", "freetext")

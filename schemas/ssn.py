@@ -20,6 +20,19 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+__all__ = [
+    "FORMAT_PATTERN",
+    "KNOWN_INVALID",
+    "REPEATED_DIGITS",
+    "SEQUENTIAL_RUNS",
+    "BoolArray",
+    "format_ok",
+    "has_unknown_digits",
+    "invalid_mask",
+    "is_valid_ssn",
+    "nine_digits",
+]
+
 #: Publicly known numbers never to accept (the Woolworth wallet card and an ad sample).
 KNOWN_INVALID: Final = frozenset(("078051120", "219099999"))
 

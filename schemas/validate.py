@@ -464,6 +464,7 @@ def _merge(first: list[Problem], second: list[Problem]) -> list[Problem]:
 
 
 __all__ = [
+    "FIRST_DATA_ROW",
     "FY2024",
     "FY2026",
     "ChunkedValidation",

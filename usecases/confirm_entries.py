@@ -47,6 +47,7 @@ from schemas.confirmation_dates import parse_entered_on
 from usecases.partner_reports import PartnerReportRow
 
 __all__ = [
+    "CONFIRMATION_LIMITS",
     "CONFIRMATION_SOURCE",
     "MANUAL_SOURCE",
     "ConfirmationResult",

@@ -21,6 +21,14 @@ from pathlib import Path
 from hmis_handoff.fsutil import atomic_write_bytes
 from schemas.columns import column_names
 
+__all__ = [
+    "demo_rows",
+    "months_homeless",
+    "previous_weekday",
+    "random_valid_ssn",
+    "write_demo_intake",
+]
+
 
 def random_valid_ssn(rng: random.Random) -> str:
     """A 9-digit SSN that passes the SSA/HUD structural rules (random; not a real person's)."""

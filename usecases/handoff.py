@@ -3,7 +3,7 @@
 Contract (see DESIGN.md, non-negotiables 1-4):
 
 * Every step is idempotent and keyed by the claim id and the file's content hash, so a
-  crash anywhere is completed by running :meth:`Pipeline.process_claim` again.
+  crash anywhere is completed by running :meth:`Handoff.process_claim` again.
 * Order: make each artifact durable first (package, report, encrypted original), then
   commit the ledger state, then clean up the work area. If the ledger says a thing
   exists, it exists.
@@ -99,6 +99,28 @@ from schemas.rules import RULES
 from schemas.validate import FIRST_DATA_ROW, ChunkedValidation, Problem, ValidationContext
 from usecases.hmis_csv_set import HmisCsvSetWriter, HmisCsvSource
 from usecases.match_keys import record_match_keys
+
+__all__ = [
+    "ALL_COLUMN_SPECS",
+    "CHUNK_ROWS",
+    "HASH_CHUNK",
+    "RECORD_COLUMNS",
+    "SCHEMA_FORMAT",
+    "SMALL_CHUNK_ROWS",
+    "STALE_TEMP_SECONDS",
+    "FileOutcome",
+    "Handoff",
+    "OutcomeRecord",
+    "Prepared",
+    "Verdict",
+    "claim_lock",
+    "load_verdict",
+    "save_verdict",
+    "scratch_writer",
+    "sha256_file",
+    "source_format_of",
+    "withhold_taken",
+]
 
 HASH_CHUNK = 1 << 20
 # Every column of every accepted spec version (code lists for the agency's guidance).
@@ -358,7 +380,7 @@ def claim_lock(work_dir: Path, claim_id: str) -> Iterator[bool]:
         os.close(fd)
 
 
-class Pipeline:
+class Handoff:
     """The handoff for one configuration: holds the ledger, calendar, keys and layout."""
 
     def __init__(
@@ -1254,9 +1276,9 @@ class _WorklistBuilder:
     """Collects the worklist row of each sent record while pass 2 streams the chunks."""
 
     def __init__(
-        self, pipeline: Pipeline, verdict: Verdict, received_at: datetime, today: date
+        self, handoff: Handoff, verdict: Verdict, received_at: datetime, today: date
     ) -> None:
-        self._pipeline = pipeline
+        self._handoff = handoff
         self._received_at = received_at
         self._today = today
         self._warnings: dict[int, set[str]] = {}
@@ -1280,8 +1302,8 @@ class _WorklistBuilder:
         ):
             intake_date = date.fromisoformat(day)
             if intake_date not in self._due:
-                due = self._pipeline.due_for(intake_date, self._received_at)
-                left = self._pipeline.calendar.business_days_between(self._today, due)
+                due = self._handoff.due_for(intake_date, self._received_at)
+                left = self._handoff.calendar.business_days_between(self._today, due)
                 self._due[intake_date] = (due, left)
             due, left = self._due[intake_date]
             self._rows.append(

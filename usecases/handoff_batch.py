@@ -6,7 +6,7 @@ a batch once from its private copy and validates all of them as ONE frame per ag
 source format (:func:`schemas.batch.validate_batch`); the verdicts are folded back per file
 as :class:`~usecases.handoff.Prepared`. Each file is then handed off on its own, exactly as
 alone (its own claim lock, package, report, ledger row and outcome):
-``Pipeline.process_claim(claimed, judge.take(claimed))``.
+``Handoff.process_claim(claimed, judge.take(claimed))``.
 
 Contract:
 
@@ -51,7 +51,7 @@ from schemas.batch import validate_batch
 from schemas.normalise import NormaliseOptions, SourceFormat
 from schemas.validate import FIRST_DATA_ROW, ValidationOutcome
 from usecases.handoff import (
-    Pipeline,
+    Handoff,
     Prepared,
     Verdict,
     claim_lock,
@@ -114,7 +114,7 @@ class BatchJudge:
         self._ready: dict[str, Prepared | None] = {}
         self._known: dict[str, frozenset[str]] = {}  # IntakeIDs of each claim read here
 
-    def judge(self, pipe: Pipeline, claims: Sequence[ClaimedFile]) -> int:
+    def judge(self, pipe: Handoff, claims: Sequence[ClaimedFile]) -> int:
         """Judge the small claims of one batch together; returns how many got a verdict.
 
         Never raises for a problem of one file or of the validation (see the module
@@ -225,7 +225,7 @@ class BatchJudge:
 
 
 def hand_off_batch(
-    pipe: Pipeline, claims: Sequence[ClaimedFile], *, workers: int = HAND_OFF_WORKERS
+    pipe: Handoff, claims: Sequence[ClaimedFile], *, workers: int = HAND_OFF_WORKERS
 ) -> list[Attempt]:
     """Judge ``claims`` together, then hand each off guarded (usecases/isolation.py), up to
     ``workers`` at once in threads (see :meth:`BatchJudge.hand_off_in_order`); one
@@ -245,7 +245,7 @@ def hand_off_batch(
         judge.forget([c.claim_id for c in claims])
 
 
-def _read_small(pipe: Pipeline, claimed: ClaimedFile) -> _Read | None:
+def _read_small(pipe: Handoff, claimed: ClaimedFile) -> _Read | None:
     """Make the claim's private copy (under its lock, as the hand-off would) and read it
     whole if it is small and one chunk; None otherwise (or if another process owns it)."""
     with claim_lock(pipe.layout.work, claimed.claim_id) as owned:
@@ -264,7 +264,7 @@ def _read_small(pipe: Pipeline, claimed: ClaimedFile) -> _Read | None:
         return _Read(claimed, sha256_file(copy), frames[0])
 
 
-def _validate(pipe: Pipeline, read: list[_Read]) -> dict[str, Prepared]:
+def _validate(pipe: Handoff, read: list[_Read]) -> dict[str, Prepared]:
     """One pandera validation per (agency, source format), folded back per claim id."""
     groups: dict[tuple[str, SourceFormat], list[_Read]] = {}
     for item in read:
@@ -301,7 +301,7 @@ def _validate(pipe: Pipeline, read: list[_Read]) -> dict[str, Prepared]:
 def _verdict(
     frame: pd.DataFrame, outcome: ValidationOutcome, options: NormaliseOptions, fmt: SourceFormat
 ) -> Verdict:
-    """The :class:`~usecases.handoff.Verdict` ``Pipeline._validate`` gives a one-chunk file
+    """The :class:`~usecases.handoff.Verdict` ``Handoff._validate`` gives a one-chunk file
     (``outcome`` already has the cross-row verdicts folded in)."""
     rows = frame.index.to_numpy() + FIRST_DATA_ROW
     sendable = set(rows[np.asarray(outcome.sendable, dtype=bool)].tolist())
@@ -336,4 +336,5 @@ __all__ = [
     "BatchJudge",
     "Pending",
     "hand_off_batch",
+    "log",
 ]

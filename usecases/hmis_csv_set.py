@@ -32,7 +32,17 @@ import pandas as pd
 
 from schemas.hmis_csv import CSV_VERSION, hmis_csv_columns
 
-__all__ = ["HmisCsvSetWriter", "HmisCsvSource", "derived_id", "project_id"]
+__all__ = [
+    "EXPORT_DIRECTIVE",
+    "EXPORT_PERIOD_TYPE",
+    "SOFTWARE_NAME",
+    "SOURCE_TYPE",
+    "USER_ID",
+    "HmisCsvSetWriter",
+    "HmisCsvSource",
+    "derived_id",
+    "project_id",
+]
 
 SOFTWARE_NAME: Final = "HMIS Handoff"
 USER_ID: Final = "hmis-handoff"

@@ -30,6 +30,8 @@ from hmis_handoff.signers import fingerprint_of
 from hmis_handoff.workarea import load_or_create_secret
 from usecases.demo import write_demo_intake
 
+__all__ = ["DEMO_AGENCY", "DEMO_PARTNER", "initialise"]
+
 DEMO_AGENCY = "demo-agency"
 DEMO_PARTNER = "demo-partner"
 

@@ -6,7 +6,7 @@ count is kept durably beside it in ``work/`` (:attr:`ClaimFiles.attempts`, remov
 the claim), and the caller goes on to the next claim. Once a claim has failed
 ``max_attempts`` times it is given up: its agency is answered ``FILE-PROCESSING-FAILED``,
 the original is kept only encrypted in ``quarantine/`` and its plaintext leaves ``work/``
-(see :meth:`usecases.handoff.Pipeline.abandon_claim`).
+(see :meth:`usecases.handoff.Handoff.abandon_claim`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,16 @@ from pathlib import Path
 from connectors.dropfolder import ClaimedFile
 from hmis_handoff.fsutil import atomic_write_text
 from hmis_handoff.workarea import ClaimFiles
-from usecases.handoff import FileOutcome, Pipeline, Prepared
+from usecases.handoff import FileOutcome, Handoff, Prepared
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "RULE_PROCESSING_FAILED",
+    "Attempt",
+    "attempts_path",
+    "failed_attempts",
+    "hand_off_guarded",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +64,7 @@ class Attempt:
 
 
 def hand_off_guarded(
-    pipe: Pipeline,
+    pipe: Handoff,
     claimed: ClaimedFile,
     *,
     max_attempts: int = MAX_ATTEMPTS,

@@ -43,7 +43,7 @@ from usecases.match_keys import keyer_for
 from usecases.partner_reports import PartnerReportRow, write_partner_report
 from usecases.reconcile import ReconcileResult, reconcile_export
 
-__all__ = ["InboxOutcome", "InboxSummary", "ItemOutcome", "process_inbox"]
+__all__ = ["REF_CHARS", "InboxOutcome", "InboxSummary", "ItemOutcome", "process_inbox"]
 
 REF_CHARS = 12
 

@@ -20,7 +20,7 @@ from typing import Literal
 from hmis_handoff.fsutil import atomic_write_text, ensure_private_dir
 from schemas.partner_rules import guidance_for
 
-__all__ = ["PartnerReportRow", "report_name", "write_partner_report"]
+__all__ = ["PartnerReportRow", "ReportKind", "report_name", "write_partner_report"]
 
 ReportKind = Literal["confirmation", "reconcile"]
 _COLUMNS = ("row", "intake_id", "agency_id", "rule_id", "guidance", "file", "column")

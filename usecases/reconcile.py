@@ -48,6 +48,7 @@ from usecases.match_keys import MATCH_KEY_COLUMNS, client_match_keys
 
 __all__ = [
     "ENTERED_SOURCE",
+    "FIELDS_RULE",
     "MAX_LISTED_ROW_PROBLEMS",
     "ExportRowProblem",
     "ExportSummary",

@@ -15,7 +15,7 @@ import mmap
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-__all__ = ["PAGE_SIZE", "Lane", "Slot", "StreamDigest", "page_offset", "reclaim_all"]
+__all__ = ["PAGE_SIZE", "Job", "Lane", "Slot", "StreamDigest", "page_offset", "reclaim_all"]
 
 Job = Callable[[memoryview], object]
 PAGE_SIZE = mmap.PAGESIZE

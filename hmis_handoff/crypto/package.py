@@ -57,6 +57,7 @@ from hmis_handoff.fsutil import atomic_write_bytes, ensure_private_dir, fsync_di
 
 __all__ = [
     "FORMAT",
+    "FORMATS",
     "FORMAT_V2",
     "SIGNATURE_NAMESPACE",
     "PackageManifest",

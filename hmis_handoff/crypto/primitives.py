@@ -36,6 +36,7 @@ __all__ = [
     "hkdf_sha256",
     "hmac_sha256",
     "hmac_sha256_verify",
+    "mlkem768x25519_check_public",
     "mlkem768x25519_open",
     "mlkem768x25519_public",
     "mlkem768x25519_seal",

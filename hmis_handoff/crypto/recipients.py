@@ -28,6 +28,7 @@ from hmis_handoff.crypto.errors import (
 from hmis_handoff.crypto.header import Stanza, b64decode, b64encode
 
 __all__ = [
+    "SECRET_KEY_PREFIX",
     "HybridIdentity",
     "HybridRecipient",
     "Identity",

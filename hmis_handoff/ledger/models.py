@@ -29,6 +29,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+__all__ = [
+    "NAMING",
+    "TERMINAL_FILE_STATES",
+    "Base",
+    "Delivery",
+    "DeliveryState",
+    "FileState",
+    "IntakeFile",
+    "IntakeRecord",
+    "IntakeReservation",
+    "Package",
+    "RecordState",
+    "Transition",
+]
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

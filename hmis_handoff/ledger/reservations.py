@@ -21,6 +21,8 @@ from hmis_handoff.errors import RetriableError
 from hmis_handoff.ledger.models import IntakeReservation
 from hmis_handoff.ledger.store import Ledger
 
+__all__ = ["release_intake_ids", "reserve_intake_ids"]
+
 _BATCH = 500
 _ATTEMPTS = 5
 

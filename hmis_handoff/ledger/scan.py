@@ -19,6 +19,16 @@ from sqlalchemy import select, text
 from hmis_handoff.ledger.models import IntakeRecord, RecordState
 from hmis_handoff.ledger.store import Ledger
 
+__all__ = [
+    "ID_OFFSET",
+    "MAX_PAIRS",
+    "NO_DATE",
+    "RecordArrays",
+    "agency_partner_pairs",
+    "load_record_arrays",
+    "record_details",
+]
+
 NO_DATE = "0001-01-01"  # stands for NULL so that every record keeps the same width
 ID_OFFSET = 100_000_000_000  # ids up to 899,999,999,999 print as exactly 12 digits
 _RECORD = np.dtype(

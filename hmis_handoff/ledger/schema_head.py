@@ -17,6 +17,8 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+__all__ = ["VERSION_TABLE", "at_head", "script_head"]
+
 #: Alembic's version table for the ledger (see migrations/env.py).
 VERSION_TABLE = "handoff_alembic_version"
 

@@ -29,6 +29,17 @@ from hmis_handoff.ledger.models import (
 )
 from hmis_handoff.ledger.schema_head import at_head
 
+__all__ = [
+    "RECORD_BATCH",
+    "FileCounts",
+    "FileView",
+    "Ledger",
+    "NewRecord",
+    "PackageInfo",
+    "make_engine",
+    "utcnow",
+]
+
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 #: PostgreSQL advisory lock key held while migrating ("hmishand" in ASCII).
 _MIGRATE_LOCK = 0x686D697368616E64

@@ -13,14 +13,14 @@ from pathlib import Path
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
 from hmis_handoff import agency_names
 from hmis_handoff.config import load_settings
-from usecases.handoff import FileOutcome, Pipeline
+from usecases.handoff import FileOutcome, Handoff
 
 AGENCY = "demo-agency"
 #: The synthetic rows are valid as of 2026-03-09; validate as of that afternoon.
 NOW = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
 
 
-def make_pipeline(root: Path, **env: str) -> Pipeline:
+def make_pipeline(root: Path, **env: str) -> Handoff:
     for key, value in env.items():
         os.environ[key] = value
     try:
@@ -28,7 +28,7 @@ def make_pipeline(root: Path, **env: str) -> Pipeline:
     finally:
         for key in env:
             os.environ.pop(key, None)
-    return Pipeline(settings, clock=lambda: NOW)
+    return Handoff(settings, clock=lambda: NOW)
 
 
 def drop_folder(root: Path) -> Path:
@@ -45,7 +45,7 @@ class Handled:
     receipt: str
 
 
-def process(pipe: Pipeline) -> list[Handled]:
+def process(pipe: Handoff) -> list[Handled]:
     """Claim every settled file (keeping its name, as the ingest flow does) and hand it off;
     returns each outcome with the text of the HTML report written for it."""
     scanner = DropFolderScanner(pipe.layout.agencies, [AGENCY], SettlePolicy(stable_seconds=0.05))

@@ -20,7 +20,7 @@ so the pid cannot have been reused), and answers ``{"exit", "killed", "seconds"}
 or the timer): a child that exited on its own just before the timer fired is not a kill,
 whatever the timer says.
 
-Recovery is production's own: :meth:`Pipeline.recover` with its grace periods (temp files
+Recovery is production's own: :meth:`Handoff.recover` with its grace periods (temp files
 younger than ``STALE_TEMP_SECONDS``, orphan claim sidecars younger than the default
 ``pending_claims`` grace are left alone, as they could belong to another live worker). A
 lab that wants them gone ages them past those periods first (``tests.crash.lab``'s
@@ -52,7 +52,7 @@ from connectors.dropfolder import (
 from hmis_handoff import failpoints
 from hmis_handoff.config import load_settings
 from hmis_handoff.workarea import load_or_create_secret
-from usecases.handoff import Pipeline
+from usecases.handoff import Handoff
 from usecases.handoff_batch import HAND_OFF_WORKERS, BatchJudge
 
 # tests.synthetic rows are valid as of this day; validation runs as of it.
@@ -64,7 +64,7 @@ EXIT_TIME_LIMIT = 3
 def run_once(root: Path, *, time_limit: float = 300.0) -> int:
     """Recover, then scan / claim / hand off until the drop folders are empty."""
     settings = load_settings(root / "handoff.toml")
-    pipe = Pipeline(settings, clock=lambda: AS_OF)
+    pipe = Handoff(settings, clock=lambda: AS_OF)
     scanner: DropFolderScanner | None = None
     try:
         key = load_or_create_secret(pipe.layout.hmac_key)
@@ -96,7 +96,7 @@ def run_once(root: Path, *, time_limit: float = 300.0) -> int:
         pipe.ledger.close()
 
 
-def hand_off(pipe: Pipeline, claims: list[ClaimedFile]) -> None:
+def hand_off(pipe: Handoff, claims: list[ClaimedFile]) -> None:
     """As the ingest flow does: judge the batch together (usecases/handoff_batch.py), then
     hand off each claim with its batch verdict, up to ``HAND_OFF_WORKERS`` at once in
     threads, index pages once at the end; unlike the flow, an exception is not isolated

@@ -36,7 +36,7 @@ from usecases.initialise import initialise
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AGENCY = "demo-agency"
 PARTNER = "demo-partner"
-# pending_claims' default orphan grace (what Pipeline.recover uses), read from its signature.
+# pending_claims' default orphan grace (what Handoff.recover uses), read from its signature.
 ORPHAN_GRACE_SECONDS = float(
     inspect.signature(pending_claims).parameters["orphan_grace_seconds"].default
 )
@@ -73,7 +73,7 @@ def age_past_grace(root: Path) -> int:
 
     What the passing of time does to what a killed run left behind (temp files, orphan claim
     sidecars and locks; an orphan sidecar's recorded claim time too), so the next run's
-    :meth:`Pipeline.recover`, with its production grace periods, may remove them. Drop
+    :meth:`Handoff.recover`, with its production grace periods, may remove them. Drop
     folders are left alone (their times drive the settle window). Returns how many files
     were back-dated.
     """

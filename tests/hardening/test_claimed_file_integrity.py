@@ -33,7 +33,7 @@ from hmis_handoff.ledger import FileState
 from tests.packages import intake_text
 from tests.pipeline.test_pipeline import drop_rows, make_pipeline, rows
 from tests.synthetic import make_valid_row
-from usecases.handoff import Pipeline
+from usecases.handoff import Handoff
 
 _CRASH_SCRIPT = """
 import sys
@@ -41,14 +41,14 @@ from datetime import datetime
 from pathlib import Path
 from connectors.dropfolder import load_claim
 from hmis_handoff.config import load_settings
-from usecases.handoff import Pipeline
+from usecases.handoff import Handoff
 root, claim_id, at = Path(sys.argv[1]), sys.argv[2], datetime.fromisoformat(sys.argv[3])
-pipe = Pipeline(load_settings(root / "handoff.toml"), clock=lambda: at)
+pipe = Handoff(load_settings(root / "handoff.toml"), clock=lambda: at)
 pipe.process_claim(load_claim(pipe.layout.work, claim_id))
 """
 
 
-def _crash_at(pipe: Pipeline, claimed: ClaimedFile, failpoint: str) -> None:
+def _crash_at(pipe: Handoff, claimed: ClaimedFile, failpoint: str) -> None:
     """Run the claim in a real child process that is SIGKILLed at ``failpoint``."""
     env = {**os.environ, "HANDOFF_FAILPOINT": failpoint}
     done = subprocess.run(
@@ -59,7 +59,7 @@ def _crash_at(pipe: Pipeline, claimed: ClaimedFile, failpoint: str) -> None:
     assert done.returncode == -9, done.stderr[-2000:]
 
 
-def _claim_one(pipe: Pipeline) -> ClaimedFile:
+def _claim_one(pipe: Handoff) -> ClaimedFile:
     scanner = DropFolderScanner(
         pipe.layout.agencies, ["demo-agency"], SettlePolicy(stable_seconds=0.05)
     )

@@ -19,10 +19,10 @@ from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
 from hmis_handoff.errors import ConfigError, UnsafeFolderError
 from hmis_handoff.layout import Layout
 from tests.pipeline.test_pipeline import drop_rows, make_pipeline, rows
-from usecases.handoff import Pipeline
+from usecases.handoff import Handoff
 
 
-def _scan_until_quiet(pipe: Pipeline, agencies: list[str]) -> tuple[int, int]:
+def _scan_until_quiet(pipe: Handoff, agencies: list[str]) -> tuple[int, int]:
     """Scan, answer refusals, claim and process; returns (refusals, handoffs)."""
     scanner = DropFolderScanner(pipe.layout.agencies, agencies, SettlePolicy(stable_seconds=0.05))
     refused = handed = 0

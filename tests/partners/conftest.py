@@ -15,7 +15,7 @@ import pytest
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
 from hmis_handoff.config import load_settings
 from tests.synthetic import make_valid_row, write_sample_csv
-from usecases.handoff import FileOutcome, Pipeline
+from usecases.handoff import FileOutcome, Handoff
 from usecases.initialise import initialise
 
 # Monday 2026-07-06, 10:00 in Chicago: the business day after Independence Day observed
@@ -67,7 +67,7 @@ def intake_rows() -> list[dict[str, str]]:
     ]  # fmt: skip
 
 
-def process_all(pipe: Pipeline) -> list[FileOutcome]:
+def process_all(pipe: Handoff) -> list[FileOutcome]:
     scanner = DropFolderScanner(
         pipe.layout.agencies, ["demo-agency"], SettlePolicy(stable_seconds=0.05)
     )
@@ -108,7 +108,7 @@ def delivered(tmp_path: Path, isolated_pins: Path) -> Delivered:
     ]
     rows = intake_rows()
     write_sample_csv(root / "agencies" / "demo-agency" / "drop" / "intake.csv", rows)
-    pipe = Pipeline(load_settings(root / "handoff.toml"), clock=lambda: PACKAGED_AT)
+    pipe = Handoff(load_settings(root / "handoff.toml"), clock=lambda: PACKAGED_AT)
     try:
         [outcome] = process_all(pipe)
     finally:

@@ -1,7 +1,7 @@
 """Files handed off as one batch (usecases/handoff_batch.py) end exactly as handed off alone.
 
 Two fresh demo data roots get the same files; one hands them off one by one with
-:meth:`Pipeline.process_claim` (the path before batching), the other with
+:meth:`Handoff.process_claim` (the path before batching), the other with
 :func:`usecases.handoff_batch.hand_off_batch` (judged as one frame, two at a time). Every
 file must get the same outcome, the same report, the same ledger records and a package with
 the same rows, including files whose verdict depends on an earlier file of the batch (an
@@ -19,7 +19,7 @@ from hmis_handoff.crypto.age import decrypt_file, parse_identities_file
 from hmis_handoff.ledger import FileState
 from tests.packages import intake_text
 from tests.synthetic import make_valid_row, write_sample_csv
-from usecases.handoff import FileOutcome, Pipeline
+from usecases.handoff import FileOutcome, Handoff
 from usecases.handoff_batch import BatchJudge, hand_off_batch
 from usecases.initialise import initialise
 
@@ -52,15 +52,15 @@ def _files() -> dict[str, list[dict[str, str]]]:
     }
 
 
-def _root(tmp: Path, name: str) -> Pipeline:
+def _root(tmp: Path, name: str) -> Handoff:
     root = tmp / name / "data"
     initialise(root, demo=True)
     for file_name, rows in _files().items():
         write_sample_csv(root / "agencies" / "demo-agency" / "drop" / file_name, rows)
-    return Pipeline(load_settings(root / "handoff.toml"), clock=lambda: AS_OF)
+    return Handoff(load_settings(root / "handoff.toml"), clock=lambda: AS_OF)
 
 
-def _claims(pipe: Pipeline) -> list[ClaimedFile]:
+def _claims(pipe: Handoff) -> list[ClaimedFile]:
     scanner = DropFolderScanner(pipe.layout.agencies, ["demo-agency"], SettlePolicy(0.0))
     settled = sorted(scanner.scan().settled, key=lambda c: c.path.name)
     claims = [claim(c, pipe.layout.work) for c in settled]
@@ -68,7 +68,7 @@ def _claims(pipe: Pipeline) -> list[ClaimedFile]:
     return [c for c in claims if c is not None]
 
 
-def _facts(pipe: Pipeline, outcomes: list[FileOutcome | None]) -> list[tuple[object, ...]]:
+def _facts(pipe: Handoff, outcomes: list[FileOutcome | None]) -> list[tuple[object, ...]]:
     """Per file, in claim order: outcome (no claim id), report CSV, records, package rows."""
     facts: list[tuple[object, ...]] = []
     reports = pipe.layout.agencies / "demo-agency" / "reports"

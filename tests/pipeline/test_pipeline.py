@@ -1,7 +1,7 @@
 """The handoff of one file through the core pipeline (no Prefect): real files, real SQLite.
 
 Each test drops files into a fresh demo data root, claims them with the real scanner and
-runs :meth:`Pipeline.process_claim`; the ingest flow adds only orchestration on top.
+runs :meth:`Handoff.process_claim`; the ingest flow adds only orchestration on top.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from hmis_handoff.ledger import FileState, RecordState
 from schemas.columns import column_names
 from tests.packages import intake_text
 from tests.synthetic import TODAY, make_valid_row, write_sample_csv
-from usecases.handoff import FileOutcome, Pipeline
+from usecases.handoff import FileOutcome, Handoff
 from usecases.initialise import initialise
 
 
@@ -33,7 +33,7 @@ def root(tmp_path: Path) -> Path:
     return data
 
 
-def make_pipeline(root: Path, **env: str) -> Pipeline:
+def make_pipeline(root: Path, **env: str) -> Handoff:
     for key, value in env.items():
         os.environ[key] = value
     try:
@@ -42,7 +42,7 @@ def make_pipeline(root: Path, **env: str) -> Pipeline:
         for key in env:
             os.environ.pop(key, None)
     # The synthetic rows are valid as of TODAY (March 2026); validate as of that day.
-    return Pipeline(settings, clock=lambda: datetime(2026, 3, 9, 15, 0, tzinfo=UTC))
+    return Handoff(settings, clock=lambda: datetime(2026, 3, 9, 15, 0, tzinfo=UTC))
 
 
 def drop_rows(root: Path, rows: list[dict[str, str]], name: str = "intake.csv") -> Path:
@@ -51,7 +51,7 @@ def drop_rows(root: Path, rows: list[dict[str, str]], name: str = "intake.csv") 
     return path
 
 
-def run_all(pipe: Pipeline) -> tuple[list[FileOutcome], list[str]]:
+def run_all(pipe: Handoff) -> tuple[list[FileOutcome], list[str]]:
     scanner = DropFolderScanner(
         pipe.layout.agencies, ["demo-agency"], SettlePolicy(stable_seconds=0.05)
     )

@@ -13,7 +13,7 @@ from hmis_handoff.ledger import FileState
 from tests.pipeline.test_pipeline import make_pipeline, rows
 from tests.security.helpers import report_rows
 from tests.synthetic import write_sample_csv
-from usecases.handoff import FileOutcome, Pipeline
+from usecases.handoff import FileOutcome, Handoff
 from usecases.initialise import initialise
 
 AGENCIES = ["demo-agency", "agency-b"]
@@ -33,7 +33,7 @@ def root(tmp_path: Path) -> Path:
     return data
 
 
-def sweep(pipe: Pipeline) -> list[FileOutcome]:
+def sweep(pipe: Handoff) -> list[FileOutcome]:
     scanner = DropFolderScanner(pipe.layout.agencies, AGENCIES, SettlePolicy(stable_seconds=0.05))
     outcomes: list[FileOutcome] = []
     for _ in range(40):

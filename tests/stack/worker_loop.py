@@ -12,13 +12,13 @@ from pathlib import Path
 
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim
 from hmis_handoff.config import load_settings
-from usecases.handoff import Pipeline
+from usecases.handoff import Handoff
 from usecases.isolation import hand_off_guarded
 
 
 def main(config: Path) -> None:
     settings = load_settings(config)
-    pipe = Pipeline(settings)
+    pipe = Handoff(settings)
     for claimed in pipe.recover():
         hand_off_guarded(pipe, claimed)
     scanner = DropFolderScanner(
