@@ -24,6 +24,7 @@ import csv
 import io
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -192,14 +193,16 @@ def _wait(predicate: Any, timeout: float, what: str, scene: Scene | None = None)
 def _configure(root: Path, sinks: Sinks) -> None:
     config = root / "handoff.toml"
     text = config.read_text(encoding="utf-8")
+    # Whole lines only: the Prefect port (drawn at random) may itself begin with "25".
     for old, new in (
         ('webhook_url = ""', f'webhook_url = "{sinks.webhook_url}"'),
         ('host = ""', 'host = "127.0.0.1"'),
         ("port = 25", f"port = {sinks.smtp_port}"),
         ("to = []", 'to = ["ce-lead@test.invalid"]'),
     ):
-        assert old in text, old
-        text = text.replace(old, new, 1)
+        line = re.compile(rf"^{re.escape(old)}$", re.MULTILINE)
+        assert line.search(text), old
+        text = line.sub(lambda _, repl=new: repl, text, count=1)
     config.write_text(text, encoding="utf-8")
 
 

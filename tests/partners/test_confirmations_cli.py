@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import zipfile
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -32,6 +32,7 @@ NOW = "2026-07-09T16:00:00-05:00"  # a date no other test's events carry (shared
 def test_one_pass_uses_the_sheet_and_the_export_and_emits_the_event(
     prefect_api: str, delivered: Delivered, tmp_path: Path
 ) -> None:
+    started = datetime.now(UTC) - timedelta(seconds=5)  # events of this test come later
     config = str(delivered.root / "handoff.toml")
     sheet, hmis = tmp_path / "confirm.xlsx", tmp_path / "hmis"
     run_cli(
@@ -87,7 +88,7 @@ def test_one_pass_uses_the_sheet_and_the_export_and_emits_the_event(
 
     [event] = [
         e
-        for e in entered_events("PT-0003", as_of="2026-07-09")
+        for e in entered_events("PT-0003", as_of="2026-07-09", since=started)
         if e["payload"]["as_of"] == "2026-07-09"
     ]
     assert event["resource"]["handoff.partner"] == "demo-partner"
