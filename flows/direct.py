@@ -34,8 +34,8 @@ from hmis_handoff.layout import Layout
 from hmis_handoff.record_key import adopt_legacy_hmac_key
 from hmis_handoff.workarea import load_or_create_secret
 from usecases.handoff import Handoff, OutcomeRecord
+from usecases.handoff_batch import BATCH_FILES, hand_off_batch
 from usecases.ingest_outcomes import IngestSummary, summarise
-from usecases.isolation import hand_off_guarded
 
 __all__ = ["MAX_WAIT_SECONDS", "can_run_direct", "log", "process_direct"]
 
@@ -57,22 +57,23 @@ def can_run_direct(settings: Settings) -> bool:
 
 def process_direct(settings: Settings) -> IngestSummary:
     """Recover, sweep once, hand off every claim; returns :func:`summarise`'s dict (ids and
-    counts only). A claim that raises is counted in ``claims_failed`` and retried by the
-    next run, exactly as in the ingest flow (usecases/isolation.py)."""
+    counts only). As in the ingest flow, claims go in slices of ``BATCH_FILES``: each slice's
+    small files are judged as one frame, then every claim is handed off on its own (up to
+    ``HAND_OFF_WORKERS`` at once; usecases/handoff_batch.py). A claim that raises is counted
+    in ``claims_failed`` and retried by the next run (usecases/isolation.py)."""
     pipe = Handoff(settings)
     todo = [claimed.claim_id for claimed in pipe.recover()]
     todo.extend(c for c in _sweep(pipe) if c not in todo)
     results: list[OutcomeRecord] = []
     failed = 0
-    for claim_id in todo:
-        claimed = load_claim(pipe.layout.work, claim_id)
-        if claimed is None:
-            continue
-        attempt = hand_off_guarded(pipe, claimed)
-        if attempt.failed:
-            failed += 1
-        elif attempt.outcome is not None:
-            results.append(attempt.outcome.as_dict())
+    for start in range(0, len(todo), BATCH_FILES):
+        slice_ids = todo[start : start + BATCH_FILES]
+        batch = [c for c in (load_claim(pipe.layout.work, i) for i in slice_ids) if c]
+        for attempt in hand_off_batch(pipe, batch):
+            if attempt.failed:
+                failed += 1
+            elif attempt.outcome is not None:
+                results.append(attempt.outcome.as_dict())
     return summarise(results, claims_failed=failed)
 
 

@@ -38,7 +38,7 @@ from flows.remote_intake import sync_remote_drops
 from flows.run_labels import ids_tags, label_current_run
 from flows.runtime import current_handoff
 from hmis_handoff import clock
-from usecases.handoff_batch import HAND_OFF_WORKERS, BatchJudge
+from usecases.handoff_batch import BATCH_FILES, HAND_OFF_WORKERS, BatchJudge
 from usecases.ingest_outcomes import (
     IngestSummary,
     batch_label,
@@ -67,8 +67,6 @@ __all__ = [
     "run_outcome",
 ]
 
-#: Claims judged together, then handed off one by one (bounds the rows held in memory).
-BATCH_FILES = 50
 #: A run with at least this many files to hand off keeps an ``ingest-progress`` artifact.
 PROGRESS_FROM_FILES = 5
 #: Batch verdicts wait here, in this process's memory, never in a Prefect parameter.

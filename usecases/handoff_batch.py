@@ -70,6 +70,9 @@ JUDGE_FILES = 250
 #: Hand-offs at once. Much of a small file's hand-off waits on fsync (which releases the
 #: GIL), so two threads overlap one file's waits with another's work (README, Figures).
 HAND_OFF_WORKERS = 2
+#: Claims judged together, then handed off one by one (bounds the rows held in memory):
+#: the ingest flow's slice and ``handoff process``'s alike.
+BATCH_FILES = 50
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -330,6 +333,7 @@ def _intake_ids(frame: pd.DataFrame) -> frozenset[str]:
 
 
 __all__ = [
+    "BATCH_FILES",
     "HAND_OFF_WORKERS",
     "JUDGE_FILES",
     "SMALL_FILE_BYTES",
