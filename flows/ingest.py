@@ -33,7 +33,7 @@ from flows.dashboard import (
 from flows.deliver import deliver_outstanding
 from flows.events import emit_file_outcome
 from flows.guard import value_free
-from flows.intake_sweep import claim_settled, claimed, drop_scanner, sweep_drop_folders
+from flows.intake_sweep import claimed, sweep_drop_folders
 from flows.remote_intake import sync_remote_drops
 from flows.run_labels import ids_tags, label_current_run
 from flows.runtime import current_handoff
@@ -43,7 +43,6 @@ from usecases.ingest_outcomes import (
     IngestSummary,
     batch_label,
     claim_label,
-    file_outcome,
     last_run_table,
     run_label,
     run_outcome,
@@ -53,18 +52,13 @@ from usecases.ingest_outcomes import (
 from usecases.isolation import Attempt, hand_off_guarded
 
 __all__ = [
-    "BATCH_FILES",
     "PROGRESS_FROM_FILES",
-    "claim_settled",
-    "drop_scanner",
-    "file_outcome",
     "hand_off_file",
     "hand_off_run_name",
     "ingest",
     "ingest_run_name",
     "judge_batch",
     "recover_work_area",
-    "run_outcome",
 ]
 
 #: A run with at least this many files to hand off keeps an ``ingest-progress`` artifact.

@@ -18,7 +18,8 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 from connectors.batches import fair_batch
 from connectors.dropfolder import DropFolderScanner
 from connectors.watcher import DropWatcher, on_network_filesystem
-from flows.ingest import claim_settled, drop_scanner, ingest
+from flows.ingest import ingest
+from flows.intake_sweep import claim_settled, drop_scanner
 from hmis_handoff.config import Settings
 from hmis_handoff.layout import Layout
 

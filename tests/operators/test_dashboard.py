@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from flows.ingest import file_outcome, run_outcome
 from hmis_handoff import clock, dashboard_markdown
 from hmis_handoff.config import Settings, load_settings
 from hmis_handoff.deadlines import today_in
@@ -15,6 +14,7 @@ from hmis_handoff.errors import ConfigError
 from hmis_handoff.ledger import FileCounts, Ledger, NewRecord, PackageInfo, RecordState
 from hmis_handoff.runbook import runbook_markdown
 from tests.conftest import run_cli
+from usecases.ingest_outcomes import file_outcome, run_outcome
 
 AS_OF = date(2026, 12, 10)  # a Thursday
 REFRESHED = datetime(2026, 12, 10, 15, 0, tzinfo=UTC)  # 09:00 in Chicago
