@@ -46,8 +46,11 @@ def test_xlsx_output_keeps_leading_zeros_and_accents_as_text(
 ) -> None:
     out = tmp_path / "intakes.xlsx"
     decrypt(delivered, "-o", str(out))
-    sheet = openpyxl.load_workbook(out, read_only=True).worksheets[0]
-    table = [list(row) for row in sheet.iter_rows(values_only=True)]
+    book = openpyxl.load_workbook(out, read_only=True)
+    try:
+        table = [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        book.close()  # read-only workbooks keep the file open until closed
     header, body = table[0], table[1:]
     got = {row[header.index("IntakeID")]: dict(zip(header, row, strict=True)) for row in body}
     for sent in delivered.rows:

@@ -70,9 +70,11 @@ def rewrite_zip(
     extra: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Rewrite each entry through ``change`` (``None`` drops it) and add ``extra`` entries."""
-    source = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+    with (
+        zipfile.ZipFile(io.BytesIO(path.read_bytes())) as source,
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
         for info in source.infolist():
             data = change(info.filename, source.read(info))
             if data is not None:
