@@ -1,24 +1,27 @@
 """The ingest flow: recover, sweep the drop folders, hand off each claimed file.
 
 The whole path is :func:`ingest`, below. Files settled together are handed off together:
-each slice of up to :data:`BATCH_FILES` claims is first judged as one frame
-(:func:`judge_batch`, usecases/handoff_batch.py), then every claim is handed off on its own
-(:func:`hand_off_file`: own package, report, ledger row and outcome; one failing claim never
-stops the others, usecases/isolation.py), up to :data:`HAND_OFF_WORKERS` at once where no
-file's verdict can depend on another's (:meth:`BatchJudge.hand_off_in_order`). The sweep's
-tasks are in flows/intake_sweep.py; the run's summary, names and artifact rows in
+each slice of up to :data:`BATCH_FILES` claims is one :func:`hand_off_files` task run,
+which runs the same use case as ``handoff process`` (:func:`usecases.handoff_batch.
+hand_off_batch`): the small files are judged as one frame, then every claim is handed off
+on its own (own package, report, ledger row, outcome event and log line; one failing claim
+never stops the others, usecases/isolation.py), up to :data:`HAND_OFF_WORKERS` at once
+where no file's verdict can depend on another's. One task run per slice, not per file:
+a task run costs the server several state writes and events, which for a backlog of small
+files cost more than the hand-offs themselves (README, Figures). The sweep's tasks are in
+flows/intake_sweep.py; the run's summary, names and artifact rows in
 usecases/ingest_outcomes.py.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
-from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run, task_run
 from prefect.states import Completed
 
@@ -38,33 +41,31 @@ from flows.remote_intake import sync_remote_drops
 from flows.run_labels import ids_tags, label_current_run
 from flows.runtime import current_handoff
 from hmis_handoff import clock
-from usecases.handoff_batch import BATCH_FILES, HAND_OFF_WORKERS, BatchJudge
+from usecases.handoff_batch import BATCH_FILES, HAND_OFF_WORKERS, hand_off_batch
 from usecases.ingest_outcomes import (
     IngestSummary,
     batch_label,
     claim_label,
+    files_label,
     last_run_table,
     run_label,
     run_outcome,
     state_message,
     summarise,
 )
-from usecases.isolation import Attempt, hand_off_guarded
+from usecases.isolation import Attempt
 
 __all__ = [
     "PROGRESS_FROM_FILES",
-    "hand_off_file",
+    "hand_off_files",
     "hand_off_run_name",
     "ingest",
     "ingest_run_name",
-    "judge_batch",
     "recover_work_area",
 ]
 
 #: A run with at least this many files to hand off keeps an ``ingest-progress`` artifact.
 PROGRESS_FROM_FILES = 5
-#: Batch verdicts wait here, in this process's memory, never in a Prefect parameter.
-_JUDGE = BatchJudge()
 _LAST_RUN = "Files handed off in the latest ingest run (ids and counts only)."
 
 
@@ -92,13 +93,7 @@ def ingest(
     progress = start_progress("ingest-progress", "Backlog hand-off") if big else None
     attempts: list[Attempt] = []
     for start in range(0, len(todo), BATCH_FILES):
-        batch = [c for c in map(claimed, todo[start : start + BATCH_FILES]) if c is not None]
-        try:
-            judge_batch([c.claim_id for c in batch])
-            with current_handoff().report_pages_once():  # each agency's index page once per batch
-                attempts += _JUDGE.hand_off_in_order(batch, _start, workers=HAND_OFF_WORKERS)
-        finally:
-            _JUDGE.forget([c.claim_id for c in batch])  # verdicts carry rows: never kept
+        attempts += hand_off_files(todo[start : start + BATCH_FILES])
         if progress is not None:
             advance(progress, 100.0 * (start + BATCH_FILES) / len(todo))
     outcomes = [a.outcome.as_dict() for a in attempts if a.outcome is not None]
@@ -132,43 +127,41 @@ def recover_work_area(agencies: list[str] | None = None) -> list[str]:
     ]
 
 
-@task(name="judge-batch", task_run_name="judge files together", persist_result=False,
+@task(name="hand-off-files", task_run_name=lambda: hand_off_run_name(), persist_result=False,
       cache_policy=NO_CACHE)  # fmt: skip
-def judge_batch(claim_ids: list[str]) -> int:
-    """Validate the small files among ``claim_ids`` as one frame per agency; their verdicts
-    wait in memory for :func:`hand_off_file`. Returns how many files got one."""
-    return _JUDGE.judge(current_handoff(), [c for c in map(claimed, claim_ids) if c is not None])
+def hand_off_files(claim_ids: list[str]) -> list[Attempt]:
+    """Judge the claims together, then validate, package, report and record each on its
+    own, publishing each file's outcome (event, log line) as soon as it has one. Never
+    raises for a file (usecases/isolation.py); one :class:`Attempt` per claim still
+    waiting, in claim order. Verdicts (they carry rows) stay in this process's memory."""
+    files = [c for c in map(claimed, claim_ids) if c is not None]
+    logger = get_run_logger()
 
+    def progress_of(file: ClaimedFile) -> AbstractContextManager[None]:
+        return file_progress(file.path, claim_label(file.agency_id, file.claim_id))
 
-@task(name="hand-off-file", task_run_name=lambda: hand_off_run_name(), persist_result=False,
-      cache_policy=NO_CACHE)  # fmt: skip
-def hand_off_file(claim_id: str) -> Attempt:
-    """Validate, package, report and record one claimed file (never raises for it)."""
-    file = claimed(claim_id)
-    if file is None:
-        return Attempt(None)
-    with file_progress(file.path, claim_label(file.agency_id, claim_id)):
-        attempt = hand_off_guarded(current_handoff(), file, prepared=_JUDGE.ready(claim_id))
-    if attempt.outcome is not None:
+    def publish(_file: ClaimedFile, attempt: Attempt) -> None:
+        if attempt.outcome is None:
+            return
         outcome = attempt.outcome
         emit_file_outcome(outcome)
-        get_run_logger().info(
+        logger.info(
             "file %s (agency %s): %s, %d sent, %d held back, %d not transmittable, rule %s",
             outcome.file_ref, outcome.agency_id, outcome.state, outcome.rows_sent,
             outcome.rows_held, outcome.rows_not_transmittable, outcome.reject_rule or "-",
         )  # fmt: skip
-    return attempt
 
-
-def _start(file: ClaimedFile) -> PrefectFuture[Attempt]:
-    return hand_off_file.submit(file.claim_id)  # in a thread of the flow's task runner
+    return hand_off_batch(
+        current_handoff(), files, workers=HAND_OFF_WORKERS, around=progress_of, on_attempt=publish
+    )
 
 
 def hand_off_run_name() -> str:
-    """``hand off <agency> claim <id>``: the step and whose file, from the claim's ids."""
-    claim_id = str(task_run.parameters.get("claim_id", ""))
-    file = claimed(claim_id)
-    return f"hand off {claim_label(file.agency_id if file else 'unknown', claim_id)}"
+    """``hand off <agency> claim <id>`` for one file, ``hand off <agencies> <n> files`` for
+    more: the step and whose files, from the claims' ids."""
+    claim_ids = map(str, task_run.parameters.get("claim_ids") or [])
+    files = [c for c in map(claimed, claim_ids) if c is not None]
+    return f"hand off {files_label([(c.agency_id, c.claim_id) for c in files]) or 'no files'}"
 
 
 def ingest_run_name() -> str:

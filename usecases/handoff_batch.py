@@ -32,11 +32,12 @@ Contract:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -228,22 +229,39 @@ class BatchJudge:
 
 
 def hand_off_batch(
-    pipe: Handoff, claims: Sequence[ClaimedFile], *, workers: int = HAND_OFF_WORKERS
+    pipe: Handoff,
+    claims: Sequence[ClaimedFile],
+    *,
+    workers: int = HAND_OFF_WORKERS,
+    around: Callable[[ClaimedFile], contextlib.AbstractContextManager[object]] | None = None,
+    on_attempt: Callable[[ClaimedFile, Attempt], None] | None = None,
 ) -> list[Attempt]:
     """Judge ``claims`` together, then hand each off guarded (usecases/isolation.py), up to
     ``workers`` at once in threads (see :meth:`BatchJudge.hand_off_in_order`); one
-    :class:`~usecases.isolation.Attempt` per claim, in claim order."""
+    :class:`~usecases.isolation.Attempt` per claim, in claim order.
+
+    ``around`` wraps each claim's hand-off (e.g. a progress display); ``on_attempt`` is told
+    each claim's attempt as soon as it ends (e.g. to publish its outcome). Both run in the
+    hand-off's thread, in a copy of the caller's context (so a caller's run-scoped logger
+    works there); an exception from either is the caller's and propagates.
+    """
     judge = BatchJudge()
     judge.judge(pipe, claims)
 
     def hand_off(claimed: ClaimedFile) -> Attempt:
-        return hand_off_guarded(pipe, claimed, prepared=judge.ready(claimed.claim_id))
+        prepared = judge.ready(claimed.claim_id)
+        with around(claimed) if around is not None else contextlib.nullcontext():
+            attempt = hand_off_guarded(pipe, claimed, prepared=prepared)
+        if on_attempt is not None:
+            on_attempt(claimed, attempt)
+        return attempt
+
+    def start(claimed: ClaimedFile) -> Future[Attempt]:
+        return pool.submit(contextvars.copy_context().run, hand_off, claimed)
 
     try:
         with pipe.report_pages_once(), ThreadPoolExecutor(max(1, workers)) as pool:
-            return judge.hand_off_in_order(
-                claims, lambda claimed: pool.submit(hand_off, claimed), workers=workers
-            )
+            return judge.hand_off_in_order(claims, start, workers=workers)
     finally:
         judge.forget([c.claim_id for c in claims])
 

@@ -22,6 +22,7 @@ __all__ = [
     "batch_label",
     "claim_label",
     "file_outcome",
+    "files_label",
     "last_run_table",
     "run_label",
     "run_outcome",
@@ -122,14 +123,21 @@ def claim_label(agency_id: str, claim_id: str) -> str:
     return f"{agency_id} claim {claim_id[:12]}"
 
 
-def batch_label(claims: Sequence[tuple[str, str]]) -> str | None:
-    """A run's name from its (agency id, claim id) pairs, before any file is judged:
-    ``ingest <agency> claim <id>`` for one, ``ingest <agencies> <n> files`` for more."""
+def files_label(claims: Sequence[tuple[str, str]]) -> str | None:
+    """Whose files, from their (agency id, claim id) pairs, before any is judged:
+    ``<agency> claim <id>`` for one, ``<agencies> <n> files`` for more; None for none."""
     if len(claims) == 1:
-        return f"ingest {claim_label(*claims[0])}"
+        return claim_label(*claims[0])
     if claims:
-        return f"ingest {agencies_label([a for a, _ in claims])} {len(claims)} files"
+        return f"{agencies_label([a for a, _ in claims])} {len(claims)} files"
     return None
+
+
+def batch_label(claims: Sequence[tuple[str, str]]) -> str | None:
+    """A run's name from its (agency id, claim id) pairs (see :func:`files_label`):
+    ``ingest <agency> claim <id>`` for one, ``ingest <agencies> <n> files`` for more."""
+    label = files_label(claims)
+    return None if label is None else f"ingest {label}"
 
 
 def run_label(outcomes: Sequence[OutcomeRecord]) -> str | None:

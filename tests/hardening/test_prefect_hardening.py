@@ -43,7 +43,7 @@ def _hardened_env(root: Path) -> dict[object, object]:
 def test_the_shipped_configuration_is_hardened(root: Path) -> None:
     settings = load_settings(root / "handoff.toml")
     objects = our_prefect_objects()
-    assert {"ingest", "hand-off-file"} <= {o.name for o in objects}
+    assert {"ingest", "hand-off-files"} <= {o.name for o in objects}
     with temporary_settings(updates=_hardened_env(root)):  # type: ignore[arg-type]
         assert hardening_problems(settings, server=True) == []
 
