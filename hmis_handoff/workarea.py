@@ -38,7 +38,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -169,14 +169,45 @@ class ClaimFiles:
         """File-name prefix of the HMIS CSV set members written for the package."""
         return f"{self.claim_id}{_SEND}hmis-"
 
-    def send_files(self) -> Iterator[Path]:
-        """Every plaintext file or folder pass 2 wrote for this claim (``.send.*``)."""
-        return self.work.glob(f"{self.claim_id}{_SEND}*")
+    def listing(self) -> list[str]:
+        """The names in ``work`` (one directory read; empty if ``work`` is gone). Pass it
+        to :meth:`send_files` and :meth:`temp_files` to answer both from one read."""
+        try:
+            return os.listdir(self.work)
+        except FileNotFoundError:
+            return []
 
-    def temp_files(self) -> Iterator[Path]:
-        """Atomic writes of this claim's helper files that a crash left half done."""
-        for pattern in (f"{_SEND}*", f"{_COPY}*", _VERDICT):
-            yield from self.work.glob(f"{TEMP_PREFIX}*-{self.claim_id}{pattern}")
+    def send_files(self, names: Iterable[str] | None = None) -> list[Path]:
+        """Every plaintext file or folder pass 2 wrote for this claim (``<claim>.send.*``),
+        found among ``names`` (a :meth:`listing`; read now when None)."""
+        prefix = f"{self.claim_id}{_SEND}"
+        found = self.listing() if names is None else names
+        return [self.work / name for name in found if name.startswith(prefix)]
+
+    def temp_files(self, names: Iterable[str] | None = None) -> list[Path]:
+        """Atomic writes of this claim's helper files that a crash left half done
+        (``.tmp-*-<claim>.send.*``, ``.tmp-*-<claim>.copy*``, ``.tmp-*-<claim>.verdict.json``),
+        found among ``names`` (a :meth:`listing`; read now when None).
+
+        String tests on one listing, not a glob per pattern: ``work`` holds every waiting
+        claim's files (thousands in a backlog) and each hand-off asks this (README, Figures).
+        """
+        marker = f"-{self.claim_id}"
+        found = self.listing() if names is None else names
+        return [self.work / name for name in found if _is_temp_of(name, marker)]
+
+
+def _is_temp_of(name: str, marker: str) -> bool:
+    """``name`` is ``.tmp-<anything>-<claim>`` followed by a helper file's suffix."""
+    if not name.startswith(TEMP_PREFIX):
+        return False
+    at = name.find(marker, len(TEMP_PREFIX))
+    while at != -1:
+        rest = name[at + len(marker) :]
+        if rest.startswith((_SEND, _COPY)) or rest == _VERDICT:
+            return True
+        at = name.find(marker, at + 1)
+    return False
 
 
 class RefusalFacts(TypedDict):

@@ -90,11 +90,13 @@ class ValidationContext:
     today: date
     is_victim_service_provider: bool = False
     expected_coc: str = "MO-606"
-    previously_sent: frozenset[str] = frozenset()
+    # Left out of repr: pandera formats a check's statistics (this context among them)
+    # each time a schema is built, and an agency's delivery history grows with every file.
+    previously_sent: frozenset[str] = field(default=frozenset(), repr=False)
     date_order: DateOrder = "us"
     source_format: SourceFormat = "csv"
-    sent_content: Mapping[str, str | None] = field(default_factory=dict)
-    content_key: Callable[[pd.DataFrame], list[str]] | None = None
+    sent_content: Mapping[str, str | None] = field(default_factory=dict, repr=False)
+    content_key: Callable[[pd.DataFrame], list[str]] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

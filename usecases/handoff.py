@@ -1046,9 +1046,10 @@ class Handoff:
         ensure_private_dir(scratch)
         return scratch
 
-    def _remove_send_files(self, claim_id: str) -> None:
-        """The plaintext files pass 2 writes for a claim (CSV, HMIS set, zip, scratch)."""
-        for path in ClaimFiles(self.layout.work, claim_id).send_files():
+    def _remove_send_files(self, claim_id: str, names: Iterable[str] | None = None) -> None:
+        """The plaintext files pass 2 writes for a claim (CSV, HMIS set, zip, scratch);
+        ``names``: a listing of ``work`` already made (see :meth:`ClaimFiles.listing`)."""
+        for path in ClaimFiles(self.layout.work, claim_id).send_files(names):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
                 continue
@@ -1223,10 +1224,12 @@ class Handoff:
 
     def _remove_claim_temps(self, claimed: ClaimedFile) -> None:
         """Temp files of this claim (we hold its lock, so no one else is writing them)."""
-        for temp in ClaimFiles(self.layout.work, claimed.claim_id).temp_files():
+        files = ClaimFiles(self.layout.work, claimed.claim_id)
+        names = files.listing()
+        for temp in files.temp_files(names):
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
-        self._remove_send_files(claimed.claim_id)
+        self._remove_send_files(claimed.claim_id, names)
 
     def _cleanup(self, claimed: ClaimedFile) -> None:
         """Remove the plaintext original and its claim files from the work area.

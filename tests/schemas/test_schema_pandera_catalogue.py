@@ -120,3 +120,22 @@ def test_a_batch_of_files_is_judged_once_and_split_back_per_file() -> None:
         (6, "HOH-COUNT", "Household of rows 6 and 9; it has 2 heads of household"),
         (9, "HOH-COUNT", "Household of rows 6 and 9; it has 2 heads of household"),
     ]
+
+
+def test_a_context_never_shows_its_delivery_history() -> None:
+    """pandera formats each check's statistics (the context among them) whenever a schema
+    is built: the delivered IntakeIDs and content keys stay out of that text, which must
+    not grow with the history (it did: building schemas cost O(deliveries) each)."""
+    history = frozenset(f"CNRY-{n:06d}" for n in range(20_000))
+    context = ValidationContext(
+        agency_id="demo-agency",
+        today=date(2026, 3, 9),
+        previously_sent=history,
+        sent_content=dict.fromkeys(history, "k" * 16),
+    )
+    text = repr(context)
+    assert "CNRY-" not in text and "k" * 16 not in text
+    assert len(text) < 300, len(text)
+    assert len(intake_schema("FY2026", context).checks) == len(
+        intake_schema("FY2026", CONTEXT).checks
+    )
