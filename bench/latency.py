@@ -409,6 +409,8 @@ def main() -> int:
     finally:
         code = stack.stop()
         print(f"stack stopped with SIGTERM (exit {code})")
+        if args.keep:  # what the stack printed, for a slow drop's story
+            (base / "stack-output.log").write_text("".join(stack.output), encoding="utf-8")
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
     return 0

@@ -157,6 +157,14 @@ def drop_scheduled_runs(api: str) -> None:
         urllib.request.urlopen(request, timeout=30).close()
 
 
+def wait_runs_finished(api: str, timeout: float = 120.0) -> None:
+    """Wait until no flow run is Pending or Running (or ``timeout`` seconds pass)."""
+    body = {"flow_runs": {"state": {"type": {"any_": ["PENDING", "RUNNING"]}}}, "limit": 1}
+    deadline = time.monotonic() + timeout
+    while api_call(api, "/flow_runs/filter", body) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
 def session_cpu(api: str) -> float:
     """CPU seconds (user + system) so far of the Prefect server's process session."""
     port = api.rsplit(":", 1)[1].split("/")[0]
@@ -233,6 +241,10 @@ def run_prefect(
                 time.sleep(0.2)
             elapsed = time.perf_counter() - started
             server_cpu = session_cpu(api) - cpu_before[1]
+            # Outside the clock: a run still finishing (its dashboard refresh) when the ledger
+            # is complete would be killed with its worker and stay Running, holding its
+            # agency's queue slot (limit 1) for the next worker count.
+            wait_runs_finished(api)
         finally:
             for worker in workers:
                 with contextlib.suppress(ProcessLookupError):
