@@ -196,6 +196,10 @@ def test_up_serves_ui_deployments_and_hands_off_a_dropped_file(stack: Stack) -> 
 
     code = stack.stop()
     assert code == 0
-    assert "HMIS Handoff stopped." in "".join(stack.output)
+    output = "".join(stack.output)
+    assert "HMIS Handoff stopped." in output
+    # Queued logs and events went out before the server stopped: Prefect's exit drain did
+    # not retry a dead server (which took over a minute after a backlog).
+    assert "Error logging to API" not in output, output[-2000:]
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", stack.port)) != 0, "the server is still listening"
