@@ -23,6 +23,7 @@ from typing import Literal
 from watchfiles._rust_notify import RustNotify
 
 __all__ = [
+    "FIRST_RETRY_SECONDS",
     "MIN_GAP_SECONDS",
     "NETWORK_FILESYSTEMS",
     "DropWatcher",
@@ -38,6 +39,9 @@ Mode = Literal["events", "polling"]
 # inotify does not see writes made by other clients of these filesystems (watchfiles #125).
 NETWORK_FILESYSTEMS = frozenset({"cifs", "smb3", "smbfs", "nfs", "nfs4", "fuse.sshfs", "9p"})
 MIN_GAP_SECONDS = 0.1  # least time between two sweeps, so neither hints nor events spin the loop
+#: After a failed sweep the next one comes this soon, doubling per failure in a row up to
+#: the interval: a passing outage (the Prefect server busy or restarting) costs seconds.
+FIRST_RETRY_SECONDS = 1.0
 _MAX_STEP_MS = 25  # quiet time that closes a batch of events; also how often stop is checked
 
 
@@ -120,6 +124,7 @@ class DropWatcher:
         self._notifier: RustNotify | None = None
         self._next_notifier_attempt = 0.0
         self._watch_failing = False
+        self._failures = 0  # sweeps failed in a row
 
     @property
     def mode(self) -> Mode:
@@ -146,12 +151,17 @@ class DropWatcher:
             self._close_notifier()
 
     def _sweep_once(self) -> float:
-        """Run the sweep; return the delay until the next one is due."""
+        """Run the sweep; return the delay until the next one is due.
+
+        After a failure: :data:`FIRST_RETRY_SECONDS`, doubled for each failure in a row, at
+        most the interval (a failure often passes; a lasting one is not hammered)."""
         try:
             result = self._sweep()
         except Exception as exc:
             logger.warning("drop-folder sweep failed: %s", type(exc).__name__)
-            return self._interval
+            self._failures += 1
+            return min(self._interval, FIRST_RETRY_SECONDS * 2.0 ** (self._failures - 1))
+        self._failures = 0
         if (
             isinstance(result, int | float)
             and not isinstance(result, bool)

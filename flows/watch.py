@@ -46,20 +46,31 @@ def make_sweep(settings: Settings) -> tuple[DropFolderScanner, Sweep]:
     events = not settings.intake.force_polling and not any(map(on_network_filesystem, drops))
     scanner, key = drop_scanner(settings, publish_signals=events)
 
+    # Set while an ingest run raised (e.g. the Prefect server did not answer): its claims
+    # wait in work/, and the next sweep runs ingest even with nothing new, whose recovery
+    # task hands them off (instead of leaving them for the scheduled sweep).
+    unfinished = False
+
     def sweep() -> float | None:
+        nonlocal unfinished
         result = scanner.scan()
         # Fair and bounded (connectors/batches.py): the rest lead the next sweep, at once.
         batch, left = fair_batch(result.settled)
-        claim_ids = claim_settled(replace(result, settled=batch), layout.work, key)
-        if claim_ids:
-            # Prefect joins its heartbeat thread (1 s sleeps) at the end of every flow run;
-            # these in-process runs take well under a second, so the heartbeat only adds
-            # latency to the next drop.
-            with (
-                temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
-                tags("handoff", "ingest", "watcher"),
-            ):
-                ingest(claim_ids=claim_ids, sweep=False)
+        try:
+            claim_ids = claim_settled(replace(result, settled=batch), layout.work, key)
+            if claim_ids or unfinished:
+                # Prefect joins its heartbeat thread (1 s sleeps) at the end of every flow
+                # run; these in-process runs take well under a second, so the heartbeat
+                # only adds latency to the next drop.
+                with (
+                    temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+                    tags("handoff", "ingest", "watcher"),
+                ):
+                    ingest(claim_ids=claim_ids, sweep=False)
+        except BaseException:
+            unfinished = True
+            raise
+        unfinished = False
         if left:
             return 0.0
         if result.pending:

@@ -172,3 +172,17 @@ def test_no_path_is_logged_while_watching(
     tree.put("CNRY-Jane_Doe.csv")
     assert wait_for(lambda: len(running.claimed) == 1)
     assert not any("CNRY" in r.getMessage() for r in caplog.records)
+
+
+def test_after_a_failed_sweep_the_next_comes_soon_then_backs_off(tree: Tree) -> None:
+    """A passing outage costs seconds, not the interval; a lasting one is not hammered."""
+    outcomes: list[bool] = [False, False, False, False, False, False, True, False]
+
+    def sweep() -> float | None:
+        if not outcomes.pop(0):
+            raise ConnectionError("the Prefect server did not answer")
+        return None
+
+    watcher = DropWatcher([tree.agencies], sweep, interval=10.0, stop_event=threading.Event())
+    delays = [watcher._sweep_once() for _ in range(8)]
+    assert delays == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 10.0, 1.0]  # reset after a success
