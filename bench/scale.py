@@ -28,14 +28,11 @@ import contextlib
 import json
 import os
 import resource
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +44,14 @@ sys.path.insert(0, str(REPO_ROOT))
 from connectors.dropfolder import DropFolderScanner, SettlePolicy, claim  # noqa: E402
 from hmis_handoff.config import load_settings  # noqa: E402
 from tests.stack.prefect_server import prefect_server  # noqa: E402
+from tests.stack.workers import (  # noqa: E402
+    database_url,
+    prefect_cli,
+    scratch_database,
+    start_workers,
+    stop_workers,
+    worker_env,
+)
 from tests.synthetic import make_valid_frame, write_sample_csv  # noqa: E402
 from usecases.handoff import Handoff  # noqa: E402
 from usecases.initialise import initialise  # noqa: E402
@@ -54,29 +59,17 @@ from usecases.initialise import initialise  # noqa: E402
 PG_ADMIN = os.environ.get(
     "HANDOFF_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-PREFECT_BIN = str(Path(sys.executable).parent / "prefect")
 ROWS_PER_FILE = 3
 FINAL = ("delivered", "rejected", "duplicate", "not_sent")
 
 
-@contextlib.contextmanager
-def database() -> Iterator[str]:
+def database() -> contextlib.AbstractContextManager[str]:
     """A fresh PostgreSQL database (its name), dropped afterwards."""
-    name = f"hh_scale_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+    return scratch_database("hh_scale", admin=PG_ADMIN)
 
 
 def url_of(name: str, driver: str = "psycopg") -> str:
-    head = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql+psycopg", f"postgresql+{driver}")
-    return f"{head}/{name}"
+    return database_url(name, driver, admin=PG_ADMIN)
 
 
 def data_root(tmp: Path, files: int, agencies: int) -> tuple[Path, list[str]]:
@@ -142,9 +135,7 @@ def api_call(api: str, path: str, body: dict[str, Any] | None = None) -> Any:
 
 
 def prefect(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run(
-        [PREFECT_BIN, *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True
-    )
+    done = prefect_cli(env, *args)
     if done.returncode != 0:
         raise SystemExit(f"prefect {' '.join(args)} failed: {done.stderr[-2000:]}")
 
@@ -212,19 +203,7 @@ def run_prefect(
         drop_scheduled_runs(api)  # none may wait for the workers but the bench's own
         cpu_before = (children_cpu(), session_cpu(api))
         names = [f"bench-{uuid.uuid4().hex[:8]}" for _ in range(count)]
-        start = [PREFECT_BIN, "worker", "start", "--pool", "handoff", "--limit", "1"]
-        workers = [
-            subprocess.Popen(
-                [*start, "--name", name],
-                env=env,
-                cwd=REPO_ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            for name in names
-        ]
+        workers = start_workers(env, count, names)
         try:
             deadline = time.monotonic() + 300
             while online_workers(api, names) < count:
@@ -246,15 +225,7 @@ def run_prefect(
             # agency's queue slot (limit 1) for the next worker count.
             wait_runs_finished(api)
         finally:
-            for worker in workers:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(worker.pid, signal.SIGTERM)
-            for worker in workers:
-                try:
-                    worker.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(worker.pid, signal.SIGKILL)
-                    worker.wait()
+            stop_workers(workers)
         check_exactly_once(root, ledger, args.files)
         runs_cpu = children_cpu() - cpu_before[0]  # reaped workers, with their flow runs
         runs, server = runs_cpu / args.files, server_cpu / args.files
@@ -267,14 +238,7 @@ def prefect_mode(args: argparse.Namespace, counts: list[int]) -> list[tuple[int,
         home.mkdir()
         server_env = {"PREFECT_API_DATABASE_CONNECTION_URL": url_of(prefect_db, "asyncpg")}
         with prefect_server(home, extra_env=server_env) as api:
-            env = {
-                **os.environ,
-                "PREFECT_HOME": str(home),
-                "PREFECT_API_URL": api,
-                "PREFECT_WORKER_QUERY_SECONDS": "1",
-                "HANDOFF_CODE_DIR": str(REPO_ROOT),
-                "HANDOFF_INTAKE__STABLE_SECONDS": "0.2",
-            }
+            env = worker_env(home, api)
             prefect(env, "work-pool", "create", "handoff", "--type", "process")
             prefect(env, "--no-prompt", "deploy", "--all")
             # Only the runs the bench makes: no scheduled sweep or dispatch inside the clock

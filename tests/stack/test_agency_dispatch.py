@@ -10,10 +10,7 @@ every file is delivered exactly once.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -27,7 +24,14 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import REPO_ROOT, run_cli
 from tests.stack.prefect_server import free_port, prefect_server
-from tests.stack.test_scale_path import PREFECT_BIN, _base_url, scratch_database
+from tests.stack.workers import (
+    database_url,
+    prefect_cli,
+    scratch_database,
+    start_workers,
+    stop_workers,
+    worker_env,
+)
 from tests.synthetic import make_valid_frame, write_sample_csv
 
 BIG = "demo-agency"
@@ -68,7 +72,7 @@ def test_dispatch_splits_a_backlog_per_agency_and_keeps_agencies_apart(tmp_path:
     with scratch_database() as prefect_db, scratch_database() as ledger_db:
         home = tmp_path / "prefect-home"
         home.mkdir()
-        server_env = {"PREFECT_API_DATABASE_CONNECTION_URL": _base_url(prefect_db, "asyncpg")}
+        server_env = {"PREFECT_API_DATABASE_CONNECTION_URL": database_url(prefect_db, "asyncpg")}
         with prefect_server(home, extra_env=server_env) as api:
             data = tmp_path / "data"
             run_cli("init", str(data), "--demo", "--port", str(free_port()))
@@ -79,27 +83,12 @@ def test_dispatch_splits_a_backlog_per_agency_and_keeps_agencies_apart(tmp_path:
             )
             for kind in ("drop", "reports"):
                 (data / "agencies" / SMALL / kind).mkdir(parents=True, mode=0o700)
-            env = {
-                **os.environ,
-                "PREFECT_HOME": str(home),
-                "PREFECT_API_URL": api,
-                "PREFECT_WORKER_QUERY_SECONDS": "1",
-                "HANDOFF_CONFIG": str(toml),
-                "HANDOFF_LEDGER__URL": _base_url(ledger_db, "psycopg"),
-                "HANDOFF_CODE_DIR": str(REPO_ROOT),
-                "HANDOFF_INTAKE__STABLE_SECONDS": "0.2",
-            }
+            env = worker_env(
+                home, api, HANDOFF_CONFIG=str(toml), HANDOFF_LEDGER__URL=database_url(ledger_db)
+            )
 
             def prefect(*args: str) -> str:
-                done = subprocess.run(
-                    [PREFECT_BIN, *args],
-                    env=env,
-                    cwd=REPO_ROOT,
-                    capture_output=True,
-                    text=True,
-                    timeout=180,
-                    stdin=subprocess.DEVNULL,
-                )
+                done = prefect_cli(env, *args)
                 assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
                 return done.stdout
 
@@ -124,18 +113,7 @@ def test_dispatch_splits_a_backlog_per_agency_and_keeps_agencies_apart(tmp_path:
                 data / "agencies" / SMALL / "drop" / "b.csv",
                 frame.to_dict("records"),  # type: ignore[arg-type]
             )
-            workers = [
-                subprocess.Popen(
-                    [PREFECT_BIN, "worker", "start", "--pool", "handoff", "--limit", "1"],
-                    env=env,
-                    cwd=REPO_ROOT,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-                for _ in range(WORKERS)
-            ]
+            workers = start_workers(env, WORKERS)
             total = BACKLOG + 2
             try:
                 prefect("deployment", "run", "dispatch-ingest/ingest-dispatch")
@@ -168,14 +146,7 @@ def test_dispatch_splits_a_backlog_per_agency_and_keeps_agencies_apart(tmp_path:
                         break
                     time.sleep(1)
             finally:
-                for worker in workers:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(worker.pid, signal.SIGTERM)
-                for worker in workers:
-                    try:
-                        worker.wait(timeout=30)
-                    except subprocess.TimeoutExpired:
-                        os.killpg(worker.pid, signal.SIGKILL)
+                stop_workers(workers)
 
             runs = _agency_runs(api)
             assert all(r["state_type"] == "COMPLETED" for r in runs), [

@@ -8,17 +8,12 @@ database per test, dropped afterwards), `prefect server start`, `prefect deploy 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 import urllib.request
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,32 +22,15 @@ from sqlalchemy import create_engine, text
 from flows.automations import load_spec
 from tests.conftest import REPO_ROOT, run_cli
 from tests.stack.prefect_server import free_port, prefect_server
-from tests.synthetic import make_valid_row, write_sample_csv
-
-PG_ADMIN = os.environ.get(
-    "HANDOFF_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from tests.stack.workers import (
+    database_url,
+    prefect_cli,
+    scratch_database,
+    start_workers,
+    stop_workers,
+    worker_env,
 )
-PREFECT_BIN = str(Path(sys.executable).parent / "prefect")
-
-
-@contextlib.contextmanager
-def scratch_database() -> Iterator[str]:
-    """A fresh PostgreSQL database name (dropped afterwards)."""
-    name = f"hh_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-
-def _base_url(database: str, driver: str) -> str:
-    head = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql+psycopg", f"postgresql+{driver}")
-    return f"{head}/{database}"
+from tests.synthetic import make_valid_row, write_sample_csv
 
 
 @pytest.mark.server
@@ -61,31 +39,19 @@ def test_deployments_run_on_workers_with_postgres_everywhere(tmp_path: Path) -> 
     with scratch_database() as prefect_db, scratch_database() as ledger_db:
         home = tmp_path / "prefect-home"
         home.mkdir()
-        server_env = {"PREFECT_API_DATABASE_CONNECTION_URL": _base_url(prefect_db, "asyncpg")}
+        server_env = {"PREFECT_API_DATABASE_CONNECTION_URL": database_url(prefect_db, "asyncpg")}
         with prefect_server(home, extra_env=server_env) as api:
             data = tmp_path / "data"
             run_cli("init", str(data), "--demo", "--port", str(free_port()))
-            env = {
-                **os.environ,
-                "PREFECT_HOME": str(home),
-                "PREFECT_API_URL": api,
-                "PREFECT_WORKER_QUERY_SECONDS": "1",
-                "HANDOFF_CONFIG": str(data / "handoff.toml"),
-                "HANDOFF_LEDGER__URL": _base_url(ledger_db, "psycopg"),
-                "HANDOFF_CODE_DIR": str(REPO_ROOT),
-                "HANDOFF_INTAKE__STABLE_SECONDS": "0.2",
-            }
+            env = worker_env(
+                home,
+                api,
+                HANDOFF_CONFIG=str(data / "handoff.toml"),
+                HANDOFF_LEDGER__URL=database_url(ledger_db),
+            )
 
             def prefect(*args: str) -> str:
-                done = subprocess.run(
-                    [PREFECT_BIN, *args],
-                    env=env,
-                    cwd=REPO_ROOT,
-                    capture_output=True,
-                    text=True,
-                    timeout=180,
-                    stdin=subprocess.DEVNULL,
-                )
+                done = prefect_cli(env, *args)
                 assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
                 return done.stdout
 
@@ -113,18 +79,7 @@ def test_deployments_run_on_workers_with_postgres_everywhere(tmp_path: Path) -> 
             assert sorted(n for n in names if n.startswith("handoff: ")) == sorted(
                 a["name"] for a in load_spec()
             )
-            workers = [
-                subprocess.Popen(
-                    [PREFECT_BIN, "worker", "start", "--pool", "handoff", "--limit", "1"],
-                    env=env,
-                    cwd=REPO_ROOT,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-                for _ in range(2)
-            ]
+            workers = start_workers(env, 2)
             try:
                 drop = data / "agencies" / "demo-agency" / "drop"
                 for n in range(3):
@@ -157,14 +112,7 @@ def test_deployments_run_on_workers_with_postgres_everywhere(tmp_path: Path) -> 
                         break
                     time.sleep(1)
             finally:
-                for worker in workers:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(worker.pid, signal.SIGTERM)
-                for worker in workers:
-                    try:
-                        worker.wait(timeout=30)
-                    except subprocess.TimeoutExpired:
-                        os.killpg(worker.pid, signal.SIGKILL)
+                stop_workers(workers)
 
             status = json.loads(run_cli("status", "--json", env=env).stdout)
             files = {row["state"]: row["count"] for row in status["files"]}

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import REPO_ROOT, run_cli
-from tests.stack.test_scale_path import _base_url, scratch_database
+from tests.stack.workers import database_url, scratch_database
 from tests.synthetic import make_valid_frame, write_sample_csv
 
 FILES = 24
@@ -39,7 +39,7 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(tmp_path: Path) -> No
         root = tmp_path / "data"
         run_cli("init", str(root), "--demo")
         config = root / "handoff.toml"
-        env = {**os.environ, "HANDOFF_LEDGER__URL": _base_url(ledger_db, "psycopg")}
+        env = {**os.environ, "HANDOFF_LEDGER__URL": database_url(ledger_db)}
         drop = root / "agencies" / "demo-agency" / "drop"
         for i in range(FILES):
             frame = make_valid_frame(3, household_size=3, start=3 * i)
